@@ -1,0 +1,102 @@
+/*
+ * explain.h - errors that teach: what failed, why, and what to try.
+ *
+ * Three ways to report trouble, as TLPI does: die with errno's text
+ * (exit 1), die with a message (exit 1), or warn and carry on. Usage
+ * errors exit 2.
+ */
+#ifndef SOCKETLAB_EXPLAIN_H
+#define SOCKETLAB_EXPLAIN_H
+
+/**
+ * @defgroup explain Errors that explain themselves
+ * @brief Messages with a cause and a hint, and the kit's exit codes.
+ * @{
+ */
+
+/** Exit code: the program did its job. */
+#define EXIT_OK 0
+/** Exit code: something failed at run time (network, peer, system). */
+#define EXIT_RUNTIME 1
+/** Exit code: the command line was wrong. */
+#define EXIT_USAGE 2
+
+/**
+ * @brief Set the program name and usage text used in messages.
+ * @param prog   the name shown before each message ("server").
+ * @param usage  the one-line usage text, shown on usage errors.
+ */
+void explain_init(const char *prog, const char *usage);
+
+/**
+ * @brief The symbolic name of an errno value.
+ * @param err  an errno value.
+ * @return "EADDRINUSE", "ECONNREFUSED", ...; "E?" for values not listed.
+ */
+const char *errno_name(int err);
+
+/**
+ * @brief A hint for a failed call: what usually causes @p err there and
+ *        what to try.
+ * @param call  the call that failed ("bind", "connect", "send", ...).
+ * @param err   its errno.
+ * @return a static sentence, or NULL when there is nothing useful to add.
+ */
+const char *explain_hint(const char *call, int err);
+
+/**
+ * @brief Report a failed call with errno's text and a hint, then exit 1.
+ * @param call  the call that failed, as in the trace ("bind").
+ * @param fmt   printf format of what it was doing, such as the address.
+ * @param ...   the values for @p fmt.
+ *
+ * Prints `server: bind 0.0.0.0:80: Permission denied (EACCES)` and, on the
+ * next line, the hint from explain_hint().
+ */
+void die_call(const char *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/**
+ * @brief Report a failed call like die_call(), but carry on.
+ * @param call  the call that failed.
+ * @param fmt   printf format of what it was doing.
+ * @param ...   the values for @p fmt.
+ */
+void warn_call(const char *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/**
+ * @brief Report a failure that has no errno, then exit 1.
+ * @param fmt  printf format of the message.
+ * @param ...  the values for @p fmt.
+ */
+void die_msg(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/**
+ * @brief Report a problem that has no errno, and carry on.
+ * @param fmt  printf format of the message.
+ * @param ...  the values for @p fmt.
+ */
+void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * @brief Report a failed name lookup (getaddrinfo) with a hint, then exit 1.
+ * @param host     the name that was looked up.
+ * @param port     the port that went with it.
+ * @param gai_err  getaddrinfo()'s return value (an EAI_* code).
+ */
+void die_resolve(const char *host, const char *port, int gai_err)
+    __attribute__((noreturn));
+
+/**
+ * @brief Report a command-line mistake and the usage line, then exit 2.
+ * @param fmt  printf format of what is wrong.
+ * @param ...  the values for @p fmt.
+ */
+void die_usage(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/** @} */
+
+#endif /* SOCKETLAB_EXPLAIN_H */

@@ -1,0 +1,81 @@
+/*
+ * addr.c - socket addresses as text, and a server's address from text
+ * (see addr.h).
+ */
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Enough for "[" IPv6 "]:" port, with room to spare. */
+#define ADDR_TEXT_MAX (INET6_ADDRSTRLEN + 16)
+/* A trace line shows at most a few addresses at once. */
+#define ADDR_SLOTS 4
+
+const char *addr_str(const struct sockaddr *sa, socklen_t len)
+{
+    static char slots[ADDR_SLOTS][ADDR_TEXT_MAX];
+    static unsigned next;
+    char *out = slots[next++ % ADDR_SLOTS];
+    char ip[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+        snprintf(out, ADDR_TEXT_MAX, "%s:%u", ip, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+        snprintf(out, ADDR_TEXT_MAX, "[%s]:%u", ip, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, ADDR_TEXT_MAX, "(%s, %u bytes)", family_name(sa->sa_family),
+                 (unsigned)len);
+    }
+    return out;
+}
+
+const char *family_name(int family)
+{
+    switch (family) {
+    case AF_INET: return "AF_INET";
+    case AF_INET6: return "AF_INET6";
+    case AF_UNIX: return "AF_UNIX";
+    case AF_UNSPEC: return "AF_UNSPEC";
+    default: return "AF_?";
+    }
+}
+
+int passive_addr(const char *host, unsigned short port,
+                 struct sockaddr_storage *out, socklen_t *len)
+{
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);     /* network byte order: big-endian */
+        *len = sizeof(*in);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *len = sizeof(*in6);
+        return 0;
+    }
+    return -1;
+}
+
+unsigned short addr_port(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return 0;
+}

@@ -1,0 +1,252 @@
+/*
+ * args.c - strict parsing of the lesson programs' command lines (see args.h).
+ */
+#include "args.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explain.h"
+
+#define SERVER_USAGE "server [-q] [-k|--keep-listening] [--bind ADDR] [--json] PORT"
+#define CLIENT_USAGE "client [-q] [-n|--count N] [-i|--interval SEC] [-t|--timeout SEC] [--json] HOST PORT"
+
+/* Longest host name DNS allows (RFC 1035), so we can say so ourselves. */
+#define HOST_NAME_LIMIT 253
+/* Largest -i and -t we take: an hour is already longer than a class. */
+#define SECONDS_LIMIT 3600.0
+/* Client defaults, the seed's: ten messages, one second apart. */
+#define DEFAULT_COUNT 10
+#define DEFAULT_INTERVAL 1.0
+/* How long the client waits for connect or a reply before giving up. */
+#define DEFAULT_TIMEOUT 10.0
+
+int parse_long(const char *what, const char *text, long min, long max,
+               long *out, char *err, size_t errsz)
+{
+    char *end;
+    long v;
+
+    /* strtol skips leading blanks and takes a sign; atoi would take
+     * anything. We take only plain decimal digits, and all of them. */
+    if (*text == '\0') {
+        snprintf(err, errsz, "%s is empty; give a number from %ld to %ld", what, min, max);
+        return -1;
+    }
+    if (!isdigit((unsigned char)text[0]) && !(text[0] == '-' && isdigit((unsigned char)text[1]))) {
+        snprintf(err, errsz, "%s '%s' is not a number; give a number from %ld to %ld",
+                 what, text, min, max);
+        return -1;
+    }
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (*end != '\0') {
+        snprintf(err, errsz, "%s '%s' is not a number; give a number from %ld to %ld",
+                 what, text, min, max);
+        return -1;
+    }
+    if (errno == ERANGE || v < min || v > max) {
+        snprintf(err, errsz, "%s '%s' is out of range; give a number from %ld to %ld",
+                 what, text, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int parse_seconds(const char *what, const char *text, double min, double max,
+                  double *out, char *err, size_t errsz)
+{
+    char *end;
+    double v;
+
+    if (*text == '\0' || !(isdigit((unsigned char)text[0]) || text[0] == '.' || text[0] == '-')) {
+        snprintf(err, errsz, "%s '%s' is not a number of seconds; give %g to %g",
+                 what, text, min, max);
+        return -1;
+    }
+    errno = 0;
+    v = strtod(text, &end);
+    /* strtod also reads "0x1p3", "inf" and "nan": allow only decimals. */
+    if (*end != '\0' || strpbrk(text, "xXpPiInN") != NULL || errno == ERANGE) {
+        snprintf(err, errsz, "%s '%s' is not a number of seconds; give %g to %g",
+                 what, text, min, max);
+        return -1;
+    }
+    if (!(v >= min && v <= max)) {
+        snprintf(err, errsz, "%s '%s' is out of range; give %g to %g seconds",
+                 what, text, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int parse_port(const char *text, int allow_zero, unsigned short *out,
+               char *err, size_t errsz)
+{
+    long v;
+
+    if (parse_long("port", text, allow_zero ? 0 : 1, 65535, &v, err, errsz) == -1)
+        return -1;
+    *out = (unsigned short)v;
+    return 0;
+}
+
+static void server_help(void)
+{
+    printf("usage: " SERVER_USAGE "\n\n"
+           "Waits for a TCP client on PORT, prints each message it receives\n"
+           "and answers \"ok\", like the seed's demo6. Each socket call is traced\n"
+           "on stderr.\n\n"
+           "  PORT                 1-65535, or 0 for any free port (printed on stdout)\n"
+           "  -k, --keep-listening serve clients one after another until Ctrl-C\n"
+           "      --bind ADDR      listen on this address (default 0.0.0.0; :: for IPv6)\n"
+           "  -q, --quiet          no trace; stdout keeps only the data lines\n"
+           "      --json           trace as one JSON object per call\n"
+           "  -h, --help           this help\n\n"
+           "Environment: LAB_LANG=zh for the seed's Chinese labels, NO_COLOR to\n"
+           "turn colour off. Exit status: 0 done, 1 runtime failure, 2 usage error.\n");
+}
+
+static void client_help(void)
+{
+    printf("usage: " CLIENT_USAGE "\n\n"
+           "Connects to a TCP server, sends N messages and waits for \"ok\" after\n"
+           "each, like the seed's demo5. Each socket call is traced on stderr.\n\n"
+           "  HOST               a name (localhost) or an IPv4/IPv6 address\n"
+           "  PORT               1-65535\n"
+           "  -n, --count N      messages to send (default %d)\n"
+           "  -i, --interval SEC pause between messages (default %g; 0 for none)\n"
+           "  -t, --timeout SEC  give up on connect or a reply after SEC (default %g)\n"
+           "  -q, --quiet        no trace; stdout keeps only the data lines\n"
+           "      --json         trace as one JSON object per call\n"
+           "  -h, --help         this help\n\n"
+           "Environment: LAB_LANG=zh for the seed's Chinese labels, NO_COLOR to\n"
+           "turn colour off. Exit status: 0 done, 1 runtime failure, 2 usage error.\n",
+           DEFAULT_COUNT, DEFAULT_INTERVAL, DEFAULT_TIMEOUT);
+}
+
+/* getopt's own complaint names the option; we add the usage line. */
+static void bad_option(int opt, char **argv)
+{
+    (void)opt;
+    (void)argv;
+    die_usage("unknown or incomplete option (see above)");
+}
+
+enum { OPT_BIND = 1000, OPT_JSON };
+
+void parse_server_args(int argc, char **argv, int flags, struct server_args *out)
+{
+    static const struct option longopts[] = {
+        {"keep-listening", no_argument, NULL, 'k'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    char err[ARG_ERR_MAX];
+    unsigned char scratch[sizeof(struct in6_addr)];
+    int opt;
+
+    explain_init("server", SERVER_USAGE);
+    memset(out, 0, sizeof(*out));
+    out->bind_addr = "0.0.0.0";
+    out->trace = TRACE_TEXT;
+    /* "+" stops at the first non-option, so PORT may not be mistaken. */
+    while ((opt = getopt_long(argc, argv, "+kqh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'k': out->keep = 1; break;
+        case 'q': out->trace = TRACE_QUIET; break;
+        case OPT_JSON: out->trace = TRACE_JSON; break;
+        case OPT_BIND: out->bind_addr = optarg; break;
+        case 'h': server_help(); exit(EXIT_OK);
+        default: bad_option(opt, argv);
+        }
+    }
+    if (out->keep && !(flags & SERVER_CAN_KEEP))
+        die_usage("-k arrives in lesson 06-close; this lesson's server serves one client");
+    if (argc - optind != 1)
+        die_usage(argc - optind < 1 ? "missing PORT" : "too many arguments (expected only PORT)");
+    out->port_text = argv[optind];
+    if (parse_port(out->port_text, 1, &out->port, err, sizeof(err)) == -1)
+        die_usage("%s", err);
+    if (inet_pton(AF_INET, out->bind_addr, scratch) != 1 &&
+        inet_pton(AF_INET6, out->bind_addr, scratch) != 1)
+        die_usage("--bind '%s' is not a numeric IPv4 or IPv6 address "
+                  "(try 0.0.0.0, 127.0.0.1 or ::)", out->bind_addr);
+}
+
+/* Dotted digits that are no IPv4 address ("300.1.1.1") would go to DNS. */
+static int looks_like_bad_ipv4(const char *host)
+{
+    struct in_addr scratch;
+
+    if (strspn(host, "0123456789.") != strlen(host) || strchr(host, '.') == NULL)
+        return 0;
+    return inet_pton(AF_INET, host, &scratch) != 1;
+}
+
+void parse_client_args(int argc, char **argv, struct client_args *out)
+{
+    static const struct option longopts[] = {
+        {"count", required_argument, NULL, 'n'},
+        {"interval", required_argument, NULL, 'i'},
+        {"timeout", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    char err[ARG_ERR_MAX];
+    int opt;
+
+    explain_init("client", CLIENT_USAGE);
+    memset(out, 0, sizeof(*out));
+    out->count = DEFAULT_COUNT;
+    out->interval = DEFAULT_INTERVAL;
+    out->timeout = DEFAULT_TIMEOUT;
+    out->trace = TRACE_TEXT;
+    while ((opt = getopt_long(argc, argv, "+n:i:t:qh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            if (parse_long("-n", optarg, 1, INT_MAX, &out->count, err, sizeof(err)) == -1)
+                die_usage("%s", err);
+            break;
+        case 'i':
+            if (parse_seconds("-i", optarg, 0, SECONDS_LIMIT, &out->interval, err, sizeof(err)) == -1)
+                die_usage("%s", err);
+            break;
+        case 't':
+            if (parse_seconds("-t", optarg, 0.001, SECONDS_LIMIT, &out->timeout, err, sizeof(err)) == -1)
+                die_usage("%s", err);
+            break;
+        case 'q': out->trace = TRACE_QUIET; break;
+        case OPT_JSON: out->trace = TRACE_JSON; break;
+        case 'h': client_help(); exit(EXIT_OK);
+        default: bad_option(opt, argv);
+        }
+    }
+    if (argc - optind != 2)
+        die_usage(argc - optind == 0 ? "missing HOST and PORT"
+                  : argc - optind == 1 ? "missing PORT (after HOST)"
+                  : "too many arguments (expected HOST PORT)");
+    out->host = argv[optind];
+    out->port_text = argv[optind + 1];
+    if (*out->host == '\0')
+        die_usage("HOST is empty; give a name such as localhost or an address such as 127.0.0.1");
+    if (strlen(out->host) > HOST_NAME_LIMIT)
+        die_usage("HOST is %zu characters long; host names have at most %d",
+                  strlen(out->host), HOST_NAME_LIMIT);
+    if (looks_like_bad_ipv4(out->host))
+        die_usage("HOST '%s' is not a valid IPv4 address (four numbers 0-255, like 127.0.0.1)",
+                  out->host);
+    if (parse_port(out->port_text, 0, &out->port, err, sizeof(err)) == -1)
+        die_usage("%s", err);
+}
