@@ -100,4 +100,7 @@ clean:
 help:
 	@sed -n '2,11s/^# \{0,1\}//p' Makefile
 
+# Each topic's targets (docker, docs, grading, faults, hardening) live in mk/.
+-include $(wildcard mk/*.mk)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,338 @@
+"""labharness - start the lesson programs as real processes and watch them.
+
+Used as a pytest plugin (see the root conftest.py). The `lab` fixture starts
+servers and clients, reads the port a server printed (PORT 0: the kernel
+chooses), and kills whatever is still running when the test ends.
+
+    def test_server_replies_ok(lab):
+        server = lab.server("05-send-recv")          # waits for "listening on"
+        with lab.connect(server.port) as sock:       # a raw Python peer
+            sock.sendall(b"hello")
+            assert lab.recv_exactly(sock, 2) == b"ok"
+        assert server.wait() == 0
+
+No fixed ports, no sleeps as synchronisation: every wait polls for a
+condition with a deadline, and a missed deadline fails the test.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("LAB_BUILD", ROOT / "build"))
+LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]-*") if p.is_dir())
+
+# How long a program may take to reach a point we wait for.
+DEFAULT_WAIT = 10.0
+
+ADDR_RE = re.compile(r"^(listening on|bound to) (\S+):(\d+)$", re.M)
+
+
+def program(lesson, name):
+    """Path of a built lesson program, such as build/05-send-recv/server."""
+    path = BUILD / lesson / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run 'make' first (lesson {lesson})")
+    return path
+
+
+def base_env(extra=None):
+    """The environment the programs run in: English, no colour."""
+    env = dict(os.environ)
+    env.pop("LAB_LANG", None)
+    env.pop("LAB_FAULT", None)
+    env["NO_COLOR"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Proc:
+    """A running program whose stdout and stderr are collected as they come."""
+
+    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None):
+        self.argv = [str(a) for a in argv]
+        self.popen = subprocess.Popen(
+            self.argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=base_env(env), cwd=cwd, start_new_session=True)
+        self._out = bytearray()
+        self._err = bytearray()
+        self._cond = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._pump, args=(self.popen.stdout, self._out), daemon=True),
+            threading.Thread(target=self._pump, args=(self.popen.stderr, self._err), daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+        self.port = None
+
+    def _pump(self, stream, buf):
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            with self._cond:
+                buf.extend(chunk)
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    @property
+    def stdout(self):
+        with self._cond:
+            return self._out.decode("utf-8", "replace")
+
+    @property
+    def stderr(self):
+        with self._cond:
+            return self._err.decode("utf-8", "replace")
+
+    @property
+    def stdout_bytes(self):
+        with self._cond:
+            return bytes(self._out)
+
+    def wait_for(self, pattern, stream="stdout", timeout=DEFAULT_WAIT):
+        """Wait until `pattern` (a regex) matches stdout or stderr; return the match."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                text = (self._out if stream == "stdout" else self._err).decode("utf-8", "replace")
+                m = rx.search(text)
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.popen.poll() is not None and not any(t.is_alive() for t in self._readers)):
+                    raise AssertionError(
+                        f"{self.argv[0]}: {pattern!r} never appeared on {stream} "
+                        f"(exit {self.popen.poll()})\n--- stdout:\n{self._out.decode('utf-8', 'replace')}"
+                        f"\n--- stderr:\n{self._err.decode('utf-8', 'replace')}")
+                self._cond.wait(min(left, 0.1))
+
+    def wait(self, timeout=DEFAULT_WAIT):
+        """Wait for the program to exit; return its exit code (a hang fails)."""
+        try:
+            rc = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(
+                f"{' '.join(self.argv)} did not exit within {timeout}s\n--- stdout:\n{self.stdout}"
+                f"\n--- stderr:\n{self.stderr}")
+        for t in self._readers:
+            t.join(5)
+        return rc
+
+    def signal(self, sig):
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, sig)
+
+    def kill(self):
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.popen.wait(5)
+
+    def json_trace(self):
+        """The --json trace: one dict per line of stderr that is JSON."""
+        return json_lines(self.stderr)
+
+
+class Result:
+    """What a finished program did: exit code, stdout, stderr."""
+
+    def __init__(self, proc, rc):
+        self.argv = proc.argv
+        self.returncode = rc
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.stdout_bytes = proc.stdout_bytes
+
+    def __repr__(self):
+        return (f"<{' '.join(self.argv)} exit {self.returncode}>\n--- stdout:\n{self.stdout}"
+                f"\n--- stderr:\n{self.stderr}")
+
+
+def json_lines(text):
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def parse_strace(path):
+    """Syscalls from an `strace -f -o FILE` log: a list of (name, args, result)."""
+    calls = []
+    pending = {}
+    for line in Path(path).read_text(errors="replace").splitlines():
+        m = re.match(r"^(?:\[pid\s+)?(\d+)\]?\s+(.*)$", line)
+        pid, rest = (m.group(1), m.group(2)) if m else ("0", line)
+        if rest.startswith("+++") or rest.startswith("---"):
+            continue
+        if "<unfinished ...>" in rest:
+            pending[pid] = rest.split("<unfinished ...>")[0]
+            continue
+        r = re.match(r"^<\.\.\. (\w+) resumed>(.*)$", rest)
+        if r:
+            rest = pending.pop(pid, r.group(1) + "(") + r.group(2)
+        c = re.match(r"^(\w+)\((.*)\)\s+=\s+(-?\d+|\?)(.*)$", rest)
+        if c:
+            calls.append((c.group(1), c.group(2), c.group(3) + c.group(4)))
+    return calls
+
+
+# The socket API calls the lessons teach, by the syscall glibc makes for them.
+SOCKET_CALLS = {
+    "socket": "socket", "bind": "bind", "listen": "listen", "accept": "accept",
+    "accept4": "accept", "connect": "connect", "sendto": "send", "send": "send",
+    "sendmsg": "send", "recvfrom": "recv", "recv": "recv", "recvmsg": "recv",
+    "shutdown": "shutdown",
+}
+
+
+def socket_call_names(calls):
+    """The lesson-level names (socket, bind, ..., send, recv) of strace's calls, in order."""
+    return [SOCKET_CALLS[name] for name, _, _ in calls if name in SOCKET_CALLS]
+
+
+class Lab:
+    """What the `lab` fixture gives a test: start programs, connect, clean up."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.procs = []
+        self.socks = []
+
+    def start(self, argv, env=None, strace=None):
+        """Start any program; with strace=FILE, under `strace -f` logging to FILE."""
+        if strace:
+            if not shutil.which("strace"):
+                pytest.fail("strace is not installed (run: make test, which installs it)")
+            argv = ["strace", "-f", "-qq", "-e", "trace=network,close", "-o", str(strace)] + list(argv)
+        p = Proc(argv, env=env)
+        self.procs.append(p)
+        return p
+
+    def server(self, lesson, *args, port=0, env=None, strace=None, wait=True):
+        """Start a lesson's server on `port` (0: any free port) and read its port."""
+        argv = [program(lesson, "server"), *args, str(port)]
+        p = self.start(argv, env=env, strace=strace)
+        if wait:
+            m = p.wait_for(ADDR_RE.pattern)
+            p.port = int(m.group(3))
+            p.address = m.group(2)
+        return p
+
+    def client(self, lesson, *args, host="127.0.0.1", port, env=None, strace=None):
+        """Start a lesson's client against host:port; returns the running Proc."""
+        argv = [program(lesson, "client"), *args, host, str(port)]
+        return self.start(argv, env=env, strace=strace)
+
+    def run(self, argv, env=None, timeout=DEFAULT_WAIT, strace=None):
+        """Run a program to its end; return a Result (a hang fails the test)."""
+        p = self.start(argv, env=env, strace=strace)
+        return Result(p, p.wait(timeout))
+
+    def run_client(self, lesson, *args, host="127.0.0.1", port, env=None, timeout=DEFAULT_WAIT, strace=None):
+        p = self.client(lesson, *args, host=host, port=port, env=env, strace=strace)
+        return Result(p, p.wait(timeout))
+
+    def connect(self, port, host="127.0.0.1", timeout=DEFAULT_WAIT):
+        """A raw TCP peer: a Python socket connected to host:port."""
+        s = socket.create_connection((host, port), timeout=timeout)
+        self.socks.append(s)
+        return s
+
+    def listen(self, host="127.0.0.1"):
+        """A raw TCP server socket on a free port: (socket, port)."""
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, 0))
+        s.listen(8)
+        s.settimeout(DEFAULT_WAIT)
+        self.socks.append(s)
+        return s, s.getsockname()[1]
+
+    @staticmethod
+    def recv_exactly(sock, n, timeout=DEFAULT_WAIT):
+        """Read exactly n bytes (fewer only if the peer closes)."""
+        sock.settimeout(timeout)
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    @staticmethod
+    def recv_until_closed(sock, timeout=DEFAULT_WAIT):
+        sock.settimeout(timeout)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+    def cleanup(self):
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        for p in self.procs:
+            p.kill()
+
+
+def seed_message(i):
+    """The seed's i-th message, as bytes on the wire (UTF-8, no NUL)."""
+    return f"这是第{i}个超级女生，编号{i:03d}。".encode()
+
+
+def free_port():
+    """A port that was free a moment ago (for tests that need a port nobody uses)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listen_state_seen(port, timeout=DEFAULT_WAIT):
+    """Wait until the kernel shows a LISTEN socket on `port` in /proc/net/tcp{,6},
+    without connecting to it."""
+    deadline = time.monotonic() + timeout
+    want = f":{port:04X} "
+    while time.monotonic() < deadline:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                for line in Path(table).read_text().splitlines()[1:]:
+                    f = line.split()
+                    if (f[1] + " ").endswith(want) and f[3] == "0A":
+                        return True
+            except FileNotFoundError:
+                pass
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """Start lesson programs and raw peers; everything is killed at the end."""
+    lab = Lab(tmp_path)
+    yield lab
+    lab.cleanup()
