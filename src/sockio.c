@@ -108,6 +108,8 @@ void sleep_seconds(double seconds)
 {
     struct timespec ts;
 
+    if (seconds <= 0)
+        return;                     /* even nanosleep(0) costs a timer slack */
     ts.tv_sec = (time_t)seconds;
     ts.tv_nsec = (long)((seconds - floor(seconds)) * 1e9);
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !stop_flag)
