@@ -97,6 +97,17 @@ void die_resolve(const char *host, const char *port, int gai_err)
 void die_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
+/**
+ * @brief Stand-in for a step the student has not written yet (the
+ *        handout's stubs call it): explain, then exit 1.
+ * @param step  the seed's step number that is missing.
+ *
+ * Prints `server: step 3 not implemented yet: write it at TODO(step 3) in
+ * this lesson's server.c`, so a handout program stops with a clear message
+ * instead of crashing on a socket it never made.
+ */
+void not_implemented(int step) __attribute__((noreturn));
+
 /** @} */
 
 #endif /* SOCKETLAB_EXPLAIN_H */

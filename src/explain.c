@@ -177,3 +177,11 @@ void die_usage(const char *fmt, ...)
     fprintf(stderr, "usage: %s\nTry '%s --help' for more.\n", usage_text, prog_name);
     exit(EXIT_USAGE);
 }
+
+void not_implemented(int step)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s: step %d not implemented yet: write it at TODO(step %d) in "
+            "this lesson's %s.c\n", prog_name, step, step, prog_name);
+    exit(EXIT_RUNTIME);
+}
