@@ -133,12 +133,33 @@ static void client_help(void)
            DEFAULT_COUNT, DEFAULT_INTERVAL, DEFAULT_TIMEOUT);
 }
 
-/* getopt's own complaint names the option; we add the usage line. */
-static void bad_option(int opt, char **argv)
+/* The element of argv that is a negative number ("-1"), if any: getopt
+ * takes it for an option, but the user meant a number. */
+static const char *negative_number(int argc, char **argv)
 {
-    (void)opt;
-    (void)argv;
-    die_usage("unknown or incomplete option (see above)");
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (argv[i][0] == '-' && argv[i][1] != '\0' &&
+            strspn(argv[i] + 1, "0123456789") == strlen(argv[i] + 1))
+            return argv[i];
+    return NULL;
+}
+
+/* getopt is told to stay quiet (opterr = 0) and to return ':' for a missing
+ * value, so the message is ours: it names the option and says what to do. */
+static void bad_option(int opt, int argc, char **argv, const char *numbers)
+{
+    const char *neg = negative_number(argc, argv);
+    const char *last = optind > 1 ? argv[optind - 1] : "";
+
+    if (opt == '?' && isdigit(optopt) && neg != NULL)
+        die_usage("'%s' is a negative number; %s", neg, numbers);
+    if (opt == ':' && (optopt == 0 || optopt > UCHAR_MAX || strncmp(last, "--", 2) == 0))
+        die_usage("option '%s' needs a value", last);
+    if (opt == ':')
+        die_usage("option '-%c' needs a value", optopt);
+    if (optopt == 0 || optopt > UCHAR_MAX)
+        die_usage("unknown option '%s'", last);
+    die_usage("unknown option '-%c'", optopt);
 }
 
 enum { OPT_BIND = 1000, OPT_JSON };
@@ -161,14 +182,15 @@ void parse_server_args(int argc, char **argv, int flags, struct server_args *out
     out->bind_addr = "0.0.0.0";
     out->trace = TRACE_TEXT;
     /* "+" stops at the first non-option, so PORT may not be mistaken. */
-    while ((opt = getopt_long(argc, argv, "+kqh", longopts, NULL)) != -1) {
+    opterr = 0;                     /* bad_option() says what is wrong */
+    while ((opt = getopt_long(argc, argv, "+:kqh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'k': out->keep = 1; break;
         case 'q': out->trace = TRACE_QUIET; break;
         case OPT_JSON: out->trace = TRACE_JSON; break;
         case OPT_BIND: out->bind_addr = optarg; break;
         case 'h': server_help(); exit(EXIT_OK);
-        default: bad_option(opt, argv);
+        default: bad_option(opt, argc, argv, "PORT is a number from 0 to 65535");
         }
     }
     if (out->keep && !(flags & SERVER_CAN_KEEP))
@@ -213,7 +235,8 @@ void parse_client_args(int argc, char **argv, struct client_args *out)
     out->interval = DEFAULT_INTERVAL;
     out->timeout = DEFAULT_TIMEOUT;
     out->trace = TRACE_TEXT;
-    while ((opt = getopt_long(argc, argv, "+n:i:t:qh", longopts, NULL)) != -1) {
+    opterr = 0;                     /* bad_option() says what is wrong */
+    while ((opt = getopt_long(argc, argv, "+:n:i:t:qh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'n':
             if (parse_long("-n", optarg, 1, INT_MAX, &out->count, err, sizeof(err)) == -1)
@@ -230,7 +253,7 @@ void parse_client_args(int argc, char **argv, struct client_args *out)
         case 'q': out->trace = TRACE_QUIET; break;
         case OPT_JSON: out->trace = TRACE_JSON; break;
         case 'h': client_help(); exit(EXIT_OK);
-        default: bad_option(opt, argv);
+        default: bad_option(opt, argc, argv, "options take numbers of 0 or more");
         }
     }
     if (argc - optind != 2)
