@@ -5,7 +5,7 @@
 set -euo pipefail
 build=${1:-build}
 rounds=${ROUNDS:-20000}
-repeats=${REPEATS:-3}
+repeats=${REPEATS:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

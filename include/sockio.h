@@ -69,6 +69,10 @@ int set_timeouts(int step, int fd, double seconds);
  * @param data  the bytes; only these @p len bytes are printed, control
  *              bytes as `\xNN`.
  * @param len   how many bytes.
+ *
+ * The line is not flushed at once: send_all() and sleep_seconds() flush
+ * stdout (and exit() does), so on a pipe the lines arrive in order without
+ * a write(2) inside each round trip. On a terminal stdout is line-buffered.
  */
 void print_data(enum data_dir dir, const void *data, size_t len);
 

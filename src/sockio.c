@@ -42,6 +42,9 @@ ssize_t send_all(int step, int fd, const void *buf, size_t len)
         p += n;                     /* a short write: send the rest */
         left -= (size_t)n;
     }
+    /* The data lines printed so far go out now, while the peer works on
+     * what we sent: off the round trip's critical path (see print_data). */
+    fflush(stdout);
     return (ssize_t)len;
 }
 
@@ -94,8 +97,9 @@ void print_data(enum data_dir dir, const void *data, size_t len)
         label = dir == DATA_RECEIVED ? "接收：" : "发送：";
     else
         label = dir == DATA_RECEIVED ? "received: " : "sent: ";
+    /* No fflush here: on a pipe or file, send_all() and sleep_seconds()
+     * flush, so a round trip waits for no extra write(2). */
     printf("%s%s\n", label, quote_bytes(data, len, line, sizeof(line)));
-    fflush(stdout);
 }
 
 void print_address(const char *label, const struct sockaddr *sa, socklen_t len)
@@ -110,6 +114,7 @@ void sleep_seconds(double seconds)
 
     if (seconds <= 0)
         return;                     /* even nanosleep(0) costs a timer slack */
+    fflush(stdout);                 /* show what we did before we wait */
     ts.tv_sec = (time_t)seconds;
     ts.tv_nsec = (long)((seconds - floor(seconds)) * 1e9);
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !stop_flag)
