@@ -1,0 +1,650 @@
+/*
+ * libfault.c - fault injection at the socket API, as an LD_PRELOAD library.
+ *
+ * Wraps socket, bind, listen, accept/accept4, connect, send/sendto/write,
+ * recv/recvfrom/read and close; LAB_FAULT (see fault/README.md) says which
+ * calls return short counts, fail with an errno, or wait first.
+ * Usage: LD_PRELOAD=build/libfault.so LAB_FAULT='send:short=1' PROGRAM...
+ */
+#define _GNU_SOURCE             /* RTLD_NEXT, accept4 */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The trace in src/trace.c asks this after each call (a weak reference). */
+const char *lab_fault_last_note(void);
+
+/* Exit code for a bad LAB_FAULT, as for any usage error in the kit. */
+#define EXIT_BAD_SPEC 2
+/* More rules than this in one LAB_FAULT is surely a mistake. */
+#define MAX_RULES 32
+#define NOTE_MAX 64
+
+/* The calls a rule can name; several libc functions share one. */
+enum call { C_SOCKET, C_BIND, C_LISTEN, C_ACCEPT, C_CONNECT, C_SEND, C_RECV,
+            C_CLOSE, NCALLS };
+static const char *const call_names[NCALLS] = {
+    "socket", "bind", "listen", "accept", "connect", "send", "recv", "close"};
+
+enum mode { M_ERRNO, M_SHORT, M_DELAY };
+enum when { W_ALWAYS, W_EVERY, W_AFTER, W_ONCE, W_PROB };
+
+struct rule {
+    enum call call;
+    enum mode mode;
+    int err;                    /* M_ERRNO: the errno to fail with */
+    long value;                 /* M_SHORT: byte cap; M_DELAY: milliseconds */
+    enum when when;
+    long n;                     /* every/after/once: the call number */
+    double prob;                /* prob: chance per call, 0..1 */
+};
+
+static const struct { const char *name; int err; } errnos[] = {
+    {"eintr", EINTR}, {"eagain", EAGAIN}, {"econnreset", ECONNRESET},
+    {"reset", ECONNRESET}, {"epipe", EPIPE}, {"eaddrinuse", EADDRINUSE},
+    {"econnrefused", ECONNREFUSED}, {"refused", ECONNREFUSED},
+    {"emfile", EMFILE}, {"etimedout", ETIMEDOUT}, {"timeout", ETIMEDOUT},
+};
+#define NERRNOS (sizeof(errnos) / sizeof(errnos[0]))
+
+static struct rule rules[MAX_RULES];
+static int nrules;
+static long calls_seen[NCALLS];     /* how many calls of each kind so far */
+static uint64_t rng_state = 1;      /* xorshift64*, from LAB_FAULT_SEED */
+static int verbose;                 /* LAB_FAULT_VERBOSE: log each injection */
+static _Thread_local int busy;      /* inside a wrapper: never inject twice */
+static char note[NOTE_MAX];         /* what the last socket call injected */
+static int note_set;
+
+/* ---- the real functions, looked up once, lazily ---- */
+
+#define REAL(name) real_##name
+#define DECLARE_REAL(ret, name, ...) static ret (*real_##name)(__VA_ARGS__)
+DECLARE_REAL(int, socket, int, int, int);
+DECLARE_REAL(int, bind, int, const struct sockaddr *, socklen_t);
+DECLARE_REAL(int, listen, int, int);
+DECLARE_REAL(int, accept, int, struct sockaddr *, socklen_t *);
+DECLARE_REAL(int, accept4, int, struct sockaddr *, socklen_t *, int);
+DECLARE_REAL(int, connect, int, const struct sockaddr *, socklen_t);
+DECLARE_REAL(ssize_t, send, int, const void *, size_t, int);
+DECLARE_REAL(ssize_t, sendto, int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+DECLARE_REAL(ssize_t, write, int, const void *, size_t);
+DECLARE_REAL(ssize_t, recv, int, void *, size_t, int);
+DECLARE_REAL(ssize_t, recvfrom, int, void *, size_t, int, struct sockaddr *, socklen_t *);
+DECLARE_REAL(ssize_t, read, int, void *, size_t);
+DECLARE_REAL(int, close, int);
+
+/* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
+#define RESOLVE(name) do { \
+        if (real_##name == NULL) \
+            *(void **)&real_##name = dlsym(RTLD_NEXT, #name); \
+    } while (0)
+
+/* ---- the spec: parsing and validation ---- */
+
+static void bad_spec(const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+static void bad_spec(const char *rule, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "libfault: LAB_FAULT: bad rule '%s': ", rule);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nlibfault: syntax: CALL:MODE[=VALUE][@WHEN] joined by ';', "
+            "e.g. 'send:short=1;send:eintr=every3' (see fault/README.md)\n");
+    _exit(EXIT_BAD_SPEC);
+}
+
+/* A whole decimal number >= min, or -1. */
+static long parse_count(const char *s, long min)
+{
+    char *end;
+    long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min)
+        return -1;
+    return v;
+}
+
+/* "200ms", "2s", "500us", or a bare number of milliseconds; -1 if bad. */
+static long parse_delay_ms(const char *s)
+{
+    char *end;
+    double v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    v = strtod(s, &end);
+    if (strcmp(end, "ms") == 0 || *end == '\0')
+        ;
+    else if (strcmp(end, "s") == 0)
+        v *= 1000;
+    else if (strcmp(end, "us") == 0)
+        v /= 1000;
+    else
+        return -1;
+    if (v < 0 || v > 600000)        /* ten minutes: longer is a typo */
+        return -1;
+    return (long)v;
+}
+
+/* WHEN: always | everyN | afterN | onceN | atN | probP (keyword '=' allowed). */
+static void parse_when(const char *text, const char *s, struct rule *r)
+{
+    static const struct { const char *kw; enum when w; } kws[] = {
+        {"every", W_EVERY}, {"after", W_AFTER}, {"once", W_ONCE}, {"at", W_ONCE},
+        {"prob", W_PROB}};
+
+    if (strcasecmp(s, "always") == 0) {
+        r->when = W_ALWAYS;
+        return;
+    }
+    for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
+        size_t k = strlen(kws[i].kw);
+        const char *arg = s + k;
+        char *end;
+
+        if (strncasecmp(s, kws[i].kw, k) != 0)
+            continue;
+        if (*arg == '=')
+            arg++;
+        r->when = kws[i].w;
+        if (r->when == W_PROB) {
+            r->prob = strtod(arg, &end);
+            if (end == arg || *end != '\0' || r->prob < 0 || r->prob > 1)
+                bad_spec(text, "'%s': the probability must be a number from 0 to 1", s);
+            return;
+        }
+        r->n = parse_count(arg, r->when == W_AFTER ? 0 : 1);
+        if (r->n < 0)
+            bad_spec(text, "'%s': %s needs a whole number%s", s, kws[i].kw,
+                     r->when == W_AFTER ? "" : " >= 1");
+        return;
+    }
+    bad_spec(text, "unknown when-clause '%s' (always, everyN, afterN, onceN, probP)", s);
+}
+
+static enum call parse_call(const char *text, const char *s)
+{
+    for (int c = 0; c < NCALLS; c++)
+        if (strcasecmp(s, call_names[c]) == 0)
+            return (enum call)c;
+    bad_spec(text, "unknown call '%s' (socket, bind, listen, accept, connect, send, "
+             "recv, close)", s);
+}
+
+/* One rule: CALL:MODE[=VALUE][@WHEN]; text is modified in place. */
+static void parse_rule(const char *text, char *s, struct rule *r)
+{
+    char *mode = strchr(s, ':'), *value, *when;
+
+    memset(r, 0, sizeof(*r));
+    if (mode == NULL)
+        bad_spec(text, "no ':' between the call and the mode");
+    *mode++ = '\0';
+    r->call = parse_call(text, s);
+    if ((when = strchr(mode, '@')) != NULL)
+        *when++ = '\0';
+    if ((value = strchr(mode, '=')) != NULL)
+        *value++ = '\0';
+
+    if (strcasecmp(mode, "short") == 0) {
+        r->mode = M_SHORT;
+        if (r->call != C_SEND && r->call != C_RECV)
+            bad_spec(text, "short counts exist only for send and recv");
+        if (value == NULL || (r->value = parse_count(value, 1)) < 0)
+            bad_spec(text, "short needs a byte count >= 1, as in short=1");
+    } else if (strcasecmp(mode, "delay") == 0) {
+        r->mode = M_DELAY;
+        if (value == NULL || (r->value = parse_delay_ms(value)) < 0)
+            bad_spec(text, "delay needs a time such as delay=200ms or delay=1s");
+    } else {
+        size_t i;
+
+        for (i = 0; i < NERRNOS; i++)
+            if (strcasecmp(mode, errnos[i].name) == 0)
+                break;
+        if (i == NERRNOS)
+            bad_spec(text, "unknown mode '%s' (short=N, delay=T, or an errno: eintr, eagain, "
+                     "econnreset, epipe, eaddrinuse, econnrefused, emfile, etimedout)", mode);
+        r->mode = M_ERRNO;
+        r->err = errnos[i].err;
+        /* For an errno the value is the when-clause: eintr=every3. */
+        if (value != NULL && when != NULL)
+            bad_spec(text, "give the when-clause once: %s=WHEN or %s@WHEN", mode, mode);
+        if (value != NULL)
+            when = value;
+    }
+    if (when != NULL)
+        parse_when(text, when, r);
+}
+
+static void parse_spec(const char *spec)
+{
+    char *copy = strdup(spec), *save = NULL;
+
+    if (copy == NULL)
+        bad_spec(spec, "out of memory");
+    for (char *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+        char text[128];
+
+        while (*tok == ' ')
+            tok++;
+        for (char *e = tok + strlen(tok); e > tok && e[-1] == ' '; )
+            *--e = '\0';
+        if (*tok == '\0')
+            continue;               /* "a;;b" or a trailing ';' */
+        if (nrules == MAX_RULES)
+            bad_spec(tok, "more than %d rules", MAX_RULES);
+        snprintf(text, sizeof(text), "%s", tok);
+        parse_rule(text, tok, &rules[nrules++]);
+    }
+    free(copy);
+    if (nrules == 0)
+        bad_spec(spec, "no rules (unset LAB_FAULT to run without faults)");
+}
+
+__attribute__((constructor))
+static void fault_init(void)
+{
+    const char *spec = getenv("LAB_FAULT");
+    const char *seed = getenv("LAB_FAULT_SEED");
+    const char *v = getenv("LAB_FAULT_VERBOSE");
+
+    if (seed != NULL) {
+        char *end;
+
+        errno = 0;
+        rng_state = strtoull(seed, &end, 10);
+        if (*seed == '\0' || *end != '\0' || errno != 0) {
+            fprintf(stderr, "libfault: LAB_FAULT_SEED '%s' is not a whole number\n", seed);
+            _exit(EXIT_BAD_SPEC);
+        }
+        if (rng_state == 0)
+            rng_state = 1;          /* xorshift never leaves 0 */
+    }
+    verbose = v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+    if (spec != NULL)
+        parse_spec(spec);
+}
+
+/* ---- deciding and applying ---- */
+
+static double random_unit(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* Does rule r fire on call number n (counting from 1)? */
+static int fires(const struct rule *r, long n)
+{
+    switch (r->when) {
+    case W_ALWAYS: return 1;
+    case W_EVERY:  return n % r->n == 0;
+    case W_AFTER:  return n > r->n;
+    case W_ONCE:   return n == r->n;
+    case W_PROB:   return random_unit() < r->prob;
+    }
+    return 0;
+}
+
+/* What to do to one call: set by decide(). */
+struct verdict {
+    long delay_ms;              /* wait this long first (0: no wait) */
+    int err;                    /* fail with this errno (0: do the call) */
+    size_t cap;                 /* at most this many bytes (0: no cap) */
+};
+
+static struct verdict decide(enum call c)
+{
+    struct verdict v = {0, 0, 0};
+    long n = ++calls_seen[c];
+
+    for (int i = 0; i < nrules; i++) {
+        const struct rule *r = &rules[i];
+
+        if (r->call != c || !fires(r, n))
+            continue;
+        if (r->mode == M_DELAY)
+            v.delay_ms += r->value;
+        else if (r->mode == M_ERRNO && v.err == 0)
+            v.err = r->err;         /* the first errno rule that fires wins */
+        else if (r->mode == M_SHORT && (v.cap == 0 || (size_t)r->value < v.cap))
+            v.cap = (size_t)r->value;
+    }
+    return v;
+}
+
+static const char *errno_text(int err)
+{
+    for (size_t i = 0; i < NERRNOS; i++)
+        if (errnos[i].err == err && errnos[i].name[0] == 'e')
+            return errnos[i].name;
+    return "?";
+}
+
+/* Record (and with LAB_FAULT_VERBOSE, log) what was injected into call c. */
+static void add_note(enum call c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void add_note(enum call c, const char *fmt, ...)
+{
+    size_t used = note_set ? strlen(note) : 0;
+    va_list ap;
+
+    if (used > 0 && used + 2 < sizeof(note)) {
+        memcpy(note + used, ", ", 3);
+        used += 2;
+    }
+    va_start(ap, fmt);
+    vsnprintf(note + used, sizeof(note) - used, fmt, ap);
+    va_end(ap);
+    note_set = 1;
+    if (verbose)
+        fprintf(stderr, "libfault: %s call %ld: %s\n", call_names[c], calls_seen[c], note);
+}
+
+const char *lab_fault_last_note(void)
+{
+    if (!note_set)
+        return NULL;
+    note_set = 0;                   /* each injection is reported once */
+    return note;
+}
+
+/* The start of every injected call: forget the last note, decide, wait. */
+static struct verdict begin(enum call c)
+{
+    struct verdict v;
+
+    note_set = 0;
+    note[0] = '\0';
+    if (nrules == 0)
+        return (struct verdict){0, 0, 0};
+    v = decide(c);
+    if (v.delay_ms > 0) {
+        struct timespec ts = {v.delay_ms / 1000, (v.delay_ms % 1000) * 1000000L};
+
+        add_note(c, "delay %ldms", v.delay_ms);
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+            ;
+    }
+    if (v.err != 0) {
+        char upper[16];
+        size_t i;
+
+        for (i = 0; errno_text(v.err)[i] && i + 1 < sizeof(upper); i++)
+            upper[i] = (char)(errno_text(v.err)[i] - 'a' + 'A');
+        upper[i] = '\0';
+        add_note(c, "%s", upper);
+    }
+    return v;
+}
+
+/* Cap len for a short count, noting it when the cap changes anything. */
+static size_t cap_len(enum call c, struct verdict v, size_t len)
+{
+    if (v.cap == 0 || len <= v.cap)
+        return len;
+    add_note(c, c == C_SEND ? "short write" : "short read");
+    return v.cap;
+}
+
+static int is_socket(int fd)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* ---- the wrappers ---- */
+
+/* Fail with errno e, as the kernel would: -1. */
+#define FAIL(e) do { errno = (e); busy = 0; return -1; } while (0)
+
+int socket(int domain, int type, int protocol)
+{
+    struct verdict v;
+    int rc;
+
+    RESOLVE(socket);
+    if (busy)
+        return REAL(socket)(domain, type, protocol);
+    busy = 1;
+    v = begin(C_SOCKET);
+    if (v.err)
+        FAIL(v.err);
+    rc = REAL(socket)(domain, type, protocol);
+    busy = 0;
+    return rc;
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct verdict v;
+    int rc;
+
+    RESOLVE(bind);
+    if (busy)
+        return REAL(bind)(fd, addr, len);
+    busy = 1;
+    v = begin(C_BIND);
+    if (v.err)
+        FAIL(v.err);
+    rc = REAL(bind)(fd, addr, len);
+    busy = 0;
+    return rc;
+}
+
+int listen(int fd, int backlog)
+{
+    struct verdict v;
+    int rc;
+
+    RESOLVE(listen);
+    if (busy)
+        return REAL(listen)(fd, backlog);
+    busy = 1;
+    v = begin(C_LISTEN);
+    if (v.err)
+        FAIL(v.err);
+    rc = REAL(listen)(fd, backlog);
+    busy = 0;
+    return rc;
+}
+
+/* accept and accept4 share a counter: a rule "accept:..." means both. */
+int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    struct verdict v;
+    int rc;
+
+    RESOLVE(accept4);
+    if (busy)
+        return REAL(accept4)(fd, addr, len, flags);
+    busy = 1;
+    v = begin(C_ACCEPT);
+    if (v.err)
+        FAIL(v.err);                /* the connection stays in the queue */
+    rc = REAL(accept4)(fd, addr, len, flags);
+    busy = 0;
+    return rc;
+}
+
+int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    struct verdict v;
+    int rc;
+
+    RESOLVE(accept);
+    if (busy)
+        return REAL(accept)(fd, addr, len);
+    busy = 1;
+    v = begin(C_ACCEPT);
+    if (v.err)
+        FAIL(v.err);
+    rc = REAL(accept)(fd, addr, len);
+    busy = 0;
+    return rc;
+}
+
+int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct verdict v;
+    int rc;
+
+    RESOLVE(connect);
+    if (busy)
+        return REAL(connect)(fd, addr, len);
+    busy = 1;
+    v = begin(C_CONNECT);
+    if (v.err)
+        FAIL(v.err);                /* no SYN is sent at all */
+    rc = REAL(connect)(fd, addr, len);
+    busy = 0;
+    return rc;
+}
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+    struct verdict v;
+    ssize_t rc;
+
+    RESOLVE(send);
+    if (busy)
+        return REAL(send)(fd, buf, len, flags);
+    busy = 1;
+    v = begin(C_SEND);
+    if (v.err)
+        FAIL(v.err);                /* nothing was sent */
+    rc = REAL(send)(fd, buf, cap_len(C_SEND, v, len), flags);
+    busy = 0;
+    return rc;
+}
+
+ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+               const struct sockaddr *addr, socklen_t alen)
+{
+    struct verdict v;
+    ssize_t rc;
+
+    RESOLVE(sendto);
+    if (busy)
+        return REAL(sendto)(fd, buf, len, flags, addr, alen);
+    busy = 1;
+    v = begin(C_SEND);
+    if (v.err)
+        FAIL(v.err);
+    rc = REAL(sendto)(fd, buf, cap_len(C_SEND, v, len), flags, addr, alen);
+    busy = 0;
+    return rc;
+}
+
+/* write() on a socket is a send; on anything else (stdout, stderr, a
+ * file) it passes straight through, uncounted. */
+ssize_t write(int fd, const void *buf, size_t len)
+{
+    struct verdict v;
+    ssize_t rc;
+
+    RESOLVE(write);
+    if (busy || nrules == 0 || !is_socket(fd))
+        return REAL(write)(fd, buf, len);
+    busy = 1;
+    v = begin(C_SEND);
+    if (v.err)
+        FAIL(v.err);
+    rc = REAL(write)(fd, buf, cap_len(C_SEND, v, len));
+    busy = 0;
+    return rc;
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+    struct verdict v;
+    ssize_t rc;
+
+    RESOLVE(recv);
+    if (busy)
+        return REAL(recv)(fd, buf, len, flags);
+    busy = 1;
+    v = begin(C_RECV);
+    if (v.err)
+        FAIL(v.err);                /* the bytes stay in the receive queue */
+    rc = REAL(recv)(fd, buf, cap_len(C_RECV, v, len), flags);
+    busy = 0;
+    return rc;
+}
+
+ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+                 struct sockaddr *addr, socklen_t *alen)
+{
+    struct verdict v;
+    ssize_t rc;
+
+    RESOLVE(recvfrom);
+    if (busy)
+        return REAL(recvfrom)(fd, buf, len, flags, addr, alen);
+    busy = 1;
+    v = begin(C_RECV);
+    if (v.err)
+        FAIL(v.err);
+    rc = REAL(recvfrom)(fd, buf, cap_len(C_RECV, v, len), flags, addr, alen);
+    busy = 0;
+    return rc;
+}
+
+ssize_t read(int fd, void *buf, size_t len)
+{
+    struct verdict v;
+    ssize_t rc;
+
+    RESOLVE(read);
+    if (busy || nrules == 0 || !is_socket(fd))
+        return REAL(read)(fd, buf, len);
+    busy = 1;
+    v = begin(C_RECV);
+    if (v.err)
+        FAIL(v.err);
+    rc = REAL(read)(fd, buf, cap_len(C_RECV, v, len));
+    busy = 0;
+    return rc;
+}
+
+/* close() on a socket may be made to fail, but the fd is released first,
+ * as Linux always does (even when close reports EINTR): never retry it. */
+int close(int fd)
+{
+    struct verdict v;
+    int rc;
+
+    RESOLVE(close);
+    if (busy || nrules == 0 || !is_socket(fd))
+        return REAL(close)(fd);
+    busy = 1;
+    v = begin(C_CLOSE);
+    rc = REAL(close)(fd);
+    if (v.err)
+        FAIL(v.err);
+    busy = 0;
+    return rc;
+}
