@@ -56,6 +56,29 @@ def base_env(extra=None):
     return env
 
 
+def fault_env(spec, extra=None):
+    """The env for a lesson program under fault injection (fault/README.md):
+    LD_PRELOAD of LAB_BUILD's libfault.so and LAB_FAULT=spec, plus `extra`.
+
+        r = lab.run_client("05-send-recv", "-i", "0", port=port,
+                           env=fault_env("send:short=1;send:eintr=every3"))
+
+    A sanitizer build's libfault.so links libasan, which must come first in
+    LD_PRELOAD: it is put there."""
+    lib = BUILD / "libfault.so"
+    if not lib.exists():
+        pytest.fail(f"{lib} is missing: run 'make' first (fault injection)")
+    preload = [str(lib)]
+    ldd = subprocess.run(["ldd", str(lib)], capture_output=True, text=True).stdout
+    m = re.search(r"^\s*libasan\S* => (\S+)", ldd, re.M)
+    if m:
+        preload.insert(0, m.group(1))
+    env = {"LD_PRELOAD": " ".join(preload), "LAB_FAULT": spec}
+    if extra:
+        env.update(extra)
+    return env
+
+
 class Proc:
     """A running program whose stdout and stderr are collected as they come."""
 
@@ -332,6 +355,25 @@ def listen_state_seen(port, timeout=DEFAULT_WAIT):
                 pass
         time.sleep(0.02)
     return False
+
+
+def wait_blocked_in(proc, kernel_function, timeout=DEFAULT_WAIT):
+    """Wait until `proc` sleeps in the kernel in a function whose name contains
+    `kernel_function` (/proc/PID/wchan; "inet_csk_accept" is a blocked
+    accept()). Lets a test send a signal only once the program waits."""
+    deadline = time.monotonic() + timeout
+    wchan = Path(f"/proc/{proc.pid}/wchan")
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            last = wchan.read_text()
+        except OSError:
+            last = "(gone)"
+        if kernel_function in last:
+            return True
+        time.sleep(0.02)
+    raise AssertionError(f"{proc.argv[0]} never blocked in {kernel_function} (wchan: {last})"
+                         f"\n--- stderr:\n{proc.stderr}")
 
 
 @pytest.fixture
