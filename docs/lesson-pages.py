@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""lesson-pages.py - turn the kit's READMEs into Doxygen pages.
+
+The READMEs stay plain GitHub markdown; this writes Doxygen's copies into
+build/docs/pages/: index.md (the top-level README with the seed's diagram),
+lesson_NN.md (each lesson's README with a label, previous/next links, its
+sequence diagram from docs/diagrams/ and its programs) and examples.dox.
+
+Usage: python3 docs/lesson-pages.py [--root DIR] [--out DIR]
+"""
+import argparse
+import re
+import sys
+from pathlib import Path
+
+LESSON_DIR = re.compile(r"^(\d\d)-([a-z0-9-]+)$")
+TITLE = re.compile(r"^#\s+Lesson\s+(\d+)\s*[:.-]\s*(.+?)\s*(\{#[^}]*\})?\s*$")
+FENCE = re.compile(r"^\s*(```|~~~)")
+LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# Things outside code that Doxygen reads as commands or HTML tags.
+COMMAND = re.compile(r"([\\@])(?=[A-Za-z{}\\@&$#<>%\".|:-])")
+TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9_-]*)([^<>]*)>")
+# HTML tags Doxygen understands; any other <word> is text, so escape it.
+KNOWN_TAGS = {"a", "b", "br", "code", "em", "i", "img", "kbd", "li", "ol",
+              "p", "pre", "strong", "sub", "sup", "table", "td", "th", "tr",
+              "tt", "ul", "dl", "dt", "dd", "hr", "small", "center", "div",
+              "span", "blockquote", "details", "summary", "caption", "u",
+              "s", "strike", "del", "ins", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def lessons(root):
+    """The lesson directories, in order: [(number "NN", name, path)]."""
+    found = []
+    for d in sorted((root / "lessons").iterdir()):
+        m = LESSON_DIR.match(d.name)
+        if d.is_dir() and m:
+            found.append((m.group(1), m.group(2), d))
+    return found
+
+
+def escape_text(text):
+    """Escape, in text outside code, what Doxygen would take as markup."""
+    text = COMMAND.sub(r"\\\1", text)
+
+    def tag(m):
+        if m.group(2).lower() in KNOWN_TAGS:
+            return m.group(0)
+        return "&lt;" + m.group(0)[1:-1] + "&gt;"
+    return TAG.sub(tag, text)
+
+
+class Linker:
+    """Rewrite a README's relative links into Doxygen references."""
+
+    def __init__(self, root, lesson_list):
+        self.root = root.resolve()
+        self.by_dir = {d.resolve(): n for n, _, d in lesson_list}
+
+    def target(self, src_dir, href):
+        """The Doxygen link for HREF, or None to keep only the link text."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:", href):
+            return href                      # http:, https:, mailto:
+        if href.startswith("#"):
+            return None                      # GitHub's heading anchors
+        path = (src_dir / href.split("#")[0]).resolve()
+        if path == self.root / "README.md" or path == self.root:
+            return "@ref index"
+        lesson = self.by_dir.get(path.parent if path.suffix else path)
+        if lesson:
+            if path.suffix == ".c":
+                rel = path.relative_to(self.root / "lessons")
+                return f"@ref {rel.as_posix()}"
+            return f"@ref lesson_{lesson}"
+        return None
+
+    def rewrite(self, src_dir, text):
+        def link(m):
+            bang, label, href = m.groups()
+            if bang:                         # an image: keep its words
+                return label
+            to = self.target(src_dir, href)
+            if to is None:
+                return label
+            return f"[{label}]({to})"
+        return LINK.sub(link, text)
+
+
+def convert(md, src_dir, linker):
+    """Markdown for Doxygen: links rewritten and markup escaped, code kept."""
+    out, in_fence = [], False
+    for line in md.splitlines():
+        if FENCE.match(line):
+            in_fence = not in_fence
+            out.append(line)
+            continue
+        if in_fence or line.startswith("    ") and not line.lstrip().startswith(("-", "*")):
+            out.append(line)
+            continue
+        parts = re.split(r"(`+[^`]*`+)", line)
+        for i in range(0, len(parts), 2):
+            parts[i] = escape_text(linker.rewrite(src_dir, parts[i]))
+        out.append("".join(parts))
+    return "\n".join(out) + "\n"
+
+
+def split_lead(body):
+    """(text before the first '## ' heading, the rest) of a page body."""
+    m = re.search(r"^## ", body, re.M)
+    if not m:
+        return body, ""
+    return body[:m.start()], body[m.start():]
+
+
+def read_diagram(docs, name):
+    path = docs / "diagrams" / name
+    return path.read_text(encoding="utf-8").strip() + "\n" if path.exists() else ""
+
+
+def nav(i, lesson_list, titles):
+    """The previous / contents / next line of lesson I's page."""
+    items = []
+    if i > 0:
+        n = lesson_list[i - 1][0]
+        items.append(f"[&larr; Lesson {n}: {titles[n]}](@ref lesson_{n})")
+    items.append("[Contents](@ref index)")
+    if i + 1 < len(lesson_list):
+        n = lesson_list[i + 1][0]
+        items.append(f"[Lesson {n}: {titles[n]} &rarr;](@ref lesson_{n})")
+    return " | ".join(items) + "\n"
+
+
+def lesson_page(i, lesson_list, titles, linker, docs):
+    num, name, d = lesson_list[i]
+    readme = d / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        first, _, body = text.partition("\n")
+        if not TITLE.match(first):
+            body = text                      # no title line: keep it all
+    else:
+        body = (f"The README of this lesson is not written yet; see its "
+                f"programs below.\n")
+    lead, rest = split_lead(convert(body, d, linker))
+    programs = sorted(p.name for p in d.glob("*.c"))
+    page = [f"# Lesson {num}: {titles[num]} {{#lesson_{num}}}\n",
+            nav(i, lesson_list, titles), "\n", lead.rstrip() + "\n\n"]
+    diagram = read_diagram(docs, f"lesson_{num}.md")
+    if diagram:
+        page += ["## On the wire and in the kernel\n\n", diagram, "\n"]
+    if rest:
+        page += [rest.rstrip() + "\n\n"]
+    if programs:
+        page += ["## The programs, annotated\n\n"]
+        for p in programs:
+            page.append(f"- [lessons/{d.name}/{p}](@ref {d.name}/{p}): "
+                        f"built as `build/{d.name}/{p[:-2]}`\n")
+        page.append("\n")
+    page += ["<hr>\n", nav(i, lesson_list, titles)]
+    return "".join(page)
+
+
+def lesson_title(num, name, d):
+    readme = d / "README.md"
+    if readme.exists():
+        first = readme.read_text(encoding="utf-8").partition("\n")[0]
+        m = TITLE.match(first)
+        if m:
+            return m.group(2)
+    return name.replace("-", " and " if name == "send-recv" else " ")
+
+
+def main_page(root, lesson_list, titles, linker, docs):
+    readme = root / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+    else:
+        text = ("# socketlab\n\nA C teaching kit for TCP socket programming: "
+                "six lessons, each one step of the seed's server and client."
+                "\n(The README is not written yet.)\n")
+    first, _, body = text.partition("\n")
+    title = first.lstrip("#").strip() if first.startswith("# ") else "socketlab"
+    if not first.startswith("# "):
+        body = text
+    lead, rest = split_lead(convert(body, root, linker))
+    page = [f"# {escape_text(title)}\n", lead.rstrip() + "\n\n",
+            "## The steps, server and client\n\n",
+            read_diagram(docs, "overview.md"), "\n"]
+    if rest:
+        page.append(rest.rstrip() + "\n\n")
+    page.append("## The course in this site\n\n")
+    for num, _, _ in lesson_list:
+        page.append(f"- @subpage lesson_{num}\n")
+    page.append("- [The support library's API](@ref api): the helpers in "
+                "`include/` that trace, parse and explain\n")
+    page.append("- [All the lessons' programs](examples.html), annotated\n")
+    return "".join(page)
+
+
+def examples(lesson_list):
+    """examples.dox: each lesson program as a browsable, annotated example."""
+    out = []
+    for num, _, d in lesson_list:
+        for p in sorted(d.glob("*.c")):
+            role = "server" if p.stem == "server" else "client"
+            out.append(f"/**\n@example {d.name}/{p.name}\n"
+                       f"The {role} of @ref lesson_{num}, built as "
+                       f"`build/{d.name}/{p.stem}`.\n*/\n")
+    return "".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    here = Path(__file__).resolve().parent
+    ap.add_argument("--root", type=Path, default=here.parent)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    root = args.root.resolve()
+    out = args.out or root / "build" / "docs" / "pages"
+    out.mkdir(parents=True, exist_ok=True)
+    docs = root / "docs"
+    lesson_list = lessons(root)
+    linker = Linker(root, lesson_list)
+    titles = {n: lesson_title(n, name, d) for n, name, d in lesson_list}
+    files = {"index.md": main_page(root, lesson_list, titles, linker, docs),
+             "examples.dox": examples(lesson_list)}
+    for i, (num, _, _) in enumerate(lesson_list):
+        files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, linker, docs)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(files)} pages into {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
