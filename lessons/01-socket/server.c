@@ -33,10 +33,13 @@ int main(int argc, char *argv[])
 
     /* Step 1: create the listening socket: a TCP (stream) endpoint that
      * has no address yet. The kernel returns the lowest free fd. */
+    /* BEGIN SOLUTION */
+    /* STUB: (void)listenfd; not_implemented(1); */
     listenfd = socket(servaddr.ss_family, SOCK_STREAM, 0);
     trace_call(1, listenfd, listenfd, "socket(%s, SOCK_STREAM, 0)", family_name(servaddr.ss_family));
     if (listenfd == -1)
         die_call("socket", "%s", family_name(servaddr.ss_family));
+    /* END SOLUTION */
 
     /* What is it? A file descriptor like any open file; /proc shows the
      * kernel object behind it, "socket:[inode]". */

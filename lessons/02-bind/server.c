@@ -32,14 +32,19 @@ int main(int argc, char *argv[])
 
     /* Step 1: create the listening socket: a TCP (stream) endpoint that
      * has no address yet. The kernel returns the lowest free fd. */
+    /* BEGIN SOLUTION */
+    /* STUB: (void)listenfd; not_implemented(1); */
     listenfd = socket(servaddr.ss_family, SOCK_STREAM, 0);
     trace_call(1, listenfd, listenfd, "socket(%s, SOCK_STREAM, 0)", family_name(servaddr.ss_family));
     if (listenfd == -1)
         die_call("socket", "%s", family_name(servaddr.ss_family));
+    /* END SOLUTION */
 
     /* Step 2: bind the address and port. SO_REUSEADDR first, so a server
      * restarted right after a run can bind while old connections on this
      * port still sit in TIME_WAIT (the seed forgets this). */
+    /* BEGIN SOLUTION */
+    /* STUB: (void)rc; (void)on; not_implemented(2); */
     rc = setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     trace_call(2, rc, NO_VIEW, "setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], %zu)", listenfd, sizeof(on));
     if (rc == -1)
@@ -54,6 +59,7 @@ int main(int argc, char *argv[])
     trace_call(2, rc, NO_VIEW, "getsockname(%d, %s, %u)", listenfd, addr_str((struct sockaddr *)&servaddr, servlen), (unsigned)servlen);
     if (rc == -1)
         die_call("getsockname", "fd %d", listenfd);
+    /* END SOLUTION */
 
     print_address("bound to", (struct sockaddr *)&servaddr, servlen);
 

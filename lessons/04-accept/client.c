@@ -40,6 +40,8 @@ int main(int argc, char *argv[])
 
     for (p = res; p != NULL; p = p->ai_next) {
         /* Step 1: create the socket, of the family this address needs. */
+        /* BEGIN SOLUTION */
+        /* STUB: (void)sockfd; not_implemented(1); */
         sockfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
         trace_call(1, sockfd, sockfd, "socket(%s, SOCK_STREAM, %d)", family_name(p->ai_family), p->ai_protocol);
         if (sockfd == -1) {
@@ -49,10 +51,13 @@ int main(int argc, char *argv[])
         /* Give up on connect() and on each reply after args.timeout. */
         if (set_timeouts(1, sockfd, args.timeout) == -1)
             die_call("setsockopt", "timeouts on fd %d", sockfd);
+        /* END SOLUTION */
 
         /* Step 2: connect. The kernel picks a local port and does the
          * three-way handshake (SYN, SYN+ACK, ACK); connect() returns when
          * it is done. No server listening: ECONNREFUSED. */
+        /* BEGIN SOLUTION */
+        /* STUB: not_implemented(2); */
         rc = connect(sockfd, p->ai_addr, p->ai_addrlen);
         trace_call(2, rc, sockfd, "connect(%d, %s, %u)", sockfd, addr_str(p->ai_addr, p->ai_addrlen), (unsigned)p->ai_addrlen);
         if (rc == 0)
@@ -60,6 +65,7 @@ int main(int argc, char *argv[])
         last_errno = errno;
         rc = close(sockfd);         /* this address failed: try the next */
         trace_call(2, rc, NO_VIEW, "close(%d)", sockfd);
+        /* END SOLUTION */
     }
     freeaddrinfo(res);
     if (p == NULL) {

@@ -31,6 +31,8 @@
  */
 static int talk(int clientfd)
 {
+    /* BEGIN SOLUTION */
+    /* STUB: (void)clientfd; not_implemented(5); */
     char buffer[BUF_SIZE];
 
     for (;;) {
@@ -59,6 +61,7 @@ static int talk(int clientfd)
         }
         print_data(DATA_SENT, REPLY, strlen(REPLY));
     }
+    /* END SOLUTION */
 }
 
 int main(int argc, char *argv[])
@@ -79,14 +82,19 @@ int main(int argc, char *argv[])
 
     /* Step 1: create the listening socket: a TCP (stream) endpoint that
      * has no address yet. The kernel returns the lowest free fd. */
+    /* BEGIN SOLUTION */
+    /* STUB: (void)listenfd; not_implemented(1); */
     listenfd = socket(servaddr.ss_family, SOCK_STREAM, 0);
     trace_call(1, listenfd, listenfd, "socket(%s, SOCK_STREAM, 0)", family_name(servaddr.ss_family));
     if (listenfd == -1)
         die_call("socket", "%s", family_name(servaddr.ss_family));
+    /* END SOLUTION */
 
     /* Step 2: bind the address and port. SO_REUSEADDR first, so a server
      * restarted right after a run can bind while old connections on this
      * port still sit in TIME_WAIT (the seed forgets this). */
+    /* BEGIN SOLUTION */
+    /* STUB: (void)rc; (void)on; not_implemented(2); */
     rc = setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     trace_call(2, rc, NO_VIEW, "setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], %zu)", listenfd, sizeof(on));
     if (rc == -1)
@@ -101,19 +109,25 @@ int main(int argc, char *argv[])
     trace_call(2, rc, NO_VIEW, "getsockname(%d, %s, %u)", listenfd, addr_str((struct sockaddr *)&servaddr, servlen), (unsigned)servlen);
     if (rc == -1)
         die_call("getsockname", "fd %d", listenfd);
+    /* END SOLUTION */
 
     /* Step 3: listen. The socket turns passive (LISTEN): the kernel now
      * completes handshakes on its own and queues up to BACKLOG of them. */
+    /* BEGIN SOLUTION */
+    /* STUB: not_implemented(3); */
     rc = listen(listenfd, BACKLOG);
     trace_call(3, rc, listenfd, "listen(%d, %d)", listenfd, BACKLOG);
     if (rc == -1)
         die_call("listen", "on fd %d", listenfd);
+    /* END SOLUTION */
     print_address("listening on", (struct sockaddr *)&servaddr, servlen);
 
     for (;;) {
         /* Step 4: accept a client. Blocks until the accept queue holds a
          * connection, then returns a NEW socket for it; listenfd keeps
          * listening. peeraddr says who connected. */
+        /* BEGIN SOLUTION */
+        /* STUB: (void)clientfd; (void)peeraddr; (void)peerlen; not_implemented(4); */
         peerlen = sizeof(peeraddr);
         clientfd = accept(listenfd, (struct sockaddr *)&peeraddr, &peerlen);
         trace_call(4, clientfd, clientfd, "accept(%d, %s, %u)", listenfd,
@@ -129,6 +143,7 @@ int main(int argc, char *argv[])
                 break;
             continue;               /* -k: one failed accept is not the end */
         }
+        /* END SOLUTION */
 
         /* Step 5: the seed's exchange: a message in, "ok" out. */
         status = talk(clientfd) == 0 ? EXIT_OK : EXIT_RUNTIME;
@@ -136,17 +151,23 @@ int main(int argc, char *argv[])
         /* Step 6 (for this client): close the connected socket. If the
          * client closed first, ours is in CLOSE_WAIT and close() sends our
          * FIN; the side that closes first waits in TIME_WAIT afterwards. */
+        /* BEGIN SOLUTION */
+        /* STUB: not_implemented(6); */
         trace_view(6, clientfd);
         rc = close(clientfd);
         trace_call(6, rc, NO_VIEW, "close(%d)", clientfd);
+        /* END SOLUTION */
         if (!args.keep || stop_requested())
             break;
     }
 
     /* Step 6: close the listening socket: the port is free again, and
      * clients still in the accept queue are refused (reset). */
+    /* BEGIN SOLUTION */
+    /* STUB: not_implemented(6); */
     rc = close(listenfd);
     trace_call(6, rc, NO_VIEW, "close(%d)", listenfd);
+    /* END SOLUTION */
     /* With -k, one bad client does not make the whole run a failure. */
     return args.keep ? EXIT_OK : status;
 }
