@@ -103,7 +103,8 @@ int main(int argc, char *argv[])
                     "(%ld acknowledged)", i, args.count, i - 1);
         print_data(DATA_RECEIVED, reply, (size_t)got);
         if (memcmp(reply, REPLY, REPLY_LEN) != 0)
-            die_msg("unexpected reply to message %ld: expected \"%s\"", i, REPLY);
+            die_msg("unexpected reply to message %ld of %ld (%ld acknowledged): expected \"%s\"",
+                    i, args.count, i - 1, REPLY);
         if (i < args.count)
             sleep_seconds(args.interval);
     }
