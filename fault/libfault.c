@@ -400,13 +400,21 @@ static struct verdict begin(enum call c)
     return v;
 }
 
-/* Cap len for a short count, noting it when the cap changes anything. */
-static size_t cap_len(enum call c, struct verdict v, size_t len)
+/* The length to pass on: len, or less for a short count. */
+static size_t cap_len(struct verdict v, size_t len)
 {
-    if (v.cap == 0 || len <= v.cap)
-        return len;
-    add_note(c, c == C_SEND ? "short write" : "short read");
-    return v.cap;
+    return v.cap != 0 && len > v.cap ? v.cap : len;
+}
+
+/* After the call: note a short count when the cap is what made it short
+ * (a read that returns less than the cap, or 0, was short anyway). */
+static void note_short(enum call c, struct verdict v, size_t len, ssize_t rc)
+{
+    int saved = errno;
+
+    if (v.cap != 0 && len > v.cap && rc == (ssize_t)v.cap)
+        add_note(c, c == C_SEND ? "short write" : "short read");
+    errno = saved;
 }
 
 static int is_socket(int fd)
@@ -536,7 +544,8 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
     v = begin(C_SEND);
     if (v.err)
         FAIL(v.err);                /* nothing was sent */
-    rc = REAL(send)(fd, buf, cap_len(C_SEND, v, len), flags);
+    rc = REAL(send)(fd, buf, cap_len(v, len), flags);
+    note_short(C_SEND, v, len, rc);
     busy = 0;
     return rc;
 }
@@ -554,7 +563,8 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags,
     v = begin(C_SEND);
     if (v.err)
         FAIL(v.err);
-    rc = REAL(sendto)(fd, buf, cap_len(C_SEND, v, len), flags, addr, alen);
+    rc = REAL(sendto)(fd, buf, cap_len(v, len), flags, addr, alen);
+    note_short(C_SEND, v, len, rc);
     busy = 0;
     return rc;
 }
@@ -573,7 +583,8 @@ ssize_t write(int fd, const void *buf, size_t len)
     v = begin(C_SEND);
     if (v.err)
         FAIL(v.err);
-    rc = REAL(write)(fd, buf, cap_len(C_SEND, v, len));
+    rc = REAL(write)(fd, buf, cap_len(v, len));
+    note_short(C_SEND, v, len, rc);
     busy = 0;
     return rc;
 }
@@ -590,7 +601,8 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
     v = begin(C_RECV);
     if (v.err)
         FAIL(v.err);                /* the bytes stay in the receive queue */
-    rc = REAL(recv)(fd, buf, cap_len(C_RECV, v, len), flags);
+    rc = REAL(recv)(fd, buf, cap_len(v, len), flags);
+    note_short(C_RECV, v, len, rc);
     busy = 0;
     return rc;
 }
@@ -608,7 +620,8 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
     v = begin(C_RECV);
     if (v.err)
         FAIL(v.err);
-    rc = REAL(recvfrom)(fd, buf, cap_len(C_RECV, v, len), flags, addr, alen);
+    rc = REAL(recvfrom)(fd, buf, cap_len(v, len), flags, addr, alen);
+    note_short(C_RECV, v, len, rc);
     busy = 0;
     return rc;
 }
@@ -625,7 +638,8 @@ ssize_t read(int fd, void *buf, size_t len)
     v = begin(C_RECV);
     if (v.err)
         FAIL(v.err);
-    rc = REAL(read)(fd, buf, cap_len(C_RECV, v, len));
+    rc = REAL(read)(fd, buf, cap_len(v, len));
+    note_short(C_RECV, v, len, rc);
     busy = 0;
     return rc;
 }
