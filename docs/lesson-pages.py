@@ -17,6 +17,8 @@ LESSON_DIR = re.compile(r"^(\d\d)-([a-z0-9-]+)$")
 TITLE = re.compile(r"^#\s+Lesson\s+(\d+)\s*[:.-]\s*(.+?)\s*(\{#[^}]*\})?\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
 LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+TOKEN = re.compile(r"(?P<code>`+[^`]*`+)|(?P<bang>!?)\[(?P<label>[^\]]*)\]"
+                   r"\((?P<href>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 # Things outside code that Doxygen reads as commands or HTML tags.
 COMMAND = re.compile(r"([\\@])(?=[A-Za-z{}\\@&$#<>%\".|:-])")
 TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9_-]*)([^<>]*)>")
@@ -73,16 +75,30 @@ class Linker:
             return f"@ref lesson_{lesson}"
         return None
 
-    def rewrite(self, src_dir, text):
-        def link(m):
-            bang, label, href = m.groups()
-            if bang:                         # an image: keep its words
-                return label
-            to = self.target(src_dir, href)
-            if to is None:
-                return label
-            return f"[{label}]({to})"
-        return LINK.sub(link, text)
+
+def escape_outside_code(text):
+    """escape_text() on the parts of TEXT that are not `code spans`."""
+    parts = re.split(r"(`+[^`]*`+)", text)
+    for i in range(0, len(parts), 2):
+        parts[i] = escape_text(parts[i])
+    return "".join(parts)
+
+
+def convert_line(line, src_dir, linker):
+    """One line of text: links rewritten, markup outside code escaped."""
+    out, pos = [], 0
+    for m in TOKEN.finditer(line):
+        out.append(escape_text(line[pos:m.start()]))
+        if m.group("code"):
+            out.append(m.group(0))
+        else:
+            bang, label, href = m.group("bang", "label", "href")
+            label = escape_outside_code(label)
+            to = None if bang else linker.target(src_dir, href)
+            out.append(f"[{label}]({to})" if to else label)
+        pos = m.end()
+    out.append(escape_text(line[pos:]))
+    return "".join(out)
 
 
 def convert(md, src_dir, linker):
@@ -96,10 +112,7 @@ def convert(md, src_dir, linker):
         if in_fence or line.startswith("    ") and not line.lstrip().startswith(("-", "*")):
             out.append(line)
             continue
-        parts = re.split(r"(`+[^`]*`+)", line)
-        for i in range(0, len(parts), 2):
-            parts[i] = escape_text(linker.rewrite(src_dir, parts[i]))
-        out.append("".join(parts))
+        out.append(convert_line(line, src_dir, linker))
     return "\n".join(out) + "\n"
 
 
@@ -129,7 +142,7 @@ def nav(i, lesson_list, titles):
     return " | ".join(items) + "\n"
 
 
-def lesson_page(i, lesson_list, titles, linker, docs):
+def lesson_page(i, lesson_list, titles, short, linker, docs):
     num, name, d = lesson_list[i]
     readme = d / "README.md"
     if readme.exists():
@@ -142,8 +155,8 @@ def lesson_page(i, lesson_list, titles, linker, docs):
                 f"programs below.\n")
     lead, rest = split_lead(convert(body, d, linker))
     programs = sorted(p.name for p in d.glob("*.c"))
-    page = [f"# Lesson {num}: {titles[num]} {{#lesson_{num}}}\n",
-            nav(i, lesson_list, titles), "\n", lead.rstrip() + "\n\n"]
+    page = [f"# Lesson {num}: {escape_text(titles[num])} {{#lesson_{num}}}\n",
+            nav(i, lesson_list, short), "\n", lead.rstrip() + "\n\n"]
     diagram = read_diagram(docs, f"lesson_{num}.md")
     if diagram:
         page += ["## On the wire and in the kernel\n\n", diagram, "\n"]
@@ -155,7 +168,7 @@ def lesson_page(i, lesson_list, titles, linker, docs):
             page.append(f"- [lessons/{d.name}/{p}](@ref {d.name}/{p}): "
                         f"built as `build/{d.name}/{p[:-2]}`\n")
         page.append("\n")
-    page += ["<hr>\n", nav(i, lesson_list, titles)]
+    page += ["<hr>\n", nav(i, lesson_list, short)]
     return "".join(page)
 
 
@@ -189,7 +202,7 @@ def main_page(root, lesson_list, titles, linker, docs):
         page.append(rest.rstrip() + "\n\n")
     page.append("## The course in this site\n\n")
     for num, _, _ in lesson_list:
-        page.append(f"- @subpage lesson_{num}\n")
+        page.append(f"- @ref lesson_{num}\n")
     page.append("- [The support library's API](@ref api): the helpers in "
                 "`include/` that trace, parse and explain\n")
     page.append("- [All the lessons' programs](examples.html), annotated\n")
@@ -221,13 +234,13 @@ def main():
     lesson_list = lessons(root)
     linker = Linker(root, lesson_list)
     titles = {n: lesson_title(n, name, d) for n, name, d in lesson_list}
+    short = {n: re.split(r"\s+[—–-]+\s+", t)[0] for n, t in titles.items()}
     files = {"index.md": main_page(root, lesson_list, titles, linker, docs),
              "examples.dox": examples(lesson_list)}
     for i, (num, _, _) in enumerate(lesson_list):
-        files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, linker, docs)
+        files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, short, linker, docs)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(files)} pages into {out}", file=sys.stderr)
     return 0
 
 

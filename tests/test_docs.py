@@ -1,0 +1,280 @@
+# test_docs.py - the Doxygen site: `make docs` builds it with no warning,
+# every lesson has a page with its sequence diagram, every public name in
+# include/ is in the API pages, no internal link is broken, and Chromium
+# renders the main page and a lesson page as something other than a blank.
+#
+# Needs doxygen and graphviz (and chromium for the rendering tests); without
+# them the tests skip, except under CI=true where a missing tool fails.
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted(d for d in (ROOT / "lessons").iterdir()
+                 if d.is_dir() and re.match(r"^\d\d-", d.name))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(tool, package):
+    """Skip when TOOL is missing, but fail under CI, which must install it."""
+    if shutil.which(tool):
+        return
+    msg = f"{tool} is not installed (apt-get install {package})"
+    if IN_CI:
+        pytest.fail(msg + "; CI=true, so .ci/run must install it")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """`make docs` into a private directory; (result, html dir)."""
+    need("doxygen", "doxygen")
+    need("dot", "graphviz")
+    out = tmp_path_factory.mktemp("docs")
+    res = subprocess.run(["make", "--no-print-directory", "docs", f"DOCS_DIR={out}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return res, out / "html"
+
+
+@pytest.fixture(scope="module")
+def html(site):
+    """The built site's html/ directory; fails at once if `make docs` failed."""
+    res, path = site
+    if res.returncode != 0:
+        pytest.fail("make docs failed:\n" + (res.stdout + res.stderr)[-3000:])
+    return path
+
+
+def html_of(site_dir, name):
+    path = site_dir / name
+    assert path.is_file(), f"{name} is missing from the site"
+    return path.read_text(encoding="utf-8")
+
+
+class Links(HTMLParser):
+    """Every href/src and every id/name anchor of one HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.refs, self.anchors = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("href", "src") and value:
+                self.refs.append((tag, key, value))
+            if key in ("id", "name") and value:
+                self.anchors.add(value)
+
+
+def parse_links(path):
+    p = Links()
+    p.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return p
+
+
+def public_names():
+    """Functions, macros and types that include/*.h declare: {kind: {name: header}}."""
+    names = {"function": {}, "macro": {}, "type": {}}
+    for h in sorted((ROOT / "include").glob("*.h")):
+        text = h.read_text(encoding="utf-8")
+        code = re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.S)
+        for m in re.finditer(r"^\s*#\s*define\s+(\w+)", code, re.M):
+            if not m.group(1).endswith("_H"):            # include guards
+                names["macro"][m.group(1)] = h.name
+        body = re.sub(r"^\s*#.*$", " ", code, flags=re.M)
+        body = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", body, flags=re.S)
+        for m in re.finditer(r"\b(?:struct|enum|union)\s+(\w+)\s*\{", body):
+            names["type"][m.group(1)] = h.name
+        for m in re.finditer(r"typedef[^;{]*?(\w+)\s*;", body):
+            names["type"][m.group(1)] = h.name
+        body = re.sub(r"\{[^{}]*\}", " ", body)          # struct/enum bodies
+        for stmt in body.split(";"):
+            m = re.match(r"\s*(?:extern\s+)?[\w\s\*]*?\b(\w+)\s*\(", stmt)
+            if m and not stmt.lstrip().startswith("typedef"):
+                names["function"][m.group(1)] = h.name
+    return names
+
+
+def test_make_docs_builds_the_site_with_no_warning(site):
+    res, html = site
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert not re.search(r"warning|error", out, re.I), out
+    assert f"open {html}/index.html" in res.stdout
+    assert (html / "index.html").is_file()
+
+
+def test_doxyfile_fails_on_warnings_and_undocumented_parameters():
+    conf = (ROOT / "docs" / "Doxyfile").read_text()
+    for setting in ("WARN_AS_ERROR\\s*=\\s*FAIL_ON_WARNINGS", "WARN_NO_PARAMDOC\\s*=\\s*YES",
+                    "EXTRACT_ALL\\s*=\\s*NO", "SOURCE_BROWSER\\s*=\\s*YES",
+                    "STRIP_CODE_COMMENTS\\s*=\\s*NO"):
+        assert re.search(r"^" + setting + r"\s*$", conf, re.M), setting
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[d.name for d in LESSONS])
+def test_each_lesson_has_a_page_with_its_sequence_diagram(html, lesson):
+    num = lesson.name[:2]
+    page = html_of(html, f"lesson_{num}.html")
+    assert re.search(rf"<div class=\"title\">Lesson {num}: ", page)
+    images = re.findall(r'<img src="(msc_inline_mscgraph_\d+\.png)"', page)
+    assert images, f"lesson {num} has no \\msc diagram"
+    for img in images:
+        data = (html / img).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000, img
+    readme = lesson / "README.md"
+    if readme.exists():
+        title = readme.read_text(encoding="utf-8").partition("\n")[0]
+        words = re.sub(r"^#\s*Lesson\s+\d+\s*[:.-]\s*", "", title).strip()
+        assert words.split()[0] in page, "the page does not carry the README's title"
+
+
+def test_lesson_pages_link_previous_and_next_in_order(html):
+    nums = [d.name[:2] for d in LESSONS]
+    for i, num in enumerate(nums):
+        page = html_of(html, f"lesson_{num}.html")
+        if i > 0:
+            assert f'href="lesson_{nums[i - 1]}.html"' in page, f"{num}: no previous"
+        if i + 1 < len(nums):
+            assert f'href="lesson_{nums[i + 1]}.html"' in page, f"{num}: no next"
+        for prog in sorted(LESSONS[i].glob("*.c")):
+            ex = f"{LESSONS[i].name}_2{prog.stem}_8c-example.html"
+            assert f'href="{ex}"' in page, f"{num}: no link to its {prog.name}"
+
+
+def test_lesson_programs_are_browsable_with_their_comments(html):
+    for lesson in LESSONS:
+        for prog in lesson.glob("*.c"):
+            page = html_of(html, f"{lesson.name}_2{prog.stem}_8c-example.html")
+            text = re.sub(r"<[^>]+>", "", page)
+            # The "Step 1:" comment of the source, kept in the listing.
+            assert re.search(r"Step 1\b", text), f"{lesson.name}/{prog.name}: comments stripped"
+            assert "socket" in text
+
+
+def test_main_page_has_the_steps_diagram_and_every_lesson(html):
+    page = html_of(html, "index.html")
+    imgs = re.findall(r'<img src="(dot_inline_dotgraph_\d+\.png)"', page)
+    assert imgs, "the main page has no \\dot diagram of the steps"
+    assert (html / imgs[0]).stat().st_size > 1000
+    assert "<pre" not in page.split("The steps, server and client")[1][:2000]
+    for lesson in LESSONS:
+        assert f'href="lesson_{lesson.name[:2]}.html"' in page
+    assert 'href="api.html"' in page
+    if (ROOT / "README.md").exists():
+        first = (ROOT / "README.md").read_text(encoding="utf-8").partition("\n")[0]
+        assert first.lstrip("# ").split(":")[0] in page
+
+
+def test_every_public_name_in_include_is_in_the_api_pages(html):
+    shown = set()
+    for g in html.glob("group__*.html"):
+        text = g.read_text(encoding="utf-8")
+        for cell in re.findall(r'class="memname">(.*?)</td>', text, re.S):
+            shown.update(re.findall(r"\w+", re.sub(r"<[^>]+>", " ", cell)))
+        for s in re.findall(r'href="(?:struct|union)(\w+?)\.html"', text):
+            shown.add(s.replace("__", "_"))
+    names = public_names()
+    assert len(names["function"]) >= 20, names      # the parser found them
+    missing = [f"{kind} {n} ({h})" for kind, found in names.items()
+               for n, h in found.items() if n not in shown]
+    assert not missing, "not in any API group page: " + ", ".join(missing)
+
+
+def test_no_internal_link_is_broken(html):
+    pages = {p: parse_links(p) for p in html.glob("*.html")}
+    broken = []
+    for page, links in pages.items():
+        for tag, key, ref in links.refs:
+            parts = urlsplit(ref)
+            if parts.scheme or parts.netloc or ref.startswith("#"):
+                continue                 # http:, javascript:, same-page anchors
+            target = (page.parent / unquote(parts.path)).resolve()
+            if not target.exists():
+                broken.append(f"{page.name}: {ref}")
+            elif parts.fragment and target in pages and \
+                    parts.fragment not in pages[target].anchors:
+                broken.append(f"{page.name}: {ref} (no such anchor)")
+    assert len(pages) > 20
+    assert not broken, "broken links:\n" + "\n".join(broken[:30])
+
+
+# --- rendering in headless Chromium -------------------------------------------
+
+def png_pixels(data):
+    """Decode an 8-bit RGB/RGBA PNG with zlib only: (width, height, channels, rows)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, width = 8, [], None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, color = struct.unpack(">IIBB", chunk[:10])
+            assert depth == 8 and color in (2, 6), f"PNG depth {depth} colour {color}"
+            chans = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat.append(chunk)
+        pos += 12 + length
+    raw = zlib.decompress(b"".join(idat))
+    stride = width * chans
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        if f == 1:
+            for i in range(chans, stride):
+                line[i] = (line[i] + line[i - chans]) & 255
+        elif f == 2:
+            line = bytearray((a + b) & 255 for a, b in zip(line, prev))
+        elif f == 3:
+            for i in range(stride):
+                left = line[i - chans] if i >= chans else 0
+                line[i] = (line[i] + ((left + prev[i]) >> 1)) & 255
+        elif f == 4:
+            for i in range(stride):
+                a = line[i - chans] if i >= chans else 0
+                b, c = prev[i], prev[i - chans] if i >= chans else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pred) & 255
+        rows.append(bytes(line))
+        prev = line
+    return width, height, chans, rows
+
+
+def screenshot(url, out, profile):
+    need("chromium", "chromium")
+    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+           f"--user-data-dir={profile}", f"--screenshot={out}",
+           "--window-size=1200,900", url]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=50)
+    assert res.returncode == 0 and out.exists(), res.stderr[-2000:]
+    return out.read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["index.html", "lesson_04.html"])
+def test_chromium_renders_the_page_as_more_than_a_blank(html, tmp_path, page):
+    png = screenshot((html / page).as_uri(), tmp_path / "shot.png", tmp_path / "profile")
+    w, h, chans, rows = png_pixels(png)
+    assert (w, h) == (1200, 900)
+    # Grey levels of every 4th pixel of every 4th row: a blank page is one
+    # colour; a rendered page has text, a header bar and a diagram.
+    grey = [sum(r[x:x + 3]) // 3 for r in rows[::4] for x in range(0, w * chans, 4 * chans)]
+    mean = sum(grey) / len(grey)
+    var = sum((g - mean) ** 2 for g in grey) / len(grey)
+    dark = sum(1 for g in grey if g < 128) / len(grey)
+    assert var > 200, f"{page}: pixel variance {var:.0f}: looks blank"
+    assert 0.005 < dark < 0.6, f"{page}: {dark:.1%} dark pixels: no text, or all dark"
+    assert len(set(grey)) > 30, f"{page}: only {len(set(grey))} grey levels"
