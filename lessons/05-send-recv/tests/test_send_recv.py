@@ -5,6 +5,7 @@ client sends the seed's messages (`这是第%d个超级女生，编号%03d。`, 
 on the wire), waits for the whole "ok" after each, and pauses -i SEC.
 A Python socket plays the other side, so every byte on the wire is checked.
 """
+import re
 import time
 
 import pytest
@@ -114,7 +115,8 @@ def test_reply_other_than_ok_fails_with_a_message(lab):
     assert lab.recv_exactly(conn, len(seed_message(1))) == seed_message(1)
     conn.sendall(b"no")
     assert client.wait() == 1, f"client step 3 (recv): a wrong reply is a runtime failure (exit 1)\n{client.stderr}"
-    assert 'client: unexpected reply to message 1: expected "ok"' in client.stderr, client.stderr
+    assert re.search(r'^client: unexpected reply to message 1\b.*expected "ok"', client.stderr, re.M), (
+        f"client step 3 (recv): the error names the message and the expected reply\n{client.stderr}")
     assert "sent: " + seed_message(2).decode() not in client.stdout, (
         f"client step 3: no second message after a wrong reply\n{client.stdout}")
 
