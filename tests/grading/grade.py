@@ -1,0 +1,251 @@
+"""grade.py - grade a student's tree (the handout with their code filled in).
+
+    python3 tests/grading/grade.py SUBMISSION [--out build/grade] [--lesson 05-send-recv ...]
+                                   [--docker auto|yes|no] [--timeout SEC]
+
+Each lesson is built and tested on its own, so a lesson that does not compile
+costs that lesson only (its compiler error goes into each of its tests'
+output). The tests are the grader's own copy (the kit's lessons/*/tests and
+harness), never the submission's. Every test has a time limit, every lesson
+a wall-clock limit, and the student's programs run with limits on processes
+and memory: as an unprivileged user when we are root, or inside a `socketlab`
+container (no network, memory/pids limits, non-root) when Docker works.
+
+Writes OUT/results.json (Gradescope), OUT/junit.xml, and prints a table.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from grading.plugin import table  # noqa: E402
+from grading.handout import LESSON_POINTS  # noqa: E402
+
+PYTHON = os.environ.get("GRADE_PYTHON", "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable)
+BUILD_LIMIT = 120           # seconds to build one lesson
+NPROC_LIMIT = 400           # processes+threads of the grading user (a fork bomb stops here)
+MEM_LIMIT = 2 << 30         # bytes of address space per process
+UNPRIVILEGED = (65534, 65534)   # nobody:nogroup, when we run as root
+DOCKER_IMAGE = os.environ.get("GRADE_DOCKER_IMAGE", "socketlab")
+
+
+def lessons_of(root):
+    return sorted(p.name for p in (root / "lessons").glob("[0-9][0-9]-*") if p.is_dir())
+
+
+def make_work_tree(submission, work):
+    """The tree we build and test: the student's C code, the grader's tests and Makefile."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for name in ("Makefile", "conftest.py", "pytest.ini"):
+        shutil.copy2(ROOT / name, work / name)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    for d in ("src", "include"):
+        shutil.copytree(submission / d if (submission / d).is_dir() else ROOT / d, work / d)
+    for lesson in lessons_of(ROOT):
+        dst = work / "lessons" / lesson
+        dst.mkdir(parents=True)
+        for src in sorted((ROOT / "lessons" / lesson).glob("*.c")):
+            theirs = submission / "lessons" / lesson / src.name
+            if theirs.exists():
+                shutil.copy2(theirs, dst / src.name)
+        shutil.copytree(ROOT / "lessons" / lesson / "tests", dst / "tests",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    (work / "build").mkdir()
+    (work / "tmp").mkdir()
+    if os.geteuid() == 0:
+        for p in [work, *work.rglob("*")]:
+            os.chown(p, *UNPRIVILEGED, follow_symlinks=False)
+
+
+def demote_and_limit():
+    """preexec_fn: new session, limits, and (as root) an unprivileged user."""
+    os.setsid()
+    import resource
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(UNPRIVILEGED[1])
+        os.setuid(UNPRIVILEGED[0])
+    resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_LIMIT, NPROC_LIMIT))
+    resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
+
+
+def run_limited(argv, cwd, env, timeout):
+    """Run argv in its own session under the limits; kill the session at the deadline."""
+    p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         preexec_fn=demote_and_limit)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)   # whatever the run left behind
+        except (ProcessLookupError, PermissionError):
+            pass
+    if timed_out:
+        out, _ = p.communicate()
+    return p.returncode, out.decode("utf-8", "replace"), timed_out
+
+
+def lesson_programs(work, lesson):
+    return [f"build/{lesson}/{c.stem}" for c in sorted((ROOT / "lessons" / lesson).glob("*.c"))]
+
+
+def build_lesson(work, lesson, env):
+    """make the lesson's programs; return ("", ok) or (the compiler's error, False)."""
+    targets = lesson_programs(work, lesson)
+    missing = [t for t in targets if not (work / "lessons" / lesson / (Path(t).name + ".c")).exists()]
+    if missing:
+        return f"lesson {lesson}: the submission has no {', '.join(Path(m).name + '.c' for m in missing)}", False
+    rc, out, timed_out = run_limited(["make", "-s", "V=1", *targets], work, env, BUILD_LIMIT)
+    if timed_out:
+        return f"lesson {lesson}: the build took more than {BUILD_LIMIT}s", False
+    if rc != 0:
+        return f"lesson {lesson} does not compile:\n{out.strip()[-3000:]}", False
+    return "", True
+
+
+def grade_lesson(work, out, lesson, timeout, env):
+    """Build, then run the lesson's tests with the grading plugin; return its result dict."""
+    note, ok = build_lesson(work, lesson, env)
+    notefile = out / f"{lesson}.note"
+    notefile.write_text(note)
+    (work / "tmp" / lesson).mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(work / "tmp" / lesson, *UNPRIVILEGED)
+    res = work / "tmp" / lesson / "results.json"
+    junit = work / "tmp" / lesson / "junit.xml"
+    argv = [PYTHON, "-m", "pytest", f"lessons/{lesson}/tests", "-q", "-p", "grading.plugin",
+            f"--grade-json={res}", f"--grade-note={notefile}", f"--junitxml={junit}",
+            "-o", f"junit_suite_name={lesson}", f"--timeout={timeout}",
+            f"--basetemp={work / 'tmp' / lesson / 'pytest'}", "-p", "no:cacheprovider"]
+    if os.geteuid() == 0:
+        notefile.chmod(0o644)
+    n_tests = 12
+    started = time.monotonic()
+    rc, text, timed_out = run_limited(argv, work, env, timeout * n_tests + 30)
+    result = json.loads(res.read_text()) if res.exists() else None
+    if result is None or not result.get("tests"):
+        why = "the tests did not finish in time" if timed_out else f"pytest exited {rc}"
+        result = {"tests": [{
+            "name": f"{lesson}: all tests", "score": 0.0, "max_score": LESSON_POINTS.get(lesson, 0),
+            "status": "failed", "visibility": "visible",
+            "output": f"{note}\n\n{why}\n{text[-3000:]}".strip(),
+            "extra_data": {"lesson": lesson, "headline": note.split("\n")[0] or why}}]}
+    result["elapsed"] = time.monotonic() - started
+    result["junit"] = junit.read_text() if junit.exists() else ""
+    result["build_error"] = note
+    return result
+
+
+def write_junit(path, results):
+    suites = ET.Element("testsuites")
+    for lesson, r in results.items():
+        try:
+            root = ET.fromstring(r["junit"]) if r["junit"] else None
+        except ET.ParseError:
+            root = None
+        found = [] if root is None else ([root] if root.tag == "testsuite" else list(root.iter("testsuite")))
+        if not found:
+            s = ET.SubElement(suites, "testsuite", name=lesson, tests=str(len(r["tests"])))
+            for t in r["tests"]:
+                c = ET.SubElement(s, "testcase", classname=lesson, name=t["name"])
+                if t["status"] != "passed":
+                    ET.SubElement(c, "failure", message=t["extra_data"]["headline"][:200]).text = t["output"]
+        for s in found:
+            s.set("name", lesson)
+            suites.append(s)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def docker_works():
+    try:
+        return subprocess.run(["docker", "image", "inspect", DOCKER_IMAGE], capture_output=True,
+                              timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def grade_in_docker(args, submission, out):
+    """Run this same script inside the socketlab image: no network, limits, non-root."""
+    out.mkdir(parents=True, exist_ok=True)
+    argv = ["docker", "run", "--rm", "--network", "none", "--memory", "2g", "--pids-limit", "512",
+            "--cpus", "2", "--security-opt", "no-new-privileges", "--cap-add", "SYS_PTRACE",
+            "-v", f"{ROOT}:/grader:ro", "-v", f"{submission}:/submission:ro", "-v", f"{out}:/out",
+            "-e", "GRADE_IN_CONTAINER=1", DOCKER_IMAGE,
+            "python3", "/grader/tests/grading/grade.py", "/submission", "--out", "/out",
+            "--docker", "no", "--timeout", str(args.timeout), *sum((["--lesson", l] for l in args.lesson), [])]
+    return subprocess.run(argv).returncode
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="grade a socketlab submission")
+    ap.add_argument("submission", type=Path)
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "grade")
+    ap.add_argument("--lesson", action="append", default=[], help="grade only this lesson (repeatable)")
+    ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "no"))
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("GRADE_TIMEOUT", "30")),
+                    help="seconds per test (default 30)")
+    ap.add_argument("--quiet", action="store_true", help="no table on the terminal")
+    args = ap.parse_args(argv)
+    submission = args.submission.resolve()
+    out = args.out.resolve()
+    if not (submission / "lessons").is_dir():
+        print(f"grade: {submission} has no lessons/ directory: not a socketlab tree", file=sys.stderr)
+        return 2
+    if args.docker == "yes" or (args.docker == "auto" and docker_works()):
+        if not docker_works():
+            print(f"grade: docker image '{DOCKER_IMAGE}' is not available (make docker)", file=sys.stderr)
+            return 2
+        return grade_in_docker(args, submission, out)
+
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / "work"
+    make_work_tree(submission, work)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(work / "tmp"), "LANG": "C.UTF-8",
+           "LAB_BUILD": str(work / "build"), "PYTHONPATH": str(work / "tests"),
+           "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(work / "tmp")}
+    lessons = args.lesson or lessons_of(ROOT)
+    results, tests = {}, []
+    started = time.monotonic()
+    for lesson in lessons:
+        r = grade_lesson(work, out, lesson, args.timeout, env)
+        results[lesson] = r
+        tests.extend(r["tests"])
+    for t in tests:
+        t["number"] = str(len([u for u in tests[:tests.index(t) + 1]]))
+    score = sum(t["score"] for t in tests)
+    gradescope = {
+        "score": score,
+        "execution_time": round(time.monotonic() - started, 1),
+        "output": "\n".join(table(tests, {l: LESSON_POINTS.get(l, 0) for l in lessons})),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    (out / "results.json").write_text(json.dumps(gradescope, indent=2, ensure_ascii=False) + "\n")
+    write_junit(out / "junit.xml", results)
+    if not args.quiet:
+        for lesson, r in results.items():
+            if r["build_error"]:
+                print(f"\n=== {r['build_error']}\n")
+        print("\n".join(table(tests, {l: LESSON_POINTS.get(l, 0) for l in lessons})))
+        print(f"\nwrote {out / 'results.json'} and {out / 'junit.xml'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""plugin.py - pytest plugin: points per test, Gradescope results, a score table.
+
+Loaded with `-p grading.plugin` (tests/ on sys.path). Each test's points come
+from `@pytest.mark.points(N)`, its lesson from `@pytest.mark.lesson("NN-x")`
+(or from its path, lessons/NN-x/tests/). Options:
+
+    --grade-json=FILE   write the tests in Gradescope's format to FILE
+    --grade-note=FILE   text (such as a compiler error) put before the output
+                        of every failed test
+    --grade-table       print the score table per lesson at the end
+
+A failure that comes from a handout stub ("step 3 not implemented yet") is
+headed with the lesson and the step, so a student sees what to write.
+"""
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+MAX_OUTPUT = 4000
+STUB_RE = re.compile(r"(server|client): step (\d+) not implemented yet")
+LESSON_RE = re.compile(r"lessons/(\d\d-[\w-]+)/")
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("grading", "socketlab grading (tests/grading)")
+    g.addoption("--grade-json", default=None, help="write Gradescope test results to this file")
+    g.addoption("--grade-note", default=None, help="file whose text heads every failed test's output")
+    g.addoption("--grade-table", action="store_true", help="print a score table per lesson")
+
+
+def lesson_of(item):
+    m = item.get_closest_marker("lesson")
+    if m and m.args:
+        return str(m.args[0])
+    found = LESSON_RE.search(str(item.fspath).replace("\\", "/"))
+    return found.group(1) if found else "other"
+
+
+def points_of(item):
+    m = item.get_closest_marker("points")
+    return float(m.args[0]) if m and m.args else 0.0
+
+
+def fmt_points(x):
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def headline(lesson, text):
+    """What went wrong, in one line: the stub's step, or the assertion's first line."""
+    m = STUB_RE.search(text)
+    if m:
+        prog, step = m.group(1), m.group(2)
+        return (f"lesson {lesson}: step {step} not implemented yet "
+                f"(write it at TODO(step {step}) in lessons/{lesson}/{prog}.c)")
+    return ""
+
+
+TRACE_LINE_RE = re.compile(r"^\s*(AssertionError: )?\[(server|client)\]|^\s*$")
+
+
+def crash_summary(crash):
+    """The failure in a line or two: the test's own message and its `assert` (expected vs seen)."""
+    lines = crash.split("\n")
+    said = next((l.strip() for l in lines if not TRACE_LINE_RE.match(l)), "")
+    check = next((l.strip() for l in lines if l.strip().startswith("assert ")), "")
+    parts = [said[:240]] + ([check[:240]] if check and check != said else [])
+    return " / ".join(p for p in parts if p)
+
+
+class Grading:
+    def __init__(self, config):
+        self.config = config
+        self.results = {}           # nodeid -> dict
+        self.order = []
+        self.started = time.monotonic()
+        note = config.getoption("--grade-note")
+        self.note = Path(note).read_text(errors="replace") if note and Path(note).exists() else ""
+
+    def record(self, item, report):
+        r = self.results.get(item.nodeid)
+        if r is None:
+            r = self.results[item.nodeid] = {
+                "lesson": lesson_of(item), "test": item.name, "nodeid": item.nodeid,
+                "max_score": points_of(item), "outcome": "passed", "crash": "", "output": "",
+                "duration": 0.0}
+            self.order.append(item.nodeid)
+        r["duration"] += report.duration
+        if report.failed:
+            r["outcome"] = "failed"
+            if not r["output"]:
+                crash = getattr(report.longrepr, "reprcrash", None)
+                r["crash"] = crash.message if crash else ""
+                text = report.longreprtext
+                if report.when != "call":
+                    text = f"(failed in {report.when})\n{text}"
+                r["output"] = text
+        elif report.skipped and r["outcome"] == "passed":
+            r["outcome"] = "skipped"
+            r["output"] = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+
+    def tests(self):
+        out = []
+        for nodeid in self.order:
+            r = self.results[nodeid]
+            passed = r["outcome"] == "passed"
+            text = ""
+            if not passed:
+                head = headline(r["lesson"], r["output"] + self.note)
+                parts = [p for p in (head, self.note.strip(), r["crash"].strip()) if p]
+                if r["outcome"] == "skipped":
+                    parts.append("skipped: " + r["output"])
+                text = "\n\n".join(parts)
+                if r["output"] and r["outcome"] == "failed":
+                    text += "\n\n--- details\n" + r["output"]
+                if len(text) > MAX_OUTPUT:
+                    text = text[:MAX_OUTPUT] + "\n[... cut]"
+            out.append({
+                "name": f"{r['lesson']}: {r['test']}",
+                "score": r["max_score"] if passed else 0.0,
+                "max_score": r["max_score"],
+                "status": "passed" if passed else "failed",
+                "output": text,
+                "visibility": "visible",
+                "extra_data": {"lesson": r["lesson"], "nodeid": nodeid,
+                               "headline": headline(r["lesson"], r["output"] + self.note) or crash_summary(r["crash"])},
+            })
+        return out
+
+
+def pytest_configure(config):
+    if config.getoption("--grade-json") or config.getoption("--grade-table"):
+        config._socketlab_grading = Grading(config)
+        config.pluginmanager.register(_Hooks(config._socketlab_grading), "socketlab-grading-hooks")
+
+
+class _Hooks:
+    def __init__(self, grading):
+        self.g = grading
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        self.g.record(item, outcome.get_result())
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        path = self.g.config.getoption("--grade-json")
+        if path:
+            tests = self.g.tests()
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(json.dumps({
+                "score": sum(t["score"] for t in tests),
+                "execution_time": round(time.monotonic() - self.g.started, 1),
+                "tests": tests}, indent=2, ensure_ascii=False) + "\n")
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.g.config.getoption("--grade-table"):
+            for line in table(self.g.tests()):
+                terminalreporter.write_line(line)
+
+
+def table(tests, lesson_max=None):
+    """The score table: one row per lesson, then its failed tests, indented."""
+    lessons = {}
+    for t in tests:
+        lessons.setdefault(t["extra_data"]["lesson"], []).append(t)
+    for lesson in (lesson_max or {}):
+        lessons.setdefault(lesson, [])
+    lines = [f"{'lesson':<16} {'score':>9}   failed tests (what was expected, what was seen)",
+             "-" * 78]
+    total = total_max = 0.0
+    for lesson in sorted(lessons):
+        ts = lessons[lesson]
+        score = sum(t["score"] for t in ts)
+        mx = sum(t["max_score"] for t in ts) or (lesson_max or {}).get(lesson, 0)
+        total += score
+        total_max += mx
+        lines.append(f"{lesson:<16} {fmt_points(score):>4}/{fmt_points(mx):<4}")
+        for t in ts:
+            if t["status"] != "passed":
+                name = t["name"].split(": ", 1)[-1]
+                why = t["extra_data"]["headline"] or "(no message)"
+                lines.append(f"    - {name} (-{fmt_points(t['max_score'])})")
+                lines.append(f"        {why[:300]}")
+    lines.append("-" * 78)
+    lines.append(f"{'total':<16} {fmt_points(total):>4}/{fmt_points(total_max):<4}")
+    return lines
