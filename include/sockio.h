@@ -101,6 +101,10 @@ void ignore_sigpipe(void);
 /**
  * @brief Catch SIGINT and SIGTERM: blocking calls then fail with EINTR and
  *        stop_requested() turns true, so a server can close and exit 0.
+ *
+ * A stop that arrives just before a blocking call (after the loop checked
+ * stop_requested()) is still seen: the handler also arms alarm(1), and the
+ * caught SIGALRM interrupts that call within a second.
  */
 void catch_stop_signals(void);
 

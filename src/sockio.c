@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "trace.h"
@@ -126,10 +127,19 @@ void ignore_sigpipe(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * A stop that lands after a loop checked stop_requested() but before it
+ * blocks in recv() or accept() would be missed: signals interrupt only
+ * calls already in progress. So a stop also arms alarm(1): SIGALRM, caught
+ * here too, interrupts whatever call is blocked a second later, and again
+ * each second until the program has stopped. (alarm is async-signal-safe.)
+ */
 static void on_stop(int sig)
 {
-    (void)sig;
-    stop_flag = 1;
+    if (sig != SIGALRM)
+        stop_flag = 1;
+    if (stop_flag)
+        alarm(1);
 }
 
 void catch_stop_signals(void)
@@ -142,6 +152,7 @@ void catch_stop_signals(void)
     sa.sa_flags = 0;                /* no SA_RESTART: accept() returns EINTR */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);  /* see on_stop() */
 }
 
 int stop_requested(void)
