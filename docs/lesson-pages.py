@@ -12,6 +12,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 LESSON_DIR = re.compile(r"^(\d\d)-([a-z0-9-]+)$")
 TITLE = re.compile(r"^#\s+Lesson\s+(\d+)\s*[:.-]\s*(.+?)\s*(\{#[^}]*\})?\s*$")
@@ -43,6 +44,8 @@ def lessons(root):
 def escape_text(text):
     """Escape, in text outside code, what Doxygen would take as markup."""
     text = COMMAND.sub(r"\\\1", text)
+    text = re.sub(r"(?<![\w&])([%#])(?=\w)", r"\\\1", text)   # %word, #word
+    text = re.sub(r"::(?=[A-Za-z_])", "::%", text)                # ::word
 
     def tag(m):
         if m.group(2).lower() in KNOWN_TAGS:
@@ -51,36 +54,90 @@ def escape_text(text):
     return TAG.sub(tag, text)
 
 
+HEADING = re.compile(r"^(#{2,6})\s+(.*?)\s*$")
+
+
+def github_slug(heading):
+    """The anchor GitHub gives a heading: its words, lower case, dashed."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)   # links: their words
+    text = re.sub(r"[`*_~]|<[^>]*>", "", text).strip().lower()
+    return re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", text))
+
+
+def page_anchors(text):
+    """{GitHub anchor: Doxygen label suffix} for the headings of TEXT."""
+    found, seen, in_fence = {}, {}, False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            in_fence = not in_fence
+        m = None if in_fence else HEADING.match(line)
+        if m and "{#" not in m.group(2):
+            slug = github_slug(m.group(2))
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            anchor = slug if n == 0 else f"{slug}-{n}"
+            found[anchor] = re.sub(r"[^a-z0-9]", lambda c: "_" if c.group() == "-"
+                                   else f"u{ord(c.group()):x}", anchor)
+    return found
+
+
 class Linker:
     """Rewrite a README's relative links into Doxygen references."""
 
     def __init__(self, root, lesson_list):
         self.root = root.resolve()
         self.by_dir = {d.resolve(): n for n, _, d in lesson_list}
+        self.anchors = {}                    # page id: {GitHub anchor: label}
+        readmes = [("index", self.root / "README.md")]
+        readmes += [(f"lesson_{n}", d / "README.md") for n, _, d in lesson_list]
+        for page, path in readmes:
+            if path.exists():
+                self.anchors[page] = page_anchors(path.read_text(encoding="utf-8"))
+
+    def page_of(self, path):
+        """The page id of a README (or its directory), else None."""
+        if path in (self.root / "README.md", self.root):
+            return "index"
+        lesson = self.by_dir.get(path.parent if path.name == "README.md" else path)
+        return f"lesson_{lesson}" if lesson else None
+
+    def label(self, page, anchor):
+        """The Doxygen label of heading ANCHOR on PAGE, or the page itself."""
+        suffix = self.anchors.get(page, {}).get(unquote(anchor).lower())
+        return f"{page}_{suffix}" if suffix else page
 
     def target(self, src_dir, href):
         """The Doxygen link for HREF, or None to keep only the link text."""
         if re.match(r"^[a-z][a-z0-9+.-]*:", href):
             return href                      # http:, https:, mailto:
-        if href.startswith("#"):
-            return None                      # GitHub's heading anchors
-        path = (src_dir / href.split("#")[0]).resolve()
-        if path == self.root / "README.md" or path == self.root:
-            return "@ref index"
-        lesson = self.by_dir.get(path.parent if path.suffix else path)
-        if lesson:
-            if path.suffix == ".c":
-                rel = path.relative_to(self.root / "lessons")
-                return f"@ref {rel.as_posix()}"
-            return f"@ref lesson_{lesson}"
+        file, _, anchor = href.partition("#")
+        path = (src_dir / file).resolve()
+        page = self.page_of(path)
+        if page:
+            return "@ref " + (self.label(page, anchor) if anchor else page)
+        lesson = self.by_dir.get(path.parent)
+        if lesson and path.suffix == ".c" and path.exists():
+            return f"@ref {path.relative_to(self.root / 'lessons').as_posix()}"
         return None
+
+
+def code_span(code):
+    """A `code span` as Doxygen must see it: Doxygen 1.9.4 reads `::word`
+    even there as a link to a member `word` (and warns); `::%word` shows as
+    `::word` and links to nothing. And a single-backtick span holding a `'`
+    is read as a quotation (`like this') with commands inside; a
+    double-backtick span is not."""
+    code = re.sub(r"::(?=[A-Za-z_])", "::%", code)
+    if "'" in code and not code.startswith("``"):
+        code = "`` " + code[1:-1] + " ``"
+    return code
 
 
 def escape_outside_code(text):
     """escape_text() on the parts of TEXT that are not `code spans`."""
     parts = re.split(r"(`+[^`]*`+)", text)
-    for i in range(0, len(parts), 2):
-        parts[i] = escape_text(parts[i])
+    for i in range(len(parts)):
+        parts[i] = code_span(parts[i]) if i % 2 else escape_text(parts[i])
     return "".join(parts)
 
 
@@ -90,7 +147,7 @@ def convert_line(line, src_dir, linker):
     for m in TOKEN.finditer(line):
         out.append(escape_text(line[pos:m.start()]))
         if m.group("code"):
-            out.append(m.group(0))
+            out.append(code_span(m.group(0)))
         else:
             bang, label, href = m.group("bang", "label", "href")
             label = escape_outside_code(label)
@@ -101,18 +158,24 @@ def convert_line(line, src_dir, linker):
     return "".join(out)
 
 
-def convert(md, src_dir, linker):
-    """Markdown for Doxygen: links rewritten and markup escaped, code kept."""
+def convert(md, src_dir, linker, page):
+    """Markdown for Doxygen: links rewritten, markup outside code escaped,
+    and each heading labelled as GitHub anchors it (page_anchors())."""
     out, in_fence = [], False
+    labels = iter(page_anchors(md).values())
     for line in md.splitlines():
         if FENCE.match(line):
             in_fence = not in_fence
             out.append(line)
             continue
-        if in_fence or line.startswith("    ") and not line.lstrip().startswith(("-", "*")):
+        if in_fence:
             out.append(line)
             continue
-        out.append(convert_line(line, src_dir, linker))
+        text = convert_line(line, src_dir, linker)
+        m = HEADING.match(line)
+        if m and "{#" not in m.group(2):
+            text += f" {{#{page}_{next(labels)}}}"
+        out.append(text)
     return "\n".join(out) + "\n"
 
 
@@ -153,7 +216,7 @@ def lesson_page(i, lesson_list, titles, short, linker, docs):
     else:
         body = (f"The README of this lesson is not written yet; see its "
                 f"programs below.\n")
-    lead, rest = split_lead(convert(body, d, linker))
+    lead, rest = split_lead(convert(body, d, linker, f"lesson_{num}"))
     programs = sorted(p.name for p in d.glob("*.c"))
     page = [f"# Lesson {num}: {escape_text(titles[num])} {{#lesson_{num}}}\n",
             nav(i, lesson_list, short), "\n", lead.rstrip() + "\n\n"]
@@ -194,7 +257,7 @@ def main_page(root, lesson_list, titles, linker, docs):
     title = first.lstrip("#").strip() if first.startswith("# ") else "socketlab"
     if not first.startswith("# "):
         body = text
-    lead, rest = split_lead(convert(body, root, linker))
+    lead, rest = split_lead(convert(body, root, linker, "index"))
     page = [f"# {escape_text(title)}\n", lead.rstrip() + "\n\n",
             "## The steps, server and client\n\n",
             read_diagram(docs, "overview.md"), "\n"]
