@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""lesson-output.py - regenerate the real program output quoted in the lessons.
+
+Each lessons/NN-name/README.md may hold blocks of this form:
+
+    <!-- output: SCENARIO -->
+    ```text
+    ...
+    ```
+    <!-- end output -->
+
+This script runs each SCENARIO (the built programs, on loopback, port 0,
+NO_COLOR=1) and writes what they printed into the block: stdout and stderr of
+each program, merged in the order the program wrote them.
+
+Usage: tools/lesson-output.py [--check] [--build DIR] [README ...]
+  (no option)  rewrite the blocks in place
+  --check      change nothing; exit 1 if a block is stale. Ports, socket
+               inode numbers and pids change on every run, so numbers of
+               4 or more digits and pid=N are ignored in the comparison.
+Python 3 standard library only. `make lesson-output` runs it.
+"""
+import argparse
+import difflib
+import errno
+import os
+import pty
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(
+    r"(<!-- output: (?P<name>[\w.-]+) -->\n```text\n)(?P<body>.*?)(```\n<!-- end output -->)",
+    re.S)
+TIMEOUT = 10.0          # seconds any one wait may take before we give up
+BUILD = ROOT / "build"  # set from --build / LAB_BUILD in main()
+
+
+class ScenarioError(Exception):
+    pass
+
+
+class Proc:
+    """One program whose stdout and stderr go to one pseudo-terminal, so its
+    output reads exactly as it does in a student's terminal: line-buffered
+    stdout, interleaved with the trace in the order it happened."""
+
+    def __init__(self, argv, shown):
+        env = dict(os.environ, NO_COLOR="1")
+        env.pop("LAB_LANG", None)
+        env.pop("LAB_FAULT", None)
+        self.shown = shown                  # the command line as the README shows it
+        self.master, slave = pty.openpty()
+        attrs = termios.tcgetattr(slave)
+        attrs[1] &= ~termios.OPOST          # "\n" stays "\n", not "\r\n"
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        try:
+            self.p = subprocess.Popen(argv, stdout=slave, stderr=slave,
+                                      stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
+        finally:
+            os.close(slave)
+        self.out = b""
+
+    def _read_some(self, deadline):
+        """Read what is there; False at the end of the output."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ScenarioError(f"timed out running {self.shown}; output so far:\n{self.text()}")
+        ready, _, _ = select.select([self.master], [], [], left)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError as e:                # EIO: the program has closed the terminal
+            if e.errno != errno.EIO:
+                raise
+            chunk = b""
+        self.out += chunk
+        return bool(chunk)
+
+    def wait_for(self, pattern):
+        """Read output until @pattern (a regex) matches; return the match."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            m = re.search(pattern, self.text(), re.M)
+            if m:
+                return m
+            if not self._read_some(deadline):
+                raise ScenarioError(f"{self.shown} ended without printing /{pattern}/:\n{self.text()}")
+
+    def finish(self):
+        """Read to the end and wait for exit; return the transcript."""
+        deadline = time.monotonic() + TIMEOUT
+        while self._read_some(deadline):
+            pass
+        self.p.wait(timeout=TIMEOUT)
+        return self.transcript()
+
+    def transcript(self):
+        code = self.p.returncode
+        return f"$ {self.shown}\n{self.text()}" + (f"(exit status {code})\n" if code else "")
+
+    def text(self):
+        return self.out.decode("utf-8", "replace")
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        if self.master != -1:
+            os.close(self.master)
+            self.master = -1
+
+
+class Scenario:
+    """Runs programs, remembers them, kills leftovers."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, lesson, prog, *args):
+        shown = " ".join([f"build/{lesson}/{prog}", *args])
+        p = Proc([str(BUILD / lesson / prog), *args], shown)
+        self.procs.append(p)
+        return p
+
+    def server(self, lesson, *args, port="0"):
+        """Start a lesson's server and return (proc, port it listens on)."""
+        p = self.start(lesson, "server", *args, port)
+        m = p.wait_for(r"^(?:listening on|bound to) .*:(\d+)$")
+        return p, m.group(1)
+
+    def close(self):
+        for p in self.procs:
+            p.kill()
+
+
+def connect_until_exit(port, proc):
+    """Connect like `nc 127.0.0.1 PORT`, send nothing, and stay connected
+    until @proc (a server that exits on its own) has exited."""
+    with socket.socket() as c:
+        c.settimeout(TIMEOUT)
+        try:
+            c.connect(("127.0.0.1", int(port)))
+        except ConnectionResetError:
+            pass    # the server saw us, exited and reset us before connect() returned
+        proc.p.wait(timeout=TIMEOUT)
+
+
+def free_port():
+    """A port nothing listens on: bind port 0, note it, let it go."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
+# --- the scenarios: each returns the block's text ------------------------
+
+def s_01_server(sc):
+    return sc.start("01-socket", "server", "0").finish()
+
+
+def s_02_server(sc):
+    p = sc.start("02-bind", "server", "0")
+    return p.finish()
+
+
+def s_02_port_in_use(sc):
+    holder, port = sc.server("03-listen", "-q")
+    p = sc.start("02-bind", "server", port)
+    out = p.finish()
+    connect_until_exit(port, holder)    # let lesson 03's server finish
+    return (f"# terminal 1: lesson 03's server holds a port\n"
+            f"{holder.finish()}"
+            f"# terminal 2: bind the same port\n{out}")
+
+
+def s_02_bad_port(sc):
+    return "".join(sc.start("02-bind", "server", arg).finish() for arg in ("abc", "70000"))
+
+
+def s_03_listen_with_client(sc):
+    server, port = sc.server("03-listen")
+    connect_until_exit(port, server)
+    server.finish()
+    return (server.transcript()
+            + f"# meanwhile, terminal 2 connected (like nc 127.0.0.1 {port}) and never called send()\n")
+
+
+def s_03_ss_listen(sc):
+    server, port = sc.server("03-listen", "-q")
+    ss = subprocess.run(["ss", "-tlnp", f"sport = :{port}"], capture_output=True,
+                        text=True, timeout=TIMEOUT, check=True)
+    connect_until_exit(port, server)
+    return f"$ ss -tlnp 'sport = :{port}'\n{ss.stdout}"
+
+
+def exchange(sc, lesson, count="3"):
+    """Server and client of @lesson. The server is paused (SIGSTOP) until the
+    client's first message is sent, so its view after accept() is the same on
+    every run: 40 bytes already waiting."""
+    server, port = sc.server(lesson)
+    server.p.send_signal(signal.SIGSTOP)
+    try:
+        if lesson == "04-accept":       # connects, sends nothing, exits
+            client = sc.start(lesson, "client", "127.0.0.1", port)
+            client.finish()
+        else:
+            client = sc.start(lesson, "client", "-n", count, "-i", "0", "127.0.0.1", port)
+            client.wait_for(r"^sent: ")
+    finally:
+        server.p.send_signal(signal.SIGCONT)
+    client.finish()
+    server.finish()
+    return f"# terminal 1\n{server.transcript()}# terminal 2\n{client.transcript()}"
+
+
+def s_04_accept(sc):
+    return exchange(sc, "04-accept")
+
+
+def s_04_refused(sc):
+    return sc.start("04-accept", "client", "127.0.0.1", free_port()).finish()
+
+
+def s_05_exchange(sc):
+    return exchange(sc, "05-send-recv")
+
+
+def s_05_two_sends_one_recv(sc):
+    server, port = sc.server("05-send-recv")
+    server.p.send_signal(signal.SIGSTOP)
+    try:
+        c = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+        c.sendall("这是第1个超级女生，编号001。".encode())
+        c.sendall("这是第2个超级女生，编号002。".encode())
+    finally:
+        server.p.send_signal(signal.SIGCONT)
+    with c:
+        server.wait_for(r"^sent: ok$")
+        c.shutdown(socket.SHUT_WR)
+        reply = b""
+        while True:
+            piece = c.recv(16)
+            if not piece:
+                break
+            reply += piece
+    server.finish()
+    return (f"# terminal 1\n{server.transcript()}"
+            f"# terminal 2: a Python client sent two messages with two send() calls,\n"
+            f"# then read until the server closed; all it got back: {reply!r}\n")
+
+
+def s_06_exchange(sc):
+    return exchange(sc, "06-close")
+
+
+def s_06_time_wait(sc):
+    server, port = sc.server("06-close", "-q")
+    client = sc.start("06-close", "client", "-q", "-n", "1", "-i", "0", "127.0.0.1", port)
+    client.finish()
+    server.finish()
+    ss = subprocess.run(["ss", "-tan", "state", "time-wait", f"( sport = :{port} or dport = :{port} )"],
+                        capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    return (f"{server.transcript()}{client.transcript()}"
+            f"$ ss -tan state time-wait '( sport = :{port} or dport = :{port} )'\n{ss.stdout}")
+
+
+SCENARIOS = {name[2:].replace("_", "-"): fn
+             for name, fn in globals().items() if name.startswith("s_")}
+
+
+def run_scenario(name):
+    if name not in SCENARIOS:
+        raise ScenarioError(f"unknown scenario '{name}'; known: {', '.join(sorted(SCENARIOS))}")
+    sc = Scenario()
+    try:
+        text = SCENARIOS[name](sc)
+    finally:
+        sc.close()
+    # No trailing blanks (ss pads its columns): editors would strip them.
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def normalise(text):
+    """What --check compares: numbers that change on every run masked."""
+    text = re.sub(r"pid=\d+", "pid=N", text)
+    text = re.sub(r"\d{4,}", "N", text)
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def main():
+    global BUILD
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 if a block is stale")
+    ap.add_argument("--build", default=os.environ.get("LAB_BUILD", str(ROOT / "build")),
+                    help="where the built programs are (default: build/, or $LAB_BUILD)")
+    ap.add_argument("--scenario", metavar="NAME", help="print one scenario's output and exit")
+    ap.add_argument("readmes", nargs="*", type=Path)
+    opts = ap.parse_args()
+    BUILD = Path(opts.build)
+    if opts.scenario:
+        try:
+            sys.stdout.write(run_scenario(opts.scenario))
+        except (ScenarioError, OSError, subprocess.SubprocessError) as e:
+            print(f"lesson-output: {e}", file=sys.stderr)
+            return 1
+        return 0
+    readmes = opts.readmes or sorted((ROOT / "lessons").glob("*/README.md"))
+    stale = 0
+    cache = {}
+    for readme in readmes:
+        text = readme.read_text(encoding="utf-8")
+
+        def fill(m):
+            nonlocal stale
+            name = m.group("name")
+            if name not in cache:
+                cache[name] = run_scenario(name)
+            new = cache[name]
+            if normalise(new) == normalise(m.group("body")):
+                return m.group(0)       # only ports and the like differ: keep it
+            stale += 1
+            if opts.check:
+                print(f"{readme}: block '{name}' is stale:", file=sys.stderr)
+                sys.stderr.writelines(difflib.unified_diff(
+                    m.group("body").splitlines(True), new.splitlines(True), "README", "now"))
+            return m.group(1) + new + m.group(4)
+
+        try:
+            updated = BLOCK.sub(fill, text)
+        except (ScenarioError, OSError, subprocess.SubprocessError) as e:
+            print(f"lesson-output: {readme}: {e}", file=sys.stderr)
+            return 1
+        if not opts.check and updated != text:
+            readme.write_text(updated, encoding="utf-8")
+            print(f"updated {readme.relative_to(ROOT) if readme.is_absolute() else readme}")
+    if opts.check and stale:
+        print(f"lesson-output: {stale} stale block(s); run 'make lesson-output'", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
