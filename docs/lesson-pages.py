@@ -143,6 +143,8 @@ def escape_outside_code(text):
 
 def convert_line(line, src_dir, linker):
     """One line of text: links rewritten, markup outside code escaped."""
+    # Doxygen 1.9.4 leaves **bold with `code`** as it is: use <b>.
+    line = re.sub(r"\*\*([^*]*`[^*]*)\*\*", r"<b>\1</b>", line)
     out, pos = [], 0
     for m in TOKEN.finditer(line):
         out.append(escape_text(line[pos:m.start()]))
@@ -150,8 +152,11 @@ def convert_line(line, src_dir, linker):
             out.append(code_span(m.group(0)))
         else:
             bang, label, href = m.group("bang", "label", "href")
-            label = escape_outside_code(label)
             to = None if bang else linker.target(src_dir, href)
+            if to and to.startswith("@ref"):
+                # Doxygen 1.9.4 shows a reference's text as it is: no `code`.
+                label = label.replace("`", "")
+            label = escape_outside_code(label)
             out.append(f"[{label}]({to})" if to else label)
         pos = m.end()
     out.append(escape_text(line[pos:]))
@@ -171,8 +176,12 @@ def convert(md, src_dir, linker, page):
         if in_fence:
             out.append(line)
             continue
-        text = convert_line(line, src_dir, linker)
         m = HEADING.match(line)
+        if m:
+            # Doxygen 1.9.4 shows markup in a heading as text (&lt;tt&gt;):
+            # keep the words of `code` and **bold** only.
+            line = re.sub(r"`+([^`]*)`+|\*\*([^*]*)\*\*", lambda c: c.group(1) or c.group(2) or "", line)
+        text = convert_line(line, src_dir, linker)
         if m and "{#" not in m.group(2):
             text += f" {{#{page}_{next(labels)}}}"
         out.append(text)

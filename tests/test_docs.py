@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -158,6 +159,30 @@ def test_lesson_programs_are_browsable_with_their_comments(html):
             # The "Step 1:" comment of the source, kept in the listing.
             assert re.search(r"Step 1\b", text), f"{lesson.name}/{prog.name}: comments stripped"
             assert "socket" in text
+
+
+def test_lesson_pages_show_no_raw_markdown_or_doxygen_markup(html):
+    """What Doxygen did not understand shows up as text: **, `, ](, {#, \\cmd."""
+    for name in ["index.html"] + [f"lesson_{d.name[:2]}.html" for d in LESSONS]:
+        page = html_of(html, name)
+        page = re.sub(r'<div class="fragment">.*?<!-- fragment -->|<code>.*?</code>'
+                      r'|<pre.*?</pre>|<script.*?</script>', " ", page, flags=re.S)
+        text = unescape(re.sub(r"<[^>]+>", " ", page))
+        raw = re.findall(r".{0,30}(?:\*\*|`|\]\(|\{#|\\[a-z]+\b|<tt>).{0,30}", text)
+        assert not raw, f"{name} shows markup as text: {raw[:5]}"
+
+
+def test_readmes_stay_plain_markdown_for_a_git_forge():
+    """The sources carry no Doxygen commands: the labels, diagrams and links
+    are added by docs/lesson-pages.py, so GitHub shows no noise."""
+    readmes = [ROOT / "README.md"] + [d / "README.md" for d in LESSONS]
+    for readme in (r for r in readmes if r.exists()):
+        text = re.sub(r"^\s*```.*?^\s*```", "", readme.read_text(encoding="utf-8"),
+                      flags=re.S | re.M)
+        text = re.sub(r"`[^`\n]*`", "", text)
+        found = re.findall(r"[\\@](?:ref|msc|dot|page|subpage|section|brief|example)\b|\{#\w+\}",
+                           text)
+        assert not found, f"{readme.relative_to(ROOT)}: Doxygen markup {found}"
 
 
 def test_main_page_has_the_steps_diagram_and_every_lesson(html):
