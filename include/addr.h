@@ -17,7 +17,8 @@
  * @param sa   the address (IPv4 or IPv6).
  * @param len  its length, as the call was given or returned it.
  * @return a string in one of a few static buffers, valid until the fourth
- *         call after this one (enough for one trace line).
+ *         call after this one (enough for one trace line). Never fails: an
+ *         unknown family or a too-short @p len gives `(AF_?, N bytes)`.
  */
 const char *addr_str(const struct sockaddr *sa, socklen_t len);
 

@@ -99,7 +99,8 @@ const char *tcp_state_of(int fd);
 /**
  * @brief The label of a step in the current language.
  * @param step  the seed's step number for this program's role.
- * @return a static string such as "bind address" or "绑定IP和端口".
+ * @return a static string such as "bind address" or "绑定IP和端口"; ""
+ *         for a step outside the role's range (server 1-6, client 1-4).
  */
 const char *trace_step_label(int step);
 
