@@ -202,10 +202,10 @@ def s_03_ss_listen(sc):
     return f"$ ss -tlnp 'sport = :{port}'\n{ss.stdout}"
 
 
-def exchange(sc, lesson, count="3"):
-    """Server and client of @lesson. The server is paused (SIGSTOP) until the
-    client's first message is sent, so its view after accept() is the same on
-    every run: 40 bytes already waiting."""
+def exchange(sc, lesson, count="3", quiet_client=False):
+    """Server and client of @lesson; returns (server, client). The server is
+    paused (SIGSTOP) until the client's first message is sent, so its view
+    after accept() is the same on every run: 40 bytes already waiting."""
     server, port = sc.server(lesson)
     server.p.send_signal(signal.SIGSTOP)
     try:
@@ -213,17 +213,22 @@ def exchange(sc, lesson, count="3"):
             client = sc.start(lesson, "client", "127.0.0.1", port)
             client.finish()
         else:
-            client = sc.start(lesson, "client", "-n", count, "-i", "0", "127.0.0.1", port)
+            opts = ["-q"] if quiet_client else []
+            client = sc.start(lesson, "client", *opts, "-n", count, "-i", "0", "127.0.0.1", port)
             client.wait_for(r"^sent: ")
     finally:
         server.p.send_signal(signal.SIGCONT)
     client.finish()
     server.finish()
+    return server, client
+
+
+def both(server, client):
     return f"# terminal 1\n{server.transcript()}# terminal 2\n{client.transcript()}"
 
 
 def s_04_accept(sc):
-    return exchange(sc, "04-accept")
+    return both(*exchange(sc, "04-accept"))
 
 
 def s_04_refused(sc):
@@ -231,7 +236,7 @@ def s_04_refused(sc):
 
 
 def s_05_exchange(sc):
-    return exchange(sc, "05-send-recv")
+    return both(*exchange(sc, "05-send-recv"))
 
 
 def s_05_two_sends_one_recv(sc):
@@ -259,18 +264,17 @@ def s_05_two_sends_one_recv(sc):
 
 
 def s_06_exchange(sc):
-    return exchange(sc, "06-close")
+    return both(*exchange(sc, "06-close"))
 
 
 def s_06_time_wait(sc):
-    server, port = sc.server("06-close", "-q")
-    client = sc.start("06-close", "client", "-q", "-n", "1", "-i", "0", "127.0.0.1", port)
-    client.finish()
-    server.finish()
-    ss = subprocess.run(["ss", "-tan", "state", "time-wait", f"( sport = :{port} or dport = :{port} )"],
+    server, client = exchange(sc, "06-close", count="1", quiet_client=True)
+    port = re.search(r"^listening on .*:(\d+)$", server.text(), re.M).group(1)
+    peer = re.search(r"accept\(\d+, .*:(\d+), \d+\) = ", server.text()).group(1)
+    filt = f"( sport = :{peer} and dport = :{port} )"
+    ss = subprocess.run(["ss", "-tan", "state", "time-wait", filt],
                         capture_output=True, text=True, timeout=TIMEOUT, check=True)
-    return (f"{server.transcript()}{client.transcript()}"
-            f"$ ss -tan state time-wait '( sport = :{port} or dport = :{port} )'\n{ss.stdout}")
+    return f"{both(server, client)}$ ss -tan state time-wait '{filt}'\n{ss.stdout}"
 
 
 SCENARIOS = {name[2:].replace("_", "-"): fn
