@@ -107,7 +107,13 @@ char *quote_bytes(const void *data, size_t len, char *out, size_t outsz)
     size_t o = 0;
 
     for (size_t i = 0; i < len; i++) {
-        if (o + 5 >= outsz) {               /* room for "\xNN" or "..." + NUL */
+        /* How much this byte takes: "\xNN", "\\" or itself. After it there
+         * must still be room for "..." and the NUL (4 bytes), so a cut can
+         * always be marked. (Found by fuzz/fuzz_recv.c: checking for 5
+         * bytes before each byte let a "\xNN" eat the room of the "...".) */
+        size_t width = p[i] < 0x20 || p[i] == 0x7f ? 4 : (p[i] == '\\' || p[i] == '"') ? 2 : 1;
+
+        if (o + width + 4 > outsz) {
             memcpy(out + o, "...", 3);
             o += 3;
             break;
