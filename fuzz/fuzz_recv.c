@@ -1,0 +1,97 @@
+/*
+ * fuzz_recv.c - libFuzzer target for the server's receive path: the bytes
+ * a recv() returns go through quote_bytes(), print_data() and the trace,
+ * the way lesson 06's talk() handles them, over a real socketpair.
+ * Build and run: make fuzz (see mk/hardening.mk).
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sockio.h"
+#include "trace.h"
+
+/* Lesson 06's buffer: one recv() takes at most BUF_SIZE - 1 bytes. */
+#define BUF_SIZE 1024
+#define REPLY "ok"
+/* The most bytes one input may hold (more would fill the socketpair). */
+#define INPUT_MAX 65536
+
+/* quote_bytes() into a buffer of outsz bytes must give a prefix of the
+ * whole quotation, plus "..." when cut, always NUL-terminated in bounds. */
+static void check_quote(const uint8_t *data, size_t size, size_t outsz)
+{
+    size_t fullsz = 4 * size + 8;
+    char *full = malloc(fullsz), *cut = malloc(outsz);
+    size_t fulllen, cutlen;
+
+    assert(full != NULL && cut != NULL);
+    quote_bytes(data, size, full, fullsz);
+    quote_bytes(data, size, cut, outsz);
+    fulllen = strlen(full);
+    cutlen = strnlen(cut, outsz);
+    assert(cutlen < outsz);
+    if (cutlen != fulllen || memcmp(cut, full, fulllen) != 0) {
+        assert(cutlen >= 3 && memcmp(cut + cutlen - 3, "...", 3) == 0);
+        assert(memcmp(cut, full, cutlen - 3) == 0);
+    }
+    free(full);
+    free(cut);
+}
+
+/* The server side of the exchange: talk() from lesson 06, step 5. */
+static size_t serve(int fd)
+{
+    char buffer[BUF_SIZE];
+    size_t reads = 0;
+
+    for (;;) {
+        ssize_t n = recv(fd, buffer, sizeof(buffer) - 1, 0);
+
+        trace_call(5, n, NO_VIEW, "recv(%d, buf, %zu, 0)", fd, sizeof(buffer) - 1);
+        if (n <= 0)
+            return reads;
+        buffer[n] = '\0';
+        print_data(DATA_RECEIVED, buffer, (size_t)n);
+        assert(send_all(5, fd, REPLY, strlen(REPLY)) == (ssize_t)strlen(REPLY));
+        print_data(DATA_SENT, REPLY, strlen(REPLY));
+        reads++;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int ready;
+    int sv[2];
+    size_t reads;
+    char replies[2 * INPUT_MAX];
+
+    if (!ready) {
+        /* JSON mode: the quoted bytes also go through the JSON escaper. */
+        trace_init(ROLE_SERVER, TRACE_JSON);
+        ignore_sigpipe();
+        ready = 1;
+    }
+    if (size > INPUT_MAX)
+        return 0;
+    check_quote(data, size, 5 + (size % 64));
+    check_quote(data, size, 4096);
+
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+        abort();
+    /* The client: everything at once, then end-of-file. */
+    assert(send_all(3, sv[1], data, size) == (ssize_t)size);
+    shutdown(sv[1], SHUT_WR);
+    reads = serve(sv[0]);
+    close(sv[0]);
+    /* Every read was answered, and the client reads the answers whole. */
+    assert(recv_exactly(3, sv[1], replies, 2 * reads) == (ssize_t)(2 * reads));
+    for (size_t i = 0; i < reads; i++)
+        assert(memcmp(replies + 2 * i, REPLY, 2) == 0);
+    assert(recv_exactly(3, sv[1], replies, 1) == 0);
+    close(sv[1]);
+    return 0;
+}
