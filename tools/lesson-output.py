@@ -259,8 +259,9 @@ def s_05_two_sends_one_recv(sc):
             reply += piece
     server.finish()
     return (f"# terminal 1\n{server.transcript()}"
-            f"# terminal 2: a Python client sent two messages with two send() calls,\n"
-            f"# then read until the server closed; all it got back: {reply!r}\n")
+            f"# terminal 2: a Python client sent two messages with two send() calls, then\n"
+            f"# shut down its sending side and read until the server closed.\n"
+            f"# All it got back: {reply!r}\n")
 
 
 def s_06_exchange(sc):

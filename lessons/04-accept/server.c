@@ -90,7 +90,8 @@ int main(int argc, char *argv[])
         die_call("accept", "on fd %d", listenfd);
     /* END SOLUTION */
 
-    /* The connected socket is ESTABLISHED (the trace shows it); the
-     * listening socket still listens for more clients. Step 5 talks. */
+    /* The connected socket is ESTABLISHED (CLOSE_WAIT if the client has
+     * already closed its end; the trace shows which); the listening
+     * socket still listens for more clients. Step 5 talks. */
     return EXIT_OK;
 }
