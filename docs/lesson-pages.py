@@ -211,6 +211,8 @@ def nav(i, lesson_list, titles):
     if i + 1 < len(lesson_list):
         n = lesson_list[i + 1][0]
         items.append(f"[Lesson {n}: {titles[n]} &rarr;](@ref lesson_{n})")
+    else:
+        items.append("[The support library &rarr;](@ref api)")
     return " | ".join(items) + "\n"
 
 
