@@ -40,8 +40,11 @@ def site(tmp_path_factory):
     need("doxygen", "doxygen")
     need("dot", "graphviz")
     out = tmp_path_factory.mktemp("docs")
+    # A make of its own: not the jobserver or variables of a `make test` above.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     res = subprocess.run(["make", "--no-print-directory", "docs", f"DOCS_DIR={out}"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     return res, out / "html"
 
 
