@@ -52,10 +52,12 @@ class Proc:
     output reads exactly as it does in a student's terminal: line-buffered
     stdout, interleaved with the trace in the order it happened."""
 
-    def __init__(self, argv, shown):
+    def __init__(self, argv, shown, extra_env=None):
         env = dict(os.environ, NO_COLOR="1")
         env.pop("LAB_LANG", None)
         env.pop("LAB_FAULT", None)
+        env.pop("LD_PRELOAD", None)
+        env.update(extra_env or {})
         self.shown = shown                  # the command line as the README shows it
         self.master, slave = pty.openpty()
         attrs = termios.tcgetattr(slave)
@@ -125,15 +127,18 @@ class Scenario:
     def __init__(self):
         self.procs = []
 
-    def start(self, lesson, prog, *args):
-        shown = " ".join([f"build/{lesson}/{prog}", *args])
-        p = Proc([str(BUILD / lesson / prog), *args], shown)
+    def start(self, lesson, prog, *args, env=None):
+        """Start build/LESSON/PROG ARGS; @env adds variables (shown before the
+        command, as a shell would take them: LAB_FAULT=... build/...)."""
+        shown = " ".join([*(f"{k}={v}" for k, v in (env or {}).items()),
+                          f"build/{lesson}/{prog}", *args])
+        p = Proc([str(BUILD / lesson / prog), *args], shown, env)
         self.procs.append(p)
         return p
 
-    def server(self, lesson, *args, port="0"):
+    def server(self, lesson, *args, port="0", env=None):
         """Start a lesson's server and return (proc, port it listens on)."""
-        p = self.start(lesson, "server", *args, port)
+        p = self.start(lesson, "server", *args, port, env=env)
         m = p.wait_for(r"^(?:listening on|bound to) .*:(\d+)$")
         return p, m.group(1)
 
@@ -162,6 +167,8 @@ def free_port():
 
 
 # --- the scenarios: each returns the block's text ------------------------
+# A function s_NN_some_name(sc) is the scenario "NN-some-name". To add one,
+# write such a function; sc.start()/sc.server() run the built programs.
 
 def s_01_server(sc):
     return sc.start("01-socket", "server", "0").finish()
