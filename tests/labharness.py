@@ -357,22 +357,32 @@ def listen_state_seen(port, timeout=DEFAULT_WAIT):
     return False
 
 
-def wait_blocked_in(proc, kernel_function, timeout=DEFAULT_WAIT):
-    """Wait until `proc` sleeps in the kernel in a function whose name contains
-    `kernel_function` (/proc/PID/wchan; "inet_csk_accept" is a blocked
-    accept()). Lets a test send a signal only once the program waits."""
+# Blocking syscalls by number, where /proc/PID/wchan hides the kernel
+# function (it shows "0" without kallsyms): /proc/PID/syscall's first field.
+BLOCKING_SYSCALLS = {
+    "accept": {"x86_64": ("43", "288"), "aarch64": ("202", "242")},
+}
+
+
+def wait_blocked_in(proc, call, timeout=DEFAULT_WAIT):
+    """Wait until `proc` sleeps in the kernel in socket call `call` ("accept"):
+    /proc/PID/wchan names a kernel function containing it (inet_csk_accept),
+    or /proc/PID/syscall shows its number. Lets a test send a signal only
+    once the program really waits there."""
     deadline = time.monotonic() + timeout
-    wchan = Path(f"/proc/{proc.pid}/wchan")
+    numbers = BLOCKING_SYSCALLS.get(call, {}).get(os.uname().machine, ())
     last = ""
     while time.monotonic() < deadline:
         try:
-            last = wchan.read_text()
-        except OSError:
+            last = Path(f"/proc/{proc.pid}/wchan").read_text()
+            if call in last:
+                return True
+            if numbers and Path(f"/proc/{proc.pid}/syscall").read_text().split()[0] in numbers:
+                return True
+        except (OSError, IndexError):
             last = "(gone)"
-        if kernel_function in last:
-            return True
         time.sleep(0.02)
-    raise AssertionError(f"{proc.argv[0]} never blocked in {kernel_function} (wchan: {last})"
+    raise AssertionError(f"{proc.argv[0]} never blocked in {call}() (wchan: {last})"
                          f"\n--- stderr:\n{proc.stderr}")
 
 
