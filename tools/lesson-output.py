@@ -209,11 +209,11 @@ def s_03_ss_listen(sc):
     return f"$ ss -tlnp 'sport = :{port}'\n{ss.stdout}"
 
 
-def exchange(sc, lesson, count="3", quiet_client=False):
+def exchange(sc, lesson, count="3", quiet_client=False, env=None):
     """Server and client of @lesson; returns (server, client). The server is
     paused (SIGSTOP) until the client's first message is sent, so its view
     after accept() is the same on every run: 40 bytes already waiting."""
-    server, port = sc.server(lesson)
+    server, port = sc.server(lesson, env=env)
     server.p.send_signal(signal.SIGSTOP)
     try:
         if lesson == "04-accept":       # connects, sends nothing, exits
@@ -221,8 +221,9 @@ def exchange(sc, lesson, count="3", quiet_client=False):
             client.finish()
         else:
             opts = ["-q"] if quiet_client else []
-            client = sc.start(lesson, "client", *opts, "-n", count, "-i", "0", "127.0.0.1", port)
-            client.wait_for(r"^sent: ")
+            client = sc.start(lesson, "client", *opts, "-n", count, "-i", "0", "127.0.0.1", port,
+                              env=env)
+            client.wait_for(r"^(?:sent: |发送：)")
     finally:
         server.p.send_signal(signal.SIGCONT)
     client.finish()
@@ -244,6 +245,10 @@ def s_04_refused(sc):
 
 def s_05_exchange(sc):
     return both(*exchange(sc, "05-send-recv"))
+
+
+def s_05_chinese(sc):
+    return both(*exchange(sc, "05-send-recv", count="2", quiet_client=True, env={"LAB_LANG": "zh"}))
 
 
 def s_05_two_sends_one_recv(sc):
