@@ -3,7 +3,7 @@
 #   make lesson-output-check    fail if a block no longer matches the programs
 .PHONY: lesson-output lesson-output-check
 lesson-output: all
-	python3 tools/lesson-output.py --build $(abspath $(BUILD))
+	$(Q)python3 tools/lesson-output.py --build $(abspath $(BUILD))
 
 lesson-output-check: all
-	python3 tools/lesson-output.py --check --build $(abspath $(BUILD))
+	$(Q)python3 tools/lesson-output.py --check --build $(abspath $(BUILD))
