@@ -10,11 +10,13 @@ Each lessons/NN-name/README.md may hold blocks of this form:
     <!-- end output -->
 
 This script runs each SCENARIO (the built programs, on loopback, port 0,
-NO_COLOR=1) and writes what they printed into the block: stdout and stderr of
-each program, merged in the order the program wrote them.
+NO_COLOR=1, each on its own pseudo-terminal so stdout and stderr interleave
+as a student sees them) and writes what they printed into the block.
 
-Usage: tools/lesson-output.py [--check] [--build DIR] [README ...]
-  (no option)  rewrite the blocks in place
+Usage: tools/lesson-output.py [--check] [--build DIR] [--scenario NAME] [README ...]
+  (no option)  rewrite the blocks whose output changed (beyond the numbers
+               below), in place
+  --scenario   print one scenario's output, change nothing
   --check      change nothing; exit 1 if a block is stale. Ports, socket
                inode numbers and pids change on every run, so numbers of
                4 or more digits and pid=N are ignored in the comparison.
