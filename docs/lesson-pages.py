@@ -48,7 +48,7 @@ def escape_text(text):
     text = re.sub(r"::(?=[A-Za-z_])", "::%", text)                # ::word
 
     def tag(m):
-        if m.group(2).lower() in KNOWN_TAGS:
+        if m.group(2).lower() in KNOWN_TAGS or m.group(3).startswith("://"):
             return m.group(0)
         return "&lt;" + m.group(0)[1:-1] + "&gt;"
     return TAG.sub(tag, text)
@@ -163,6 +163,17 @@ def convert_line(line, src_dir, linker):
     return "".join(out)
 
 
+def heading_text(line):
+    """A heading as Doxygen 1.9.4 can show it: plain words, because it shows
+    markup there as text (`&lt;tt&gt;`, `<a href=...>`)."""
+    line = re.sub(r"!?\[([^\]]*)\](\([^)]*\)|\[[^\]]*\])?", r"\1", line)  # links
+    line = re.sub(r"<([a-z]+://[^>]*)>", r"\1", line)                       # <url>
+    line = re.sub(r"`+([^`]*)`+", r"\1", line)
+    line = re.sub(r"\*\*([^*]*)\*\*|__([^_]*)__", lambda c: c.group(1) or c.group(2), line)
+    line = COMMAND.sub(r"\\\1", line)
+    return re.sub(r"(?<![\w&])([%#])(?=\w)", r"\\\1", line)
+
+
 def convert(md, src_dir, linker, page):
     """Markdown for Doxygen: links rewritten, markup outside code escaped,
     and each heading labelled as GitHub anchors it (page_anchors())."""
@@ -178,12 +189,11 @@ def convert(md, src_dir, linker, page):
             continue
         m = HEADING.match(line)
         if m:
-            # Doxygen 1.9.4 shows markup in a heading as text (&lt;tt&gt;):
-            # keep the words of `code` and **bold** only.
-            line = re.sub(r"`+([^`]*)`+|\*\*([^*]*)\*\*", lambda c: c.group(1) or c.group(2) or "", line)
-        text = convert_line(line, src_dir, linker)
-        if m and "{#" not in m.group(2):
-            text += f" {{#{page}_{next(labels)}}}"
+            text = heading_text(line)
+            if "{#" not in m.group(2):
+                text += f" {{#{page}_{next(labels)}}}"
+        else:
+            text = convert_line(line, src_dir, linker)
         out.append(text)
     return "\n".join(out) + "\n"
 
