@@ -175,6 +175,36 @@ def test_lesson_pages_show_no_raw_markdown_or_doxygen_markup(html):
         assert not raw, f"{name} shows markup as text: {raw[:5]}"
 
 
+def alnum(text):
+    """Only the letters and digits of TEXT: markup and spacing do not count."""
+    return "".join(c for c in text if c.isalnum())
+
+
+def test_pages_keep_every_line_of_their_readme(html):
+    """No words lost in conversion: each line of prose of a README (links as
+    their text) is on its page, compared on letters and digits only."""
+    pairs = [(ROOT / "README.md", "index.html")]
+    pairs += [(d / "README.md", f"lesson_{d.name[:2]}.html") for d in LESSONS]
+    for readme, name in pairs:
+        if not readme.exists():
+            continue
+        page = re.sub(r"<script.*?</script>", " ", html_of(html, name), flags=re.S)
+        shown = alnum(unescape(re.sub(r"<[^>]+>", "", page)))
+        lost, in_fence = [], False
+        for number, line in enumerate(readme.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(r"\s*(```|~~~)", line):
+                in_fence = not in_fence
+                continue
+            words = re.sub(r"^\s*(?:[-*+>]|\d+[.)]|#+)\s+", "", line)   # list, heading
+            words = re.sub(r"!?\[([^\]]*)\]\([^)]*\)|<!--.*?-->", r"\1", words)
+            words = re.sub(r"</?(?:a|b|br|code|em|i|kbd|p|span|strong|sub|sup|tt|"
+                           r"details|summary)\b[^>]*>", "", words)
+            words = alnum(unescape(words))
+            if not in_fence and len(words) >= 12 and words not in shown:
+                lost.append(f"{readme.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
+        assert not lost, f"{name} lost lines of its README:\n" + "\n".join(lost[:10])
+
+
 def test_readmes_stay_plain_markdown_for_a_git_forge():
     """The sources carry no Doxygen commands: the labels, diagrams and links
     are added by docs/lesson-pages.py, so GitHub shows no noise."""
