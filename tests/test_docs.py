@@ -312,7 +312,7 @@ def png_pixels(data):
 def screenshot(url, out, profile):
     need("chromium", "chromium")
     cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking",
+           "--no-first-run", "--disable-background-networking", "--disable-dev-shm-usage",
            "--disable-component-update", "--disable-sync", "--hide-scrollbars",
            f"--user-data-dir={profile}", f"--screenshot={out}",
            "--window-size=1200,900", url]
