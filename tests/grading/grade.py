@@ -118,56 +118,79 @@ def build_lesson(work, lesson, env):
     return "", True
 
 
+def failed_test(lesson, name, max_score, output, headline):
+    return {"name": f"{lesson}: {name}", "score": 0.0, "max_score": max_score, "status": "failed",
+            "visibility": "visible", "output": output[-4000:],
+            "extra_data": {"lesson": lesson, "headline": headline}}
+
+
 def grade_lesson(work, out, lesson, timeout, env):
-    """Build, then run the lesson's tests with the grading plugin; return its result dict."""
+    """Build, then run each of the lesson's tests in its own pytest process
+    (a submission that crashes or floods one test cannot take the others
+    down with it); return {"tests": [...], "junit": [xml...], "build_error": text}."""
     note, ok = build_lesson(work, lesson, env)
-    notefile = out / f"{lesson}.note"
+    tmp = work / "tmp" / lesson
+    tmp.mkdir(exist_ok=True)
+    notefile = tmp / "build-note.txt"
     notefile.write_text(note)
-    (work / "tmp" / lesson).mkdir(exist_ok=True)
     if os.geteuid() == 0:
-        os.chown(work / "tmp" / lesson, *UNPRIVILEGED)
-    res = work / "tmp" / lesson / "results.json"
-    junit = work / "tmp" / lesson / "junit.xml"
-    argv = [PYTHON, "-m", "pytest", f"lessons/{lesson}/tests", "-q", "-p", "grading.plugin",
-            f"--grade-json={res}", f"--grade-note={notefile}", f"--junitxml={junit}",
-            "-o", f"junit_suite_name={lesson}", f"--timeout={timeout}",
-            f"--basetemp={work / 'tmp' / lesson / 'pytest'}", "-p", "no:cacheprovider"]
-    if os.geteuid() == 0:
-        notefile.chmod(0o644)
-    n_tests = 12
-    started = time.monotonic()
-    rc, text, timed_out = run_limited(argv, work, env, timeout * n_tests + 30)
-    result = json.loads(res.read_text()) if res.exists() else None
-    if result is None or not result.get("tests"):
-        why = "the tests did not finish in time" if timed_out else f"pytest exited {rc}"
-        result = {"tests": [{
-            "name": f"{lesson}: all tests", "score": 0.0, "max_score": LESSON_POINTS.get(lesson, 0),
-            "status": "failed", "visibility": "visible",
-            "output": f"{note}\n\n{why}\n{text[-3000:]}".strip(),
-            "extra_data": {"lesson": lesson, "headline": note.split("\n")[0] or why}}]}
-    result["elapsed"] = time.monotonic() - started
-    result["junit"] = junit.read_text() if junit.exists() else ""
-    result["build_error"] = note
-    return result
+        for p in (tmp, notefile):
+            os.chown(p, *UNPRIVILEGED)
+    base = [PYTHON, "-m", "pytest", "-q", "-p", "grading.plugin", "-p", "no:cacheprovider"]
+    listing = tmp / "tests.json"
+    rc, text, _ = run_limited(base + [f"lessons/{lesson}/tests", "--collect-only",
+                                      f"--grade-collect={listing}"], work, env, 60)
+    if not listing.exists():
+        return {"tests": [failed_test(lesson, "all tests", LESSON_POINTS.get(lesson, 0),
+                                      f"{note}\n\nthe tests could not be collected:\n{text[-3000:]}",
+                                      "the tests could not be collected")],
+                "junit": [], "build_error": note}
+    tests, junits, log = [], [], []
+    for n, t in enumerate(json.loads(listing.read_text())):
+        res, junit = tmp / f"result-{n}.json", tmp / f"junit-{n}.xml"
+        rc, text, timed_out = run_limited(
+            base + [t["nodeid"], f"--grade-json={res}", f"--grade-note={notefile}", f"--junitxml={junit}",
+                    "-o", f"junit_suite_name={lesson}", f"--timeout={timeout}",
+                    f"--basetemp={tmp / f'pytest-{n}'}"], work, env, timeout + 30)
+        log.append(text)
+        got = json.loads(res.read_text())["tests"] if res.exists() else []
+        if got:
+            tests.extend(got)
+        else:
+            why = (f"the test took more than {timeout + 30}s and was stopped" if timed_out else
+                   f"the test run crashed (pytest exit {rc}): the program's output or behaviour "
+                   "overwhelmed the test harness")
+            tests.append(failed_test(lesson, t["test"], t["max_score"],
+                                     f"{note}\n\n{why}\n\n{text[-3000:]}".strip(), note.split("\n")[0] or why))
+        if junit.exists():
+            junits.append(junit.read_text())
+    (out / f"{lesson}.log").write_text("\n".join(log))
+    return {"tests": tests, "junit": junits, "build_error": note}
 
 
 def write_junit(path, results):
+    """One <testsuite> per lesson, holding the testcases of its pytest runs."""
     suites = ET.Element("testsuites")
     for lesson, r in results.items():
-        try:
-            root = ET.fromstring(r["junit"]) if r["junit"] else None
-        except ET.ParseError:
-            root = None
-        found = [] if root is None else ([root] if root.tag == "testsuite" else list(root.iter("testsuite")))
-        if not found:
-            s = ET.SubElement(suites, "testsuite", name=lesson, tests=str(len(r["tests"])))
-            for t in r["tests"]:
-                c = ET.SubElement(s, "testcase", classname=lesson, name=t["name"])
+        suite = ET.SubElement(suites, "testsuite", name=lesson)
+        cases = []
+        for xml in r["junit"]:
+            try:
+                cases.extend(ET.fromstring(xml).iter("testcase"))
+            except ET.ParseError:
+                pass
+        names = {c.get("name") for c in cases}
+        for t in r["tests"]:                 # tests whose run died: no testcase from pytest
+            name = t["name"].split(": ", 1)[-1]
+            if name not in names:
+                c = ET.Element("testcase", classname=f"lessons.{lesson}", name=name)
                 if t["status"] != "passed":
                     ET.SubElement(c, "failure", message=t["extra_data"]["headline"][:200]).text = t["output"]
-        for s in found:
-            s.set("name", lesson)
-            suites.append(s)
+                cases.append(c)
+        for c in cases:
+            suite.append(c)
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None or c.find("error") is not None)))
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 

@@ -98,8 +98,8 @@ def strip_solutions(text, name="?"):
     return "\n".join(out)
 
 
-def tracked_files(root=ROOT):
-    """The kit's files: what git tracks (what a clone of the kit has)."""
+def tracked_files(root=ROOT, exclude=EXCLUDE):
+    """The kit's files: what git tracks (what a clone of the kit has), less `exclude`."""
     try:
         out = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], check=True,
                              capture_output=True).stdout.decode()
@@ -107,7 +107,7 @@ def tracked_files(root=ROOT):
     except (OSError, subprocess.CalledProcessError):
         files = [str(p.relative_to(root)) for p in root.rglob("*")
                  if p.is_file() and "build" not in p.parts and ".git" not in p.parts]
-    return sorted(f for f in files if not f.startswith(EXCLUDE) and (root / f).is_file())
+    return sorted(f for f in files if not f.startswith(tuple(exclude)) and (root / f).is_file())
 
 
 def classroom_json():

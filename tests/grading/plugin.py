@@ -29,6 +29,16 @@ def pytest_addoption(parser):
     g.addoption("--grade-json", default=None, help="write Gradescope test results to this file")
     g.addoption("--grade-note", default=None, help="file whose text heads every failed test's output")
     g.addoption("--grade-table", action="store_true", help="print a score table per lesson")
+    g.addoption("--grade-collect", default=None,
+                help="with --collect-only: write the tests (nodeid, lesson, points) to this file")
+
+
+def pytest_collection_finish(session):
+    path = session.config.getoption("--grade-collect")
+    if path:
+        Path(path).write_text(json.dumps([
+            {"nodeid": i.nodeid, "lesson": lesson_of(i), "test": i.name, "max_score": points_of(i)}
+            for i in session.items], indent=1) + "\n")
 
 
 def lesson_of(item):
