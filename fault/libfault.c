@@ -359,8 +359,8 @@ static void add_note(enum call c, const char *fmt, ...)
     vsnprintf(note + used, sizeof(note) - used, fmt, ap);
     va_end(ap);
     note_set = 1;
-    if (verbose)
-        fprintf(stderr, "libfault: %s call %ld: %s\n", call_names[c], calls_seen[c], note);
+    if (verbose)                    /* only this injection, not the whole note */
+        fprintf(stderr, "libfault: %s call %ld: %s\n", call_names[c], calls_seen[c], note + used);
 }
 
 const char *lab_fault_last_note(void)

@@ -8,8 +8,8 @@
 # Under SAN=1 the library is built with the same sanitizers, into build/san/.
 
 FAULT_LIB := $(BUILD)/libfault.so
-# Position-independent and -ldl for dlsym (glibc 2.34+ has it in libc; the
-# flag is harmless there and needed on older systems).
+# A shared object, position-independent; -ldl below is for dlsym (glibc
+# 2.34+ has it in libc, the flag is harmless there, older ones need it).
 FAULT_CFLAGS := -fPIC -shared
 
 all: $(FAULT_LIB)
