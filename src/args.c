@@ -15,6 +15,8 @@
 #include "explain.h"
 
 #define SERVER_USAGE "server [-q] [-k|--keep-listening] [--bind ADDR] [--json] PORT"
+/* Lessons 01-05 serve one client: their usage has no -k. */
+#define SERVER_USAGE_ONE "server [-q] [--bind ADDR] [--json] PORT"
 #define CLIENT_USAGE "client [-q] [-n|--count N] [-i|--interval SEC] [-t|--timeout SEC] [--json] HOST PORT"
 
 /* Longest host name DNS allows (RFC 1035), so we can say so ourselves. */
@@ -99,20 +101,22 @@ int parse_port(const char *text, int allow_zero, unsigned short *out,
     return 0;
 }
 
-static void server_help(void)
+static void server_help(int flags)
 {
-    printf("usage: " SERVER_USAGE "\n\n"
+    printf("usage: %s\n\n"
            "Waits for a TCP client on PORT, prints each message it receives\n"
            "and answers \"ok\", like the seed's demo6. Each socket call is traced\n"
            "on stderr.\n\n"
            "  PORT                 1-65535, or 0 for any free port (printed on stdout)\n"
-           "  -k, --keep-listening serve clients one after another until Ctrl-C\n"
+           "%s"
            "      --bind ADDR      listen on this address (default 0.0.0.0; :: for IPv6)\n"
            "  -q, --quiet          no trace; stdout keeps only the data lines\n"
            "      --json           trace as one JSON object per call\n"
            "  -h, --help           this help\n\n"
            "Environment: LAB_LANG=zh for the seed's Chinese labels, NO_COLOR to\n"
-           "turn colour off. Exit status: 0 done, 1 runtime failure, 2 usage error.\n");
+           "turn colour off. Exit status: 0 done, 1 runtime failure, 2 usage error.\n",
+           flags & SERVER_CAN_KEEP ? SERVER_USAGE : SERVER_USAGE_ONE,
+           flags & SERVER_CAN_KEEP ? "  -k, --keep-listening serve clients one after another until Ctrl-C\n" : "");
 }
 
 static void client_help(void)
@@ -177,7 +181,7 @@ void parse_server_args(int argc, char **argv, int flags, struct server_args *out
     unsigned char scratch[sizeof(struct in6_addr)];
     int opt;
 
-    explain_init("server", SERVER_USAGE);
+    explain_init("server", flags & SERVER_CAN_KEEP ? SERVER_USAGE : SERVER_USAGE_ONE);
     memset(out, 0, sizeof(*out));
     out->bind_addr = "0.0.0.0";
     out->trace = TRACE_TEXT;
@@ -189,7 +193,7 @@ void parse_server_args(int argc, char **argv, int flags, struct server_args *out
         case 'q': out->trace = TRACE_QUIET; break;
         case OPT_JSON: out->trace = TRACE_JSON; break;
         case OPT_BIND: out->bind_addr = optarg; break;
-        case 'h': server_help(); exit(EXIT_OK);
+        case 'h': server_help(flags); exit(EXIT_OK);
         default: bad_option(opt, argc, argv, "PORT is a number from 0 to 65535");
         }
     }

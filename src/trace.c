@@ -229,6 +229,10 @@ void trace_call(int step, long ret, int fd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(call, sizeof(call), fmt, ap);
     va_end(ap);
+    /* Data lines printed before this call come first, even when stdout
+     * and stderr share one pipe (`2>&1 | less`). Quiet runs skip this, so
+     * -q costs no write(2) per line (see print_data). */
+    fflush(stdout);
     if (ret != -1 && fd >= 0)
         v = kernel_view(fd);
 
@@ -288,6 +292,7 @@ void trace_note(int step, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(note, sizeof(note), fmt, ap);
     va_end(ap);
+    fflush(stdout);                 /* keep data lines in order, as above */
     if (mode == TRACE_JSON) {
         fprintf(stderr, "{\"prog\":\"%s\",\"step\":%d,\"note\":",
                 role == ROLE_SERVER ? "server" : "client", step);
@@ -307,6 +312,7 @@ void trace_view(int step, int fd)
     if (mode == TRACE_QUIET)
         return;
     v = kernel_view(fd);
+    fflush(stdout);                 /* keep data lines in order, as above */
     if (mode == TRACE_JSON) {
         if (v.ok) {
             fprintf(stderr, "{\"prog\":\"%s\",\"step\":%d,\"view\":true",

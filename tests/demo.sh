@@ -7,8 +7,10 @@ out=$(mktemp)
 trap 'kill "$spid" 2>/dev/null || true; rm -f "$out"' EXIT
 
 # Port 0: the kernel picks a free port and the server prints it on stdout.
-# Each program's stdout lines (its data) get its name in front, like its trace.
-"$dir/server" 0 > >(tee "$out" | sed -u 's/^/[server] > /') &
+# Each program's data lines (stdout) get its name and '>' in front, like its
+# trace; both streams share one pipe so the lines keep their order.
+mark() { sed -u "s/^\(listening on\|received: \|sent: \|接收：\|发送：\)/[$1] > \1/"; }
+"$dir/server" 0 2>&1 | tee "$out" | mark server &
 spid=$!
 port=
 for _ in $(seq 100); do
@@ -18,7 +20,6 @@ for _ in $(seq 100); do
 done
 [ -n "$port" ] || { echo "demo: the server did not start listening" >&2; exit 1; }
 
-"$dir/client" -n "${DEMO_COUNT:-3}" -i "${DEMO_INTERVAL:-0.3}" 127.0.0.1 "$port" \
-    > >(sed -u 's/^/[client] > /')
+"$dir/client" -n "${DEMO_COUNT:-3}" -i "${DEMO_INTERVAL:-0.3}" 127.0.0.1 "$port" 2>&1 | mark client
 wait "$spid"
 echo "demo: done - both programs exited 0. Run 'make test' to check every lesson."
