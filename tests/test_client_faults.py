@@ -29,6 +29,15 @@ def read_message(lab, conn, i):
     assert lab.recv_exactly(conn, len(want)) == want
 
 
+def wait_count(proc, text, n, timeout=10):
+    """Wait until `text` has appeared n times on the program's stderr."""
+    deadline = time.monotonic() + timeout
+    while proc.stderr.count(text) < n:
+        assert time.monotonic() < deadline, f"{text!r} not seen {n} times:\n{proc.stderr}"
+        assert proc.popen.poll() is None, f"exited early:\n{proc.stderr}"
+        time.sleep(0.01)
+
+
 def reset(conn):
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     conn.close()
@@ -128,16 +137,15 @@ def test_client_takes_a_reply_in_pieces(lab):
     for i in (1, 2):
         read_message(lab, conn, i)
         conn.sendall(b"o")
-        # Let the client's recv() return the first byte alone: a pause
-        # creates the split (the test does not wait on it for correctness).
-        time.sleep(0.2)
+        # The client asked for 2 bytes and got 1 (its trace says so)...
+        wait_count(client, "recv(3, buf, 2, 0) = 1", i)
         conn.sendall(b"k")
+        # ...and asks again for the other one.
+        wait_count(client, "recv(3, buf, 1, 0) = 1", i)
     conn.close()
     assert client.wait() == 0, client.stderr
     assert client.stdout.count("received: ok") == 2
-    # The client asked for 2 bytes, got 1, and asked again for the other 1.
-    assert "recv(3, buf, 2, 0) = 1" in client.stderr
-    assert "recv(3, buf, 1, 0) = 1" in client.stderr
+    assert client.stderr.count("recv(3, buf, 2, 0) = 1") == 2
 
 
 def test_client_is_not_killed_by_sigpipe_when_writing_to_a_closed_server(lab):
