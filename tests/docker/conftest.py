@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dockerlab import (BASE_IMAGE, BUILD_TIMEOUT, DOCKER_TEST_TIMEOUT, FIGURES, HERE, IMAGE,  # noqa: E402
-                       REQUIRE, ROOT, Dock, docker, engine_problem, record_figure, skip_or_fail)
+from dockerlab import (BASE_IMAGE, BUILD_TIMEOUT, DOCKER_TEST_TIMEOUT, HERE, IMAGE,  # noqa: E402
+                       REQUIRE, ROOT, Dock, docker, engine_problem, figures_path, record_figure,
+                       skip_or_fail)
 
-_session_start = time.time()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -35,11 +35,13 @@ def pytest_runtest_makereport(item, call):
         rep.longrepr = f"REQUIRE_DOCKER=1 but this Docker test was skipped: {rep.longrepr}"
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_terminal_summary(terminalreporter, config):
+    if hasattr(config, "workerinput"):
+        return                          # an xdist worker: its controller prints the figures
+    path = figures_path()
     try:
-        if FIGURES.stat().st_mtime < _session_start:
-            return
-        lines = FIGURES.read_text().splitlines()
+        lines = path.read_text().splitlines()
+        path.unlink()
     except OSError:
         return
     terminalreporter.write_sep("-", "Docker figures")
@@ -57,11 +59,15 @@ def docker_image():
     lock_path = Path("/tmp/socketlab-docker-build.lock")
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        t0 = time.monotonic()
         base = subprocess.run(["bash", str(HERE / "base-image.sh"), BASE_IMAGE],
                               capture_output=True, text=True, timeout=BUILD_TIMEOUT)
         if base.returncode != 0:
             skip_or_fail(f"the base image {BASE_IMAGE} is missing and could not be built:\n"
                          f"{base.stdout}{base.stderr}")
+        if "imported" in base.stdout:
+            record_figure(f"base image {BASE_IMAGE} built offline (debootstrap + import): "
+                          f"{time.monotonic() - t0:.1f} s")
         build = ["build", "-q", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", IMAGE, str(ROOT)]
         t0 = time.monotonic()
         docker(*build, timeout=BUILD_TIMEOUT)
@@ -69,8 +75,6 @@ def docker_image():
         t0 = time.monotonic()
         docker(*build, timeout=BUILD_TIMEOUT)
         warm = time.monotonic() - t0
-    if FIGURES.exists() and FIGURES.stat().st_mtime < _session_start:
-        FIGURES.unlink()
     record_figure(f"image build {first:.1f} s (with the layer cache as found; "
                   f"`make bench-docker` for a cold build), warm rebuild {warm:.1f} s")
     return IMAGE

@@ -24,8 +24,13 @@ PORT = 5005
 BUILD_TIMEOUT = 600
 # Every Docker test's limit (pytest-timeout): the first one may wait for the image build.
 DOCKER_TEST_TIMEOUT = 2 * BUILD_TIMEOUT + 120
-# Where the figures go, so the summary finds them even when xdist workers measured them.
-FIGURES = ROOT / "build" / "docker-figures.txt"
+
+
+def figures_path():
+    """This run's figures file, named by the controlling pytest's pid: xdist workers (its
+    children) write where its terminal summary reads, apart from any other run."""
+    pid = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+    return Path(f"/tmp/socketlab-docker-figures-{pid}.txt")
 
 
 def skip_or_fail(reason):
@@ -77,8 +82,7 @@ def compose_commands():
 
 def record_figure(text):
     """Append one line to the figures the terminal summary prints."""
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    with open(FIGURES, "a") as f:
+    with open(figures_path(), "a") as f:
         f.write(text + "\n")
 
 
