@@ -6,6 +6,7 @@ crash, hang or wedge the server. What the server prints for odd bytes is
 checked against quote(), written here from the rule the kit documents
 (control bytes and DEL as \\xNN, backslash and quote escaped, the rest as is).
 """
+import json
 import signal
 import socket
 import struct
@@ -264,3 +265,17 @@ def test_crowd_at_a_keep_listening_server_is_served_one_after_another(lab):
     assert outcomes == ["served"] * 20, outcomes
     assert_still_serves(lab, server)
     stop(server)
+
+
+def test_json_trace_stays_valid_json_whatever_the_bytes(lab):
+    server = lab.server(LESSON, "--json", "-k")
+    replies = exchange_and_half_close(lab, server.port, PAYLOADS["binary-all-bytes"])
+    assert replies.startswith(b"ok")
+    assert_still_serves(lab, server)
+    stop(server)
+    lines = [line for line in server.stderr.splitlines() if line.strip()]
+    assert lines, "no trace"
+    for line in lines:
+        if line.startswith("server: "):
+            continue            # a warning, in plain text by design
+        json.loads(line)        # each traced call is one JSON object
