@@ -116,7 +116,9 @@ def test_client_reports_peer_closed_when_server_container_stops_mid_exchange(doc
     dock.docker_stop(server)
     assert dock.wait(client, timeout=20) == 1
     c_out, c_err = dock.logs(client)
-    assert re.search(r"closed|reset|EPIPE|ECONNRESET", c_err), c_err
+    # A FIN (the server's socket closed as it died) or, with unread data, a reset.
+    assert re.search(r"^client: (the server closed the connection before replying to message "
+                     r"\d+ of 10|.*\((ECONNRESET|EPIPE)\))", c_err, re.M), c_err
     assert len(re.findall(r"^received: ok$", c_out, re.M)) < COUNT, c_out
 
 
@@ -130,8 +132,9 @@ def test_client_times_out_with_a_message_when_disconnected_from_the_network(dock
     dock.disconnect(net, client)
     assert dock.wait(client, timeout=20) == 1
     _, c_err = dock.logs(client)
-    assert re.search(r"^client: .*(timed out|EAGAIN|ETIMEDOUT|unreachable)", c_err, re.M), c_err
-    assert "client: hint:" in c_err, c_err
+    # Nothing comes back and nothing says why: only the client's own timeout (-t 2) ends it.
+    assert re.search(r"^client: recv reply to message \d+ of 10 .*\(EAGAIN\)$", c_err, re.M), c_err
+    assert re.search(r"^client: hint: timed out waiting for the peer", c_err, re.M), c_err
 
 
 def test_client_refused_before_server_listens_then_succeeds_once_it_does(dock):
