@@ -48,17 +48,20 @@ def test_server_makes_the_socket_call_and_no_later_step(lab, tmp_path):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(1)
-def test_bind_ipv6_address_makes_an_ipv6_socket(lab):
-    """step 1 (socket): --bind :: asks for an AF_INET6 socket."""
-    r = run_server(lab, "--bind", "::", "0")
+@pytest.mark.points(2)
+def test_bind_ipv6_address_makes_an_ipv6_socket(lab, tmp_path):
+    """step 1 (socket): --bind :: asks the kernel for an AF_INET6 socket (strace sees the call)."""
+    log = tmp_path / "strace.log"
+    r = run_server(lab, "--bind", "::", "0", strace=log)
     assert r.returncode == 0, r
-    assert "socket(AF_INET6, SOCK_STREAM, 0) = 3" in r.stderr, (
-        f"step 1 (socket): the family follows the address to bind\n{r}")
+    socks = [c for c in parse_strace(log) if c[0] == "socket"]
+    assert len(socks) == 1 and socks[0][1].startswith("AF_INET6, SOCK_STREAM"), (
+        f"step 1 (socket): the family follows the address to bind: AF_INET6 for ::; strace saw {socks}")
+    assert "socket(AF_INET6, SOCK_STREAM, 0) = 3" in r.stderr, r
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_missing_port_and_unknown_flag_are_usage_errors(lab):
     """Usage: no PORT, or -k (a lesson 06 flag), exit 2 with a usage line and no socket."""
     r = run_server(lab)

@@ -5,10 +5,13 @@ The server creates its socket, sets SO_REUSEADDR, binds an address and port
 `bound to ADDR:PORT` and exits 0 - without listening.
 """
 import re
+import socket
+import time
+from pathlib import Path
 
 import pytest
 
-from labharness import parse_strace, program, socket_call_names
+from labharness import DEFAULT_WAIT, free_port, parse_strace, program, socket_call_names
 
 LESSON = "02-bind"
 
@@ -18,7 +21,7 @@ def run_server(lab, *args, strace=None):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_port_zero_binds_a_port_the_kernel_chose_and_prints_it(lab):
     """step 2 (bind): bound to 0.0.0.0:PORT on stdout, the port getsockname() shows."""
     r = run_server(lab, "0")
@@ -33,7 +36,7 @@ def test_port_zero_binds_a_port_the_kernel_chose_and_prints_it(lab):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_bind_to_loopback_address(lab):
     """step 2 (bind): --bind 127.0.0.1 binds that address only."""
     r = run_server(lab, "--bind", "127.0.0.1", "0")
@@ -44,7 +47,20 @@ def test_bind_to_loopback_address(lab):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(4)
+@pytest.mark.points(2)
+def test_given_port_is_bound_in_network_byte_order(lab):
+    """step 2 (bind): PORT 5005-style, not 0: the kernel sees exactly that port (htons!)."""
+    port = free_port()
+    while port == int.from_bytes(port.to_bytes(2, "big"), "little"):
+        port = free_port()          # a port that reads the same both ways proves nothing
+    r = run_server(lab, str(port))
+    assert r.returncode == 0, r
+    assert r.stdout == f"bound to 0.0.0.0:{port}\n", (
+        f"step 2 (bind): the port bound should be {port}; a swapped one means a missing htons()\n{r}")
+
+
+@pytest.mark.lesson(LESSON)
+@pytest.mark.points(3)
 def test_reuseaddr_is_set_before_bind_and_nothing_listens(lab, tmp_path):
     """step 2 (bind): setsockopt(SO_REUSEADDR) comes before bind(); no listen() yet."""
     log = tmp_path / "strace.log"
@@ -66,8 +82,42 @@ def test_reuseaddr_is_set_before_bind_and_nothing_listens(lab, tmp_path):
         f"step 2 (bind): trace order should be setsockopt, bind, getsockname\n{r}")
 
 
+def time_wait_on(port):
+    """Whether the kernel has a connection in TIME_WAIT on local `port`."""
+    want = f":{port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        if any(r.split()[1].endswith(want) and r.split()[3] == "06" for r in rows):
+            return True
+    return False
+
+
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(5)
+@pytest.mark.points(2)
+def test_port_with_a_connection_in_time_wait_can_be_bound_again(lab):
+    """step 2 (bind): thanks to SO_REUSEADDR, a port whose last connection is in TIME_WAIT binds at once."""
+    listener, port = lab.listen()
+    peer = lab.connect(port)
+    conn, _ = listener.accept()
+    conn.close()                    # the server side closes first ...
+    assert lab.recv_until_closed(peer) == b""
+    peer.close()                    # ... so its end waits in TIME_WAIT
+    listener.close()
+    deadline = time.monotonic() + DEFAULT_WAIT
+    while not time_wait_on(port):
+        assert time.monotonic() < deadline, f"no TIME_WAIT on port {port}"
+        time.sleep(0.02)
+    r = run_server(lab, str(port))
+    assert r.returncode == 0, (
+        f"step 2 (bind): with SO_REUSEADDR set before bind(), TIME_WAIT does not block the port\n{r}")
+    assert r.stdout == f"bound to 0.0.0.0:{port}\n", r
+
+
+@pytest.mark.lesson(LESSON)
+@pytest.mark.points(4)
 def test_port_in_use_fails_with_eaddrinuse_and_a_hint(lab):
     """step 2 (bind): a port another program listens on -> EADDRINUSE, a hint, exit 1."""
     busy, port = lab.listen("127.0.0.1")

@@ -44,6 +44,9 @@ def test_server_replies_ok_to_each_message_and_prints_it(lab):
     for i in range(1, 4):
         sock.sendall(seed_message(i))
         assert lab.recv_exactly(sock, 2) == b"ok", f"step 5 (send): the reply to message {i} is b'ok'"
+    # A short message after longer ones: only the bytes recv() returned count.
+    sock.sendall(b"hi")
+    assert lab.recv_exactly(sock, 2) == b"ok", "step 5 (send): the reply to b'hi' is b'ok'"
     sock.close()
     assert server.wait() == 0, f"step 5: the client closed; the server exits 0\n{server.stderr}"
     lines = server.stdout.splitlines()
@@ -51,6 +54,7 @@ def test_server_replies_ok_to_each_message_and_prints_it(lab):
     want = []
     for i in range(1, 4):
         want += [f"received: {seed_message(i).decode()}", "sent: ok"]
+    want += ["received: hi", "sent: ok"]
     assert lines[1:] == want, f"step 5 (recv/send): stdout should show each message and each reply\n{server.stdout}"
     err = server.stderr
     assert "step 5 talk  recv(4, buf, 1023, 0) = 40" in err, err
