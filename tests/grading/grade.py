@@ -33,7 +33,9 @@ PYTHON = os.environ.get("GRADE_PYTHON", "/usr/bin/python3" if Path("/usr/bin/pyt
 BUILD_LIMIT = 120           # seconds to build one lesson
 NPROC_LIMIT = 400           # processes+threads of the grading user (a fork bomb stops here)
 MEM_LIMIT = 2 << 30         # bytes of address space per process
-UNPRIVILEGED = (65534, 65534)   # nobody:nogroup, when we run as root
+# When we run as root, the student's code runs as this uid:gid, which no
+# one else uses: after each test, every process it has left is killed.
+UNPRIVILEGED = (int(os.environ.get("GRADE_UID", "64999")), int(os.environ.get("GRADE_UID", "64999")))
 DOCKER_IMAGE = os.environ.get("GRADE_DOCKER_IMAGE", "socketlab")
 
 
@@ -81,6 +83,25 @@ def demote_and_limit():
     resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
 
 
+def kill_leftovers():
+    """As root: kill every process of the grading uid (a fork bomb's children,
+    daemons the submission started), from a child that takes that uid, so
+    kill(-1) reaches exactly those processes."""
+    if os.geteuid() != 0:
+        return
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgid(UNPRIVILEGED[1])
+                os.setuid(UNPRIVILEGED[0])
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+            os._exit(0)
+        os.waitpid(pid, 0)
+
+
 def run_limited(argv, cwd, env, timeout):
     """Run argv in its own session under the limits; kill the session at the deadline."""
     p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -95,6 +116,7 @@ def run_limited(argv, cwd, env, timeout):
             os.killpg(p.pid, signal.SIGKILL)   # whatever the run left behind
         except (ProcessLookupError, PermissionError):
             pass
+        kill_leftovers()
     if timed_out:
         out, _ = p.communicate()
     return p.returncode, out.decode("utf-8", "replace"), timed_out

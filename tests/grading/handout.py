@@ -29,9 +29,9 @@ END_RE = re.compile(r"^\s*/\* END SOLUTION \*/\s*$")
 STUB_RE = re.compile(r"^\s*/\* STUB: (.*) \*/\s*$")
 STEP_RE = re.compile(r"not_implemented\((\d+)\)")
 
-# Grader-only files: never in the handout. bench/ holds a bare C ping-pong,
-# a complete answer in all but name.
-EXCLUDE = ("tests/grading/", "tests/mutants/", "mk/grading.mk", "docs/readme-graders.md", "bench/")
+# Grader-only files: never in the handout. bench/ holds a bare C ping-pong and
+# fuzz/ a copy of the server's recv loop: complete answers in all but name.
+EXCLUDE = ("tests/grading/", "tests/mutants/", "mk/grading.mk", "docs/readme-graders.md", "bench/", "fuzz/")
 
 # Points per lesson (the sum of the lessons' @pytest.mark.points), for
 # GitHub Classroom, which gives points per command that passes.
@@ -98,6 +98,52 @@ def strip_solutions(text, name="?"):
     return "\n".join(out)
 
 
+def distinctive_solution_lines(root=ROOT):
+    """Lines of the solution regions that appear nowhere else in the kit's C code
+    (so `if (rc == -1)` does not count, `rc = listen(listenfd, BACKLOG);` does)."""
+    given, solution = set(), {}
+    for c in (root / "lessons").glob("*/*.c"):
+        text = c.read_text()
+        for step, _, body in solution_regions(text, str(c)):
+            solution.update((l.strip(), step) for l in body)
+        given.update(l.strip() for l in strip_solutions(text, str(c)).split("\n"))
+    for c in list((root / "src").glob("*.c")) + list((root / "include").glob("*.h")):
+        given.update(l.strip() for l in c.read_text().split("\n"))
+    return {l: step for l, step in solution.items()
+            if l not in given and len(l) >= 12 and re.search(r"[(=]", l)}
+
+
+FENCE_RE = re.compile(r"^(\s*)(```+|~~~+)")
+
+
+def strip_markdown(text, solution_lines):
+    """Markdown with each fenced code block that quotes a solution line replaced
+    by a pointer to the TODO (the prose around it stays)."""
+    out, block, fence = [], None, None
+    for line in text.split("\n"):
+        m = FENCE_RE.match(line)
+        if block is None:
+            if m:
+                block, fence = [line], m.group(2)
+            else:
+                out.append(line)
+            continue
+        block.append(line)
+        if m and m.group(2).startswith(fence[0]) and line.strip() == m.group(2):
+            body = block[1:-1]
+            if any(l.strip() in solution_lines for l in body):
+                indent = FENCE_RE.match(block[0]).group(1)
+                steps = sorted({solution_lines[l.strip()] for l in body if l.strip() in solution_lines})
+                todo = ", ".join(f"TODO(step {n})" for n in steps)
+                block = [block[0], f"{indent}/* This code is yours to write: see {todo} "
+                         f"in the lesson's .c file. */", block[-1]]
+            out.extend(block)
+            block = None
+    if block is not None:
+        out.extend(block)
+    return "\n".join(out)
+
+
 def tracked_files(root=ROOT, exclude=EXCLUDE):
     """The kit's files: what git tracks (what a clone of the kit has), less `exclude`."""
     try:
@@ -133,11 +179,14 @@ def make_handout(out, root=ROOT):
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
+    solution_lines = distinctive_solution_lines(root)
     for rel in tracked_files(root):
         src, dst = root / rel, out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         if rel.startswith("lessons/") and rel.endswith((".c", ".h")):
             dst.write_text(strip_solutions(src.read_text(), rel))
+        elif rel.endswith(".md"):
+            dst.write_text(strip_markdown(src.read_text(), solution_lines))
         else:
             shutil.copy2(src, dst)
     gh = out / ".github" / "classroom"

@@ -1,0 +1,210 @@
+"""test_grading.py - the handout hides every solution, the grader scores right.
+
+The reference solution scores 100; the handout builds warning-free, runs,
+says which step is missing, and scores near 0; each buggy variant in
+tests/mutants/ loses points in the lesson it belongs to; the Gradescope zip's
+run_autograder writes a valid results.json on this machine.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from grading import handout, mutants  # noqa: E402
+from grading.handout import LESSON_POINTS  # noqa: E402
+
+PY = sys.executable
+GRADE = ROOT / "tests" / "grading" / "grade.py"
+
+
+@pytest.fixture(scope="module")
+def scratch():
+    """A directory the grader's unprivileged user can enter (pytest's own
+    tmp_path lives under a 0700 directory)."""
+    d = Path(tempfile.mkdtemp(prefix="socketlab-grading-"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def handout_dir(scratch):
+    return handout.make_handout(scratch / "handout")
+
+
+def grade(tree, out, *args):
+    r = subprocess.run([PY, str(GRADE), str(tree), "--out", str(out), "--docker", "no", "--quiet", *args],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return json.loads((out / "results.json").read_text())
+
+
+def lesson_score(results, lesson):
+    ts = [t for t in results["tests"] if t["extra_data"]["lesson"] == lesson]
+    return sum(t["score"] for t in ts), sum(t["max_score"] for t in ts)
+
+
+def test_every_lesson_program_has_solution_regions_with_a_step_stub():
+    for c in sorted((ROOT / "lessons").glob("*/*.c")):
+        regions = handout.solution_regions(c.read_text(), str(c))
+        assert regions, f"{c}: no /* BEGIN SOLUTION */ region"
+        steps = [s for s, _, _ in regions]
+        assert all(1 <= s <= 6 for s in steps), f"{c}: steps {steps}"
+
+
+def test_marker_errors_are_reported():
+    with pytest.raises(handout.MarkerError, match="without END"):
+        handout.solution_regions("/* BEGIN SOLUTION */\n/* STUB: not_implemented(1); */\nx();\n")
+    with pytest.raises(handout.MarkerError, match="not_implemented"):
+        handout.solution_regions("/* BEGIN SOLUTION */\nx();\n/* END SOLUTION */\n")
+
+
+def test_handout_keeps_no_solution_text(handout_dir):
+    lines = handout.distinctive_solution_lines()
+    assert len(lines) > 20, "the solution regions should hold the lessons' socket calls"
+    leaks = []
+    for f in handout_dir.rglob("*"):
+        if f.is_file():
+            text = f.read_text(errors="replace")
+            leaks += [(str(f.relative_to(handout_dir)), l) for l in lines if l in text]
+            assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, f
+    assert not leaks, f"solution text in the handout: {leaks[:10]}"
+    for lesson in LESSON_POINTS:
+        server = (handout_dir / "lessons" / lesson / "server.c").read_text()
+        assert "TODO(step 1)" in server and "not_implemented(1);" in server
+    assert not (handout_dir / "tests" / "mutants").exists()
+    assert not (handout_dir / "tests" / "grading").exists()
+    assert (handout_dir / "lessons" / "05-send-recv" / "tests").is_dir(), "the tests go with the handout"
+
+
+def test_handout_classroom_file_has_one_entry_per_lesson_with_its_points(handout_dir):
+    spec = json.loads((handout_dir / ".github" / "classroom" / "autograding.json").read_text())
+    assert [(t["name"], t["points"]) for t in spec["tests"]] == [
+        (f"lesson {l}", p) for l, p in sorted(LESSON_POINTS.items())]
+    assert sum(t["points"] for t in spec["tests"]) == 100
+    assert all(f"lessons/{l}/tests" in t["run"] for t, l in zip(spec["tests"], sorted(LESSON_POINTS)))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_handout_builds_warning_free_and_says_which_step_is_missing(handout_dir):
+    r = subprocess.run(["make", "-s", "-C", str(handout_dir), "BUILD=build"], capture_output=True, text=True,
+                       timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warning" not in (r.stdout + r.stderr)
+    run = subprocess.run([str(handout_dir / "build" / "03-listen" / "server"), "0"], capture_output=True,
+                         text=True, timeout=10)
+    assert run.returncode == 1
+    assert "server: step 1 not implemented yet: write it at TODO(step 1)" in run.stderr
+    run = subprocess.run([str(handout_dir / "build" / "06-close" / "client"), "127.0.0.1", "9"],
+                         capture_output=True, text=True, timeout=10)
+    assert run.returncode == 1 and "client: step 1 not implemented yet" in run.stderr
+
+
+def test_lesson_points_sum_to_the_totals():
+    listing = ROOT / "build" / "grading-collect.json"
+    listing.parent.mkdir(exist_ok=True)
+    r = subprocess.run([PY, "-m", "pytest", "-q", "--collect-only", "-p", "grading.plugin",
+                        f"--grade-collect={listing}", "lessons"], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT / "tests")}, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    totals = {}
+    for t in json.loads(listing.read_text()):
+        assert t["max_score"] > 0, f"{t['nodeid']} has no @pytest.mark.points"
+        totals[t["lesson"]] = totals.get(t["lesson"], 0) + t["max_score"]
+    assert totals == LESSON_POINTS
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_reference_solution_scores_100_with_gradescope_and_junit_output(scratch):
+    results = grade(ROOT, scratch / "ref")
+    failed = [(t["name"], t["output"][:500]) for t in results["tests"] if t["status"] != "passed"]
+    assert not failed
+    assert results["score"] == 100
+    for t in results["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "status", "output", "visibility"}
+    junit = (scratch / "ref" / "junit.xml").read_text()
+    assert junit.count("<testcase") == len(results["tests"]) and "<failure" not in junit
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_handout_scores_near_zero_with_messages_naming_lesson_and_step(scratch, handout_dir):
+    lessons = ["01-socket", "02-bind", "03-listen"]
+    results = grade(handout_dir, scratch / "handout-grade", *sum((["--lesson", l] for l in lessons), []))
+    assert results["score"] <= 0.1 * sum(LESSON_POINTS[l] for l in lessons), results["output"]
+    stubbed = [t for t in results["tests"] if "not implemented yet" in t["output"]]
+    assert len(stubbed) >= len(results["tests"]) // 2
+    for t in stubbed:
+        lesson = t["extra_data"]["lesson"]
+        assert re.search(rf"lesson {lesson}: step \d not implemented yet", t["output"]), t["output"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_lesson_that_does_not_compile_costs_only_that_lesson(scratch):
+    tree = scratch / "broken"
+    mutants.reference_copy(tree)
+    server = tree / "lessons" / "02-bind" / "server.c"
+    server.write_text(server.read_text().replace("return EXIT_OK;", "return EXIT_OK", 1))
+    results = grade(tree, scratch / "broken-grade", "--lesson", "01-socket", "--lesson", "02-bind")
+    assert lesson_score(results, "01-socket") == (10, 10)
+    assert lesson_score(results, "02-bind") == (0, 15)
+    bind = [t for t in results["tests"] if t["extra_data"]["lesson"] == "02-bind"]
+    assert all("lesson 02-bind does not compile" in t["output"] and "error" in t["output"] for t in bind)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_fork_bomb_and_hang_cost_their_points_not_the_grader(scratch):
+    tree = scratch / "bomb"
+    mutants.reference_copy(tree)
+    server = tree / "lessons" / "01-socket" / "server.c"
+    text = server.read_text()
+    server.write_text(text.replace("    parse_server_args(argc, argv, 0, &args);",
+                                   "    for (;;) (void)fork();\n    parse_server_args(argc, argv, 0, &args);", 1))
+    results = grade(tree, scratch / "bomb-grade", "--lesson", "01-socket", "--timeout", "10")
+    assert lesson_score(results, "01-socket")[0] < 10
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("mutant", mutants.all_mutants(), ids=lambda m: m.name)
+def test_buggy_variant_loses_points_in_its_lesson(scratch, mutant):
+    results = mutants.grade_mutant(mutant, scratch / "mutants")
+    score, max_score = lesson_score(results, mutant.lesson)
+    assert max_score == LESSON_POINTS[mutant.lesson]
+    assert score < max_score, f"{mutant.name} ({mutant.about}) is not caught by lesson {mutant.lesson}'s tests"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_gradescope_zip_runs_to_a_valid_results_json(scratch):
+    out = scratch / "gs"
+    r = subprocess.run([PY, str(ROOT / "tests" / "grading" / "gradescope.py"), str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    ag = scratch / "autograder"
+    with zipfile.ZipFile(out / "autograder.zip") as z:
+        names = z.namelist()
+        assert {"setup.sh", "run_autograder", "tests/grading/grade.py"} <= set(names)
+        z.extractall(ag / "source")
+    for f in ("setup.sh", "run_autograder"):
+        (ag / "source" / f).chmod(0o755)
+    sub = ag / "submission" / "socketlab"
+    mutants.reference_copy(sub)
+    r = subprocess.run([str(ag / "source" / "run_autograder")], capture_output=True, text=True, timeout=280,
+                       env={**os.environ, "AUTOGRADER_ROOT": str(ag), "GRADE_LESSONS": "01-socket 02-bind"})
+    results = json.loads((ag / "results" / "results.json").read_text())
+    assert results["score"] == 25, r.stdout + r.stderr
+    assert {t["status"] for t in results["tests"]} == {"passed"}
