@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from labharness import base_env, program
+from labharness import LESSONS, ROOT, base_env, program
 
 USAGE_SERVER = "usage: server [-q] [-k|--keep-listening] [--bind ADDR] [--json] PORT"
 USAGE_CLIENT = "usage: client [-q] [-n|--count N]"
@@ -138,6 +138,23 @@ def test_bad_command_line_is_refused_with_a_clear_message(lesson, prog, args, co
     assert r.stdout == b""
     if code == 2:
         assert "Try '" in err and "--help' for more." in err
+
+
+EVERY_PROGRAM = [(lesson, prog) for lesson in LESSONS for prog in ("server", "client")
+                 if (ROOT / "lessons" / lesson / f"{prog}.c").exists()]
+
+
+@pytest.mark.parametrize("lesson,prog", EVERY_PROGRAM, ids=[f"{l}-{p}" for l, p in EVERY_PROGRAM])
+def test_every_lesson_refuses_a_bad_port_and_a_missing_argument(lesson, prog):
+    exe = program(lesson, prog)
+    bad_port = ["abc"] if prog == "server" else ["127.0.0.1", "abc"]
+    r = run([exe, *bad_port])
+    assert r.returncode == 2
+    assert f"{prog}: port 'abc' is not a number" in r.stderr.decode()
+    r = run([exe])
+    assert r.returncode == 2
+    assert f"{prog}: missing " in r.stderr.decode()
+    assert r.stdout == b""
 
 
 def test_table_has_at_least_thirty_cases():
