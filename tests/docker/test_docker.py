@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from dockerlab import PORT, ROOT, compose_commands, record_figure
+from dockerlab import PORT, ROOT, compose_commands, docker, record_figure
 
 pytestmark = pytest.mark.docker
 
@@ -56,6 +56,18 @@ def start_server(dock, lesson, net):
 
 def client_argv(lesson, *opts):
     return [prog(lesson, "client"), *opts, "server", str(PORT)]
+
+
+def test_image_runs_as_non_root_without_a_compiler_and_prints_help_by_default(docker_image):
+    res = docker("run", "--rm", docker_image)
+    assert "docker compose up" in res.stdout and "/opt/socketlab/06-close/" in res.stdout
+    assert docker("run", "--rm", docker_image, "id", "-u").stdout.strip() != "0"
+    # The runtime stage holds the programs only: the toolchain stayed in the build stage.
+    assert docker("run", "--rm", docker_image, "sh", "-c", "command -v gcc cc make",
+                  check=False).returncode != 0
+    for lesson in LESSON_STEPS:
+        res = docker("run", "--rm", docker_image, prog(lesson, "client"), "--help")
+        assert res.stdout.startswith("usage: client") or res.stderr.startswith("usage: client")
 
 
 @pytest.mark.parametrize("lesson", ["05-send-recv", "06-close"])
