@@ -4,10 +4,7 @@ Each test makes its own network, starts a server container and a client containe
 it by the name `server`, and reads both logs: the seed's exchange end to end, the faults that
 only happen between machines, and compose.yaml itself. The fixtures are in conftest.py.
 """
-import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
