@@ -10,6 +10,9 @@ import sys
 
 from dockerlab import ROOT
 
+# The reason the skip gives: no docker CLI here at all, or a CLI with no engine behind it.
+NO_ENGINE = r"(no docker command|no Docker engine answers)"
+
 
 def run_docker_tests_without_engine(extra_env):
     """Run one Docker test in a child pytest with no engine reachable; return (rc, output)."""
@@ -26,11 +29,11 @@ def run_docker_tests_without_engine(extra_env):
 def test_without_an_engine_docker_tests_skip_with_the_reason():
     rc, out = run_docker_tests_without_engine({})
     assert rc == 0, out
-    assert "1 skipped" in out and "no Docker engine answers" in out, out
+    assert "1 skipped" in out and re.search(NO_ENGINE, out), out
 
 
 def test_without_an_engine_require_docker_turns_the_skip_into_a_failure():
     rc, out = run_docker_tests_without_engine({"REQUIRE_DOCKER": "1"})
     assert rc == 1, out
     assert re.search(r"\b1 (failed|error)\b", out), out
-    assert "REQUIRE_DOCKER=1 but no Docker engine answers" in out, out
+    assert re.search("REQUIRE_DOCKER=1 but " + NO_ENGINE, out), out
