@@ -33,8 +33,11 @@ def wait_count(proc, text, n, timeout=10):
     """Wait until `text` has appeared n times on the program's stderr."""
     deadline = time.monotonic() + timeout
     while proc.stderr.count(text) < n:
+        if proc.popen.poll() is not None:
+            proc.wait()             # it ended: let the harness read all it wrote
+            assert proc.stderr.count(text) >= n, f"{text!r} not seen {n} times:\n{proc.stderr}"
+            return
         assert time.monotonic() < deadline, f"{text!r} not seen {n} times:\n{proc.stderr}"
-        assert proc.popen.poll() is None, f"exited early:\n{proc.stderr}"
         time.sleep(0.01)
 
 
