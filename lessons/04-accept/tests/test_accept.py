@@ -27,6 +27,8 @@ def test_accept_names_the_clients_real_address_and_port(lab):
     assert "kernel: fd 4 ESTABLISHED" in err, (
         f"step 4 (accept): the accepted socket is ESTABLISHED\n{err}")
     assert err.index("listen(3, 5) = 0") < err.index("accept(3,"), err
+    assert server.stdout == f"listening on 0.0.0.0:{server.port}\n", (
+        f"step 4 (accept): stdout has only the listening line (no data yet)\n{server.stdout}")
 
 
 @pytest.mark.lesson(LESSON)
