@@ -7,12 +7,14 @@ one that resets or sends garbage - brings it down.
 """
 import re
 import signal
-import struct
 import socket
+import struct
+import time
+from pathlib import Path
 
 import pytest
 
-from labharness import parse_strace, seed_message, socket_call_names, wait_blocked_in
+from labharness import DEFAULT_WAIT, parse_strace, seed_message, socket_call_names, wait_blocked_in
 
 LESSON = "06-close"
 
@@ -145,3 +147,34 @@ def test_reset_without_keep_listening_closes_both_and_exits_1(lab):
     assert re.search(r"^server: hint: the peer reset the connection", server.stderr, re.M), server.stderr
     assert close_lines(server.stderr) == ["close(4) = 0", "close(3) = 0"], (
         f"step 6 (close): both sockets are closed even after a reset\n{server.stderr}")
+
+
+def tcp_state(local_port, remote_port):
+    """The kernel's state (hex, /proc/net/tcp) of the loopback connection
+    local_port -> remote_port, or None."""
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = row.split()
+        if f[1].endswith(f":{local_port:04X}") and f[2].endswith(f":{remote_port:04X}"):
+            return f[3]
+    return None
+
+
+@pytest.mark.lesson(LESSON)
+@pytest.mark.points(1)
+def test_client_that_closes_first_leaves_its_end_in_time_wait(lab):
+    """client step 4 (close): the side that closes first waits in TIME_WAIT (state 06)."""
+    listener, port = lab.listen()
+    client = lab.client(LESSON, "-n", "1", port=port)
+    conn, (_, client_port) = listener.accept()
+    lab.socks.append(conn)
+    assert lab.recv_exactly(conn, len(seed_message(1))) == seed_message(1)
+    conn.sendall(b"ok")
+    assert lab.recv_until_closed(conn) == b"", "client step 4 (close): the client's FIN ends the stream"
+    assert client.wait() == 0, client.stderr
+    conn.close()                    # our FIN: the client's end moves on to TIME_WAIT
+    deadline = time.monotonic() + DEFAULT_WAIT
+    while tcp_state(client_port, port) != "06":
+        assert time.monotonic() < deadline, (
+            f"client step 4 (close): the client's end (port {client_port}) should wait in TIME_WAIT, "
+            f"kernel state is {tcp_state(client_port, port)}")
+        time.sleep(0.02)

@@ -7,7 +7,7 @@ LESSON = "06-close"
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_client_and_server_exchange_the_seeds_ten_messages(lab):
     """steps 1-6: lesson 06's client and server exchange the seed's ten messages and both exit 0."""
     server = lab.server(LESSON)
