@@ -33,10 +33,30 @@ PYTHON = os.environ.get("GRADE_PYTHON", "/usr/bin/python3" if Path("/usr/bin/pyt
 BUILD_LIMIT = 120           # seconds to build one lesson
 NPROC_LIMIT = 400           # processes+threads of the grading user (a fork bomb stops here)
 MEM_LIMIT = 2 << 30         # bytes of address space per process
-# When we run as root, the student's code runs as this uid:gid, which no
-# one else uses: after each test, every process it has left is killed.
-UNPRIVILEGED = (int(os.environ.get("GRADE_UID", "64999")), int(os.environ.get("GRADE_UID", "64999")))
-DOCKER_IMAGE = os.environ.get("GRADE_DOCKER_IMAGE", "socketlab")
+# When we run as root, the student's code runs as a uid:gid that no one else
+# uses, this run's own (allocate_uid): after each test, every process left
+# with that uid is killed. Concurrent graders each hold a different one.
+UID_RANGE = range(61000, 62000)
+UNPRIVILEGED = (61000, 61000)
+_uid_lock = None
+
+
+def allocate_uid():
+    """A uid from UID_RANGE that no other grading run holds (a lock file each)."""
+    global UNPRIVILEGED, _uid_lock
+    import fcntl
+    for uid in UID_RANGE:
+        f = open(f"/tmp/socketlab-grader-uid-{uid}.lock", "a")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        _uid_lock = f
+        UNPRIVILEGED = (uid, uid)
+        return uid
+    raise SystemExit("grade: every grading uid is taken by a running grader")
+DOCKER_IMAGE = os.environ.get("GRADE_DOCKER_IMAGE", "socketlab-grader")
 
 
 def lessons_of(root):
@@ -216,24 +236,52 @@ def write_junit(path, results):
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def docker_works():
+def docker_ready(build=True):
+    """True when a Docker engine answers and the grader image exists (built
+    here from tests/grading/Dockerfile when missing and `build`)."""
     try:
-        return subprocess.run(["docker", "image", "inspect", DOCKER_IMAGE], capture_output=True,
-                              timeout=20).returncode == 0
+        if subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode != 0:
+            return False
+        if subprocess.run(["docker", "image", "inspect", DOCKER_IMAGE], capture_output=True,
+                          timeout=20).returncode == 0:
+            return True
+        if not build:
+            return False
+        print(f"grade: building the image {DOCKER_IMAGE} (tests/grading/Dockerfile)", file=sys.stderr)
+        return subprocess.run(["docker", "build", "-q", "-t", DOCKER_IMAGE, "--build-arg",
+                               f"BASE_IMAGE={os.environ.get('BASE_IMAGE', 'debian:bookworm-slim')}",
+                               "-f", str(ROOT / "tests/grading/Dockerfile"), str(ROOT / "tests/grading")],
+                              stdout=subprocess.DEVNULL, timeout=900).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
 def grade_in_docker(args, submission, out):
-    """Run this same script inside the socketlab image: no network, limits, non-root."""
+    """Run this same script in the grader image: no network (only the
+    container's own loopback), memory/pids/CPU limits, a non-root user, the
+    grader and the submission read-only."""
     out.mkdir(parents=True, exist_ok=True)
-    argv = ["docker", "run", "--rm", "--network", "none", "--memory", "2g", "--pids-limit", "512",
-            "--cpus", "2", "--security-opt", "no-new-privileges", "--cap-add", "SYS_PTRACE",
+    if os.geteuid() == 0:
+        os.chown(out, *UNPRIVILEGED)
+    argv = ["docker", "run", "--rm", "--network", "none", "--memory", "2g", "--memory-swap", "2g",
+            "--pids-limit", "512", "--cpus", "2", "--security-opt", "no-new-privileges",
+            "--user", f"{UNPRIVILEGED[0]}:{UNPRIVILEGED[1]}", "--tmpfs", "/tmp:exec,size=256m",
             "-v", f"{ROOT}:/grader:ro", "-v", f"{submission}:/submission:ro", "-v", f"{out}:/out",
             "-e", "GRADE_IN_CONTAINER=1", DOCKER_IMAGE,
             "python3", "/grader/tests/grading/grade.py", "/submission", "--out", "/out",
-            "--docker", "no", "--timeout", str(args.timeout), *sum((["--lesson", l] for l in args.lesson), [])]
-    return subprocess.run(argv).returncode
+            "--docker", "no", "--timeout", str(args.timeout), *(["--quiet"] if args.quiet else []),
+            *sum((["--lesson", l] for l in args.lesson), [])]
+    try:
+        rc = subprocess.run(argv, timeout=3600).returncode
+    except subprocess.TimeoutExpired:
+        rc = 1
+    # Paths inside the container mean nothing outside: name the host's files.
+    f = out / "results.json"
+    if f.exists():
+        f.write_text(f.read_text().replace("/out/work/", f"{out}/work/"))
+        if not args.quiet:
+            print(f"(graded in the {DOCKER_IMAGE} container; results in {out})")
+    return rc
 
 
 def main(argv=None):
@@ -247,14 +295,17 @@ def main(argv=None):
     ap.add_argument("--quiet", action="store_true", help="no table on the terminal")
     args = ap.parse_args(argv)
     submission = args.submission.resolve()
+    if os.geteuid() == 0:
+        allocate_uid()
     out = args.out.resolve()
     if not (submission / "lessons").is_dir():
         print(f"grade: {submission} has no lessons/ directory: not a socketlab tree", file=sys.stderr)
         return 2
-    if args.docker == "yes" or (args.docker == "auto" and docker_works()):
-        if not docker_works():
-            print(f"grade: docker image '{DOCKER_IMAGE}' is not available (make docker)", file=sys.stderr)
-            return 2
+    if args.docker == "yes" and not docker_ready():
+        print(f"grade: no Docker engine or no image {DOCKER_IMAGE}; grade locally with --docker no",
+              file=sys.stderr)
+        return 2
+    if args.docker == "yes" or (args.docker == "auto" and docker_ready()):
         return grade_in_docker(args, submission, out)
 
     out.mkdir(parents=True, exist_ok=True)
