@@ -111,6 +111,22 @@ class Grading:
             r["outcome"] = "skipped"
             r["output"] = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
 
+    def programs_said(self, item):
+        """What the test's programs said when it failed (a stub's "step N not
+        implemented yet" often never reaches the assertion's message)."""
+        lab = getattr(item, "funcargs", {}).get("lab")
+        r = self.results.get(item.nodeid)
+        if lab is None or r is None or STUB_RE.search(r["output"]):
+            return
+        for proc in getattr(lab, "procs", []):
+            try:
+                m = STUB_RE.search(proc.stderr)
+            except Exception:       # a harness without .stderr: nothing to add
+                continue
+            if m:
+                r["output"] = f"{r['output']}\n\n--- the program said:\n{m.group(0)}"
+                return
+
     def tests(self):
         out = []
         for nodeid in self.order:
@@ -153,7 +169,10 @@ class _Hooks:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
-        self.g.record(item, outcome.get_result())
+        report = outcome.get_result()
+        self.g.record(item, report)
+        if report.failed:
+            self.g.programs_said(item)
 
     def pytest_sessionfinish(self, session, exitstatus):
         path = self.g.config.getoption("--grade-json")
