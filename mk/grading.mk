@@ -4,10 +4,11 @@
 #   make grade SUBMISSION=DIR       grade a student tree: table, build/grade/results.json, junit.xml
 #   make gradescope                 build/gradescope/autograder.zip (+ the handout's Classroom file)
 #
-# GRADE_DOCKER=auto|yes|no (default no): grade inside the socketlab image.
+# GRADE_DOCKER=auto|yes|no (default auto: in the socketlab-grader container when
+# `docker info` works, else locally with limits).
 
 GRADE_PY      := $(or $(PYTHON),/usr/bin/python3)
-GRADE_DOCKER  ?= no
+GRADE_DOCKER  ?= auto
 GRADE_OPTS    ?=
 
 .PHONY: handout grade gradescope

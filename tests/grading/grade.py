@@ -84,20 +84,40 @@ def make_work_tree(submission, work):
                         ignore=shutil.ignore_patterns("__pycache__"))
     (work / "build").mkdir()
     (work / "tmp").mkdir()
+    # The student's code may write build/ and tmp/ only: the grader's tests
+    # and harness stay root's, out of its reach.
     if os.geteuid() == 0:
-        for p in [work, *work.rglob("*")]:
-            os.chown(p, *UNPRIVILEGED, follow_symlinks=False)
+        for d in (work / "build", work / "tmp"):
+            os.chown(d, *UNPRIVILEGED)
+
+
+def threads_of_uid(uid):
+    """How many threads the uid runs now (RLIMIT_NPROC counts threads)."""
+    n = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(l.split(":", 1) for l in text.splitlines() if ":" in l)
+        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+            n += int(fields.get("Threads", "1").strip() or 1)
+    return n
 
 
 def demote_and_limit():
     """preexec_fn: new session, limits, and (as root) an unprivileged user."""
     os.setsid()
     import resource
-    if os.geteuid() == 0:
+    demoted = os.geteuid() == 0
+    if demoted:
         os.setgroups([])
         os.setgid(UNPRIVILEGED[1])
         os.setuid(UNPRIVILEGED[0])
-    resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_LIMIT, NPROC_LIMIT))
+    nproc = NPROC_LIMIT
+    if not demoted:                 # our own uid also runs everything else we do
+        nproc += threads_of_uid(os.getuid())
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
@@ -256,18 +276,27 @@ def docker_ready(build=True):
         return False
 
 
+def clear_out(out):
+    """Remove what an earlier run wrote to `out` (and only that)."""
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "work", ignore_errors=True)
+    for pattern in ("results.json", "junit.xml", "*.log", "*.note"):
+        for f in out.glob(pattern):
+            f.unlink()
+
+
 def grade_in_docker(args, submission, out):
     """Run this same script in the grader image: no network (only the
     container's own loopback), memory/pids/CPU limits, a non-root user, the
     grader and the submission read-only."""
-    out.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        os.chown(out, *UNPRIVILEGED)
+    clear_out(out)                  # a local run's files: not the container's to remove
+    user = UNPRIVILEGED if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    os.chown(out, *user)
     argv = ["docker", "run", "--rm", "--network", "none", "--memory", "2g", "--memory-swap", "2g",
             "--pids-limit", "512", "--cpus", "2", "--security-opt", "no-new-privileges",
-            "--user", f"{UNPRIVILEGED[0]}:{UNPRIVILEGED[1]}", "--tmpfs", "/tmp:exec,size=256m",
+            "--user", f"{user[0]}:{user[1]}", "--tmpfs", "/tmp:exec,size=256m",
             "-v", f"{ROOT}:/grader:ro", "-v", f"{submission}:/submission:ro", "-v", f"{out}:/out",
-            "-e", "GRADE_IN_CONTAINER=1", DOCKER_IMAGE,
+            "-e", f"GRADE_HOST_OUT={out}", DOCKER_IMAGE,
             "python3", "/grader/tests/grading/grade.py", "/submission", "--out", "/out",
             "--docker", "no", "--timeout", str(args.timeout), *(["--quiet"] if args.quiet else []),
             *sum((["--lesson", l] for l in args.lesson), [])]
@@ -280,7 +309,7 @@ def grade_in_docker(args, submission, out):
     if f.exists():
         f.write_text(f.read_text().replace("/out/work/", f"{out}/work/"))
         if not args.quiet:
-            print(f"(graded in the {DOCKER_IMAGE} container; results in {out})")
+            print(f"(graded in the {DOCKER_IMAGE} container: no network, limits, non-root)")
     return rc
 
 
@@ -289,7 +318,8 @@ def main(argv=None):
     ap.add_argument("submission", type=Path)
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "grade")
     ap.add_argument("--lesson", action="append", default=[], help="grade only this lesson (repeatable)")
-    ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "no"))
+    ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "auto"),
+                    help="grade inside the socketlab-grader container: auto (when docker info works), yes, no")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("GRADE_TIMEOUT", "30")),
                     help="seconds per test (default 30)")
     ap.add_argument("--quiet", action="store_true", help="no table on the terminal")
@@ -307,8 +337,10 @@ def main(argv=None):
         return 2
     if args.docker == "yes" or (args.docker == "auto" and docker_ready()):
         return grade_in_docker(args, submission, out)
+    if args.docker == "auto" and os.geteuid() != 0 and not args.quiet:
+        print("grade: no Docker: grading locally, with time and process limits", file=sys.stderr)
 
-    out.mkdir(parents=True, exist_ok=True)
+    clear_out(out)
     work = out / "work"
     make_work_tree(submission, work)
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(work / "tmp"), "LANG": "C.UTF-8",
@@ -339,7 +371,8 @@ def main(argv=None):
             if r["build_error"]:
                 print(f"\n=== {r['build_error']}\n")
         print("\n".join(table(tests, {l: LESSON_POINTS.get(l, 0) for l in lessons})))
-        print(f"\nwrote {out / 'results.json'} and {out / 'junit.xml'}")
+        shown = Path(os.environ.get("GRADE_HOST_OUT", out))    # in Docker: the host's path
+        print(f"\nwrote {shown / 'results.json'} and {shown / 'junit.xml'}")
     return 0
 
 
