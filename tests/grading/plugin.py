@@ -127,6 +127,14 @@ class Grading:
                 r["output"] = f"{r['output']}\n\n--- the program said:\n{m.group(0)}"
                 return
 
+    def build_summary(self):
+        """The compiler's complaint in one line, when the lesson did not build."""
+        if not self.note.strip():
+            return ""
+        lines = self.note.strip().split("\n")
+        error = next((l.strip() for l in lines if "error:" in l), "")
+        return f"{lines[0].rstrip(':')}: {error}" if error else lines[0]
+
     def tests(self):
         out = []
         for nodeid in self.order:
@@ -151,7 +159,8 @@ class Grading:
                 "output": text,
                 "visibility": "visible",
                 "extra_data": {"lesson": r["lesson"], "nodeid": nodeid,
-                               "headline": headline(r["lesson"], r["output"] + self.note) or crash_summary(r["crash"])},
+                               "headline": (headline(r["lesson"], r["output"] + self.note) or self.build_summary()
+                                            or crash_summary(r["crash"])) if not passed else ""},
             })
         return out
 
