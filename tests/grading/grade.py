@@ -72,13 +72,15 @@ def make_work_tree(submission, work):
         shutil.copy2(ROOT / name, work / name)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("mutants", "__pycache__"))
     for d in ("src", "include"):
-        shutil.copytree(submission / d if (submission / d).is_dir() else ROOT / d, work / d)
+        # symlinks=True: a link to a file outside the tree stays a link, which
+        # the unprivileged build cannot follow into root's files.
+        shutil.copytree(submission / d if (submission / d).is_dir() else ROOT / d, work / d, symlinks=True)
     for lesson in lessons_of(ROOT):
         dst = work / "lessons" / lesson
         dst.mkdir(parents=True)
         for src in sorted((ROOT / "lessons" / lesson).glob("*.c")):
             theirs = submission / "lessons" / lesson / src.name
-            if theirs.exists():
+            if theirs.is_file() and not theirs.is_symlink():
                 shutil.copy2(theirs, dst / src.name)
         shutil.copytree(ROOT / "lessons" / lesson / "tests", dst / "tests",
                         ignore=shutil.ignore_patterns("__pycache__"))
