@@ -23,7 +23,11 @@ def connect_while_stopped(lab, server):
     from racing with our connect()."""
     server.signal(signal.SIGSTOP)
     try:
-        return lab.connect(server.port)
+        sock = lab.connect(server.port)
+        # Still stopped: the connection is ESTABLISHED, with no accept().
+        assert sock.getpeername()[1] == server.port, (
+            "step 3 (listen): the client is connected to the server's port")
+        return sock
     finally:
         server.signal(signal.SIGCONT)
 
@@ -35,8 +39,7 @@ def test_client_connect_completes_before_any_accept(lab):
     server = lab.server(LESSON)
     assert server.address == "0.0.0.0", server.stdout
     server.wait_for(r"kernel: fd 3 LISTEN, accept queue 0 of 5", stream="stderr")
-    sock = connect_while_stopped(lab, server)   # raises if the handshake fails
-    assert sock.getpeername()[1] == server.port
+    connect_while_stopped(lab, server)      # raises if the handshake fails
     assert server.wait() == 0, (
         f"step 3 (listen): the server should exit 0 once a client waits\n{server.stderr}")
     err = server.stderr
