@@ -110,9 +110,8 @@ def test_handout_builds_warning_free_and_says_which_step_is_missing(handout_dir)
     assert run.returncode == 1 and "client: step 1 not implemented yet" in run.stderr
 
 
-def test_lesson_points_sum_to_the_totals():
-    listing = ROOT / "build" / "grading-collect.json"
-    listing.parent.mkdir(exist_ok=True)
+def test_lesson_points_sum_to_the_totals(scratch):
+    listing = scratch / "collected.json"
     r = subprocess.run([PY, "-m", "pytest", "-q", "--collect-only", "-p", "grading.plugin",
                         f"--grade-collect={listing}", "lessons"], cwd=ROOT, capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")}, timeout=120)
