@@ -71,6 +71,11 @@ def make_work_tree(submission, work):
     for name in ("Makefile", "conftest.py", "pytest.ini"):
         shutil.copy2(ROOT / name, work / name)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    # The fault-injection library is the grader's (lesson 05 is graded with
+    # injected short writes and EINTR): ours, never the submission's.
+    shutil.copytree(ROOT / "fault", work / "fault")
+    (work / "mk").mkdir()
+    shutil.copy2(ROOT / "mk" / "fault.mk", work / "mk" / "fault.mk")
     for d in ("src", "include"):
         # symlinks=True: a link to a file outside the tree stays a link, which
         # the unprivileged build cannot follow into root's files.
@@ -170,8 +175,9 @@ def lesson_programs(work, lesson):
 
 def build_lesson(work, lesson, env):
     """make the lesson's programs; return ("", ok) or (the compiler's error, False)."""
-    targets = lesson_programs(work, lesson)
-    missing = [t for t in targets if not (work / "lessons" / lesson / (Path(t).name + ".c")).exists()]
+    programs = lesson_programs(work, lesson)
+    targets = programs + ["build/libfault.so"]
+    missing = [t for t in programs if not (work / "lessons" / lesson / (Path(t).name + ".c")).exists()]
     if missing:
         return f"lesson {lesson}: the submission has no {', '.join(Path(m).name + '.c' for m in missing)}", False
     rc, out, timed_out = run_limited(["make", "-s", "V=1", *targets], work, env, BUILD_LIMIT)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from labharness import parse_strace, seed_message, socket_call_names
+from labharness import fault_env, parse_strace, seed_message, socket_call_names
 
 LESSON = "05-send-recv"
 
@@ -36,7 +36,7 @@ def exchange_lines(count):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(5)
+@pytest.mark.points(4)
 def test_server_replies_ok_to_each_message_and_prints_it(lab):
     """step 5 (recv/send): each message in -> exactly b"ok" out; stdout shows both."""
     server = lab.server(LESSON)
@@ -62,7 +62,7 @@ def test_server_replies_ok_to_each_message_and_prints_it(lab):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(5)
+@pytest.mark.points(4)
 def test_client_sends_the_seeds_ten_messages_byte_for_byte(lab):
     """client step 3 (talk): the ten seed messages, exact UTF-8 bytes, one "ok" awaited after each."""
     listener, port = lab.listen()
@@ -75,7 +75,7 @@ def test_client_sends_the_seeds_ten_messages_byte_for_byte(lab):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_count_and_interval_options(lab):
     """client step 3 (talk): -n 2 sends two messages; -i 0.3 waits 0.3 s between them."""
     listener, port = lab.listen()
@@ -90,7 +90,7 @@ def test_count_and_interval_options(lab):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_reply_split_in_two_pieces_still_counts_as_ok(lab):
     """client step 3 (recv): b"o" then b"k" in two segments: the client reads until it has both bytes."""
     listener, port = lab.listen()
@@ -159,3 +159,40 @@ def test_server_and_client_make_recv_and_send_calls(lab, tmp_path):
         f"step 6 (close) is lesson 06: lesson 05's server leaves closing to exit(); strace saw {scalls}")
     assert socket_call_names(ccalls) == ["socket", "connect", "send", "recv", "send", "recv"], (
         f"client step 3 (talk): client calls should be socket, connect, (send, recv) x2; strace saw {ccalls}")
+
+
+# What a slow or busy network does to send(): it takes 1 byte at a time, and
+# every third call is interrupted by a signal before it sends anything
+# (build/libfault.so makes the kernel answer so; see fault/README.md).
+SHORT_WRITES_AND_EINTR = "send:short=1;send:eintr=every3"
+
+
+@pytest.mark.lesson(LESSON)
+@pytest.mark.points(2)
+def test_server_reply_survives_short_writes_and_eintr(lab):
+    """step 5 (send): under injected short writes and EINTR the reply is still exactly b"ok"."""
+    server = lab.server(LESSON, env=fault_env(SHORT_WRITES_AND_EINTR))
+    sock = lab.connect(server.port)
+    for i in range(1, 4):
+        sock.sendall(seed_message(i))
+        got = lab.recv_exactly(sock, 2, timeout=5)
+        assert got == b"ok", (
+            f"step 5 (send): with send() taking 1 byte per call and EINTR every third call, the reply to "
+            f"message {i} must still be b'ok', got {got!r}: loop until every byte is sent (send_all) "
+            f"and call send() again after EINTR")
+    sock.close()
+    assert server.wait() == 0, f"step 5: short writes and EINTR are not errors; exit 0\n{server.stderr}"
+    assert "[injected: short write]" in server.stderr, "the fault injection did not take effect"
+
+
+@pytest.mark.lesson(LESSON)
+@pytest.mark.points(2)
+def test_client_messages_survive_short_writes_and_eintr(lab):
+    """client step 3 (send): under injected short writes and EINTR every message arrives whole."""
+    listener, port = lab.listen()
+    client = lab.client(LESSON, "-i", "0", "-n", "3", port=port, env=fault_env(SHORT_WRITES_AND_EINTR))
+    conn = serve_ok(lab, listener, 3)
+    assert lab.recv_until_closed(conn) == b"", "client step 3 (talk): nothing after the third message"
+    assert client.wait() == 0, (
+        f"client step 3 (send): short writes and EINTR must be retried, not reported or ignored\n{client.stderr}")
+    assert client.stdout.splitlines() == exchange_lines(3), client.stdout
