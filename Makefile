@@ -1,13 +1,18 @@
 # Makefile - build, run and test the socketlab lessons.
 #
-#   make            build every lesson into build/<lesson>/
+#   make            build every lesson into build/<lesson>/ (and build/libfault.so)
 #   make demo       lesson 06's server and client on loopback, with traces
 #   make test       the whole test suite (installs test packages when it can)
 #   make bench      round trips per second: lesson 06 vs a bare C ping-pong
 #   make SAN=1      the same with AddressSanitizer + UBSan, into build/san/
+#   make docs       the Doxygen site in build/docs/html/
+#   make docker     the image; make test-docker, make bench-docker
+#   make handout    the student handout; make grade SUBMISSION=DIR; make gradescope
+#   make fault-demo lesson 06 under injected short writes and EINTR
+#   make fuzz       libFuzzer over the receive path and argument parsing
 #   make clean      remove build/
 #
-# V=1 shows the full commands.
+# V=1 shows the full commands. Each topic's targets live in mk/<topic>.mk.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -98,7 +103,7 @@ clean:
 	rm -rf build compile_commands.json
 
 help:
-	@sed -n '2,11s/^# \{0,1\}//p' Makefile
+	@sed -n '2,16s/^# \{0,1\}//p' Makefile
 
 # Each topic's targets (docker, docs, grading, faults, hardening) live in mk/.
 -include $(wildcard mk/*.mk)
