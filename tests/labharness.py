@@ -33,6 +33,8 @@ LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]-*") if p.is
 
 # How long a program may take to reach a point we wait for.
 DEFAULT_WAIT = 10.0
+# Most output kept from one stream of one program (see Proc._pump).
+OUTPUT_CAP = 16 * 1024 * 1024
 
 ADDR_RE = re.compile(r"^(listening on|bound to) (\S+):(\d+)$", re.M)
 
@@ -99,9 +101,16 @@ class Proc:
         self.port = None
 
     def _pump(self, stream, buf):
+        # Keep reading to the end (a full pipe would block the program), but
+        # keep at most OUTPUT_CAP bytes: a program that floods its output (a
+        # loop spinning on recv() == 0) must not take the test runner's memory.
         for chunk in iter(lambda: stream.read1(65536), b""):
             with self._cond:
-                buf.extend(chunk)
+                room = OUTPUT_CAP - len(buf)
+                if room > 0:
+                    buf.extend(chunk[:room])
+                    if len(chunk) > room:
+                        buf.extend(b"\n[... output cut at %d bytes by the harness ...]\n" % OUTPUT_CAP)
                 self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
