@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "explain.h"
 
 #define SERVER_USAGE "server [-q] [-k|--keep-listening] [--bind ADDR] [--json] PORT"
@@ -178,7 +179,8 @@ void parse_server_args(int argc, char **argv, int flags, struct server_args *out
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char err[ARG_ERR_MAX];
-    unsigned char scratch[sizeof(struct in6_addr)];
+    struct sockaddr_storage scratch;
+    socklen_t scratchlen;
     int opt;
 
     explain_init("server", flags & SERVER_CAN_KEEP ? SERVER_USAGE : SERVER_USAGE_ONE);
@@ -204,8 +206,9 @@ void parse_server_args(int argc, char **argv, int flags, struct server_args *out
     out->port_text = argv[optind];
     if (parse_port(out->port_text, 1, &out->port, err, sizeof(err)) == -1)
         die_usage("%s", err);
-    if (inet_pton(AF_INET, out->bind_addr, scratch) != 1 &&
-        inet_pton(AF_INET6, out->bind_addr, scratch) != 1)
+    /* The same check the lesson's passive_addr() call makes, so what
+     * passes here is an address the lesson can bind. */
+    if (passive_addr(out->bind_addr, out->port, &scratch, &scratchlen) == -1)
         die_usage("--bind '%s' is not a numeric IPv4 or IPv6 address "
                   "(try 0.0.0.0, 127.0.0.1 or ::)", out->bind_addr);
 }
