@@ -40,13 +40,6 @@ const char *family_name(int family);
 int passive_addr(const char *host, unsigned short port,
                  struct sockaddr_storage *out, socklen_t *len);
 
-/**
- * @brief The port of an IPv4 or IPv6 address, in host byte order.
- * @param sa  the address.
- * @return the port (ntohs applied), or 0 for other families.
- */
-unsigned short addr_port(const struct sockaddr *sa);
-
 /** @} */
 
 #endif /* SOCKETLAB_ADDR_H */

@@ -70,12 +70,3 @@ int passive_addr(const char *host, unsigned short port,
     }
     return -1;
 }
-
-unsigned short addr_port(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-    if (sa->sa_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-    return 0;
-}
