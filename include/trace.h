@@ -99,7 +99,7 @@ const char *tcp_state_of(int fd);
 /**
  * @brief The label of a step in the current language.
  * @param step  the seed's step number for this program's role.
- * @return a static string such as "bind address" or "绑定IP和端口"; ""
+ * @return a static string such as "bind address" or "把IP和端口绑定到socket上"; ""
  *         for a step outside the role's range (server 1-6, client 1-4).
  */
 const char *trace_step_label(int step);
@@ -112,7 +112,8 @@ int trace_lang_zh(void);
 
 /**
  * @brief Quote up to @p len bytes of data for display: printable text and
- *        UTF-8 as they are, other bytes as `\xNN`, cut at @p max bytes.
+ *        UTF-8 as they are, other bytes as `\xNN`; cut, and ended with
+ *        "...", where it would not fit in @p outsz.
  * @param data  the bytes.
  * @param len   how many bytes.
  * @param out   where to write the NUL-terminated text.

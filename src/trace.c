@@ -21,6 +21,7 @@
 
 /* Longest call text we print; longer ones are cut. */
 #define CALL_TEXT_MAX 512
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * The fault-injection library (build/libfault.so), when preloaded, defines
@@ -48,6 +49,7 @@ static const char *const client_zh[] = {
     "", "创建客户端的socket", "向服务器发起连接请求", "与服务端通讯",
     "关闭socket，释放资源"};
 
+/* Indexed by tcpi_state: TCP_ESTABLISHED (1) .. TCP_CLOSING (11). */
 static const char *const state_names[] = {
     "UNKNOWN", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
     "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN",
@@ -75,7 +77,9 @@ int trace_lang_zh(void)
 
 const char *trace_step_label(int step)
 {
-    int nsteps = role == ROLE_SERVER ? 6 : 4;
+    /* Each role's two tables have one entry per step, plus the unused 0. */
+    int nsteps = role == ROLE_SERVER ? (int)ARRAY_LEN(server_en) - 1
+                                     : (int)ARRAY_LEN(client_en) - 1;
 
     if (step < 1 || step > nsteps)
         return "";
@@ -86,7 +90,7 @@ const char *trace_step_label(int step)
 
 const char *tcp_state_name(int state)
 {
-    if (state < 1 || state > 11)
+    if (state < 1 || state >= (int)ARRAY_LEN(state_names))
         return state_names[0];
     return state_names[state];
 }
@@ -164,7 +168,7 @@ static struct kernel_view kernel_view(int fd)
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
         v.ok = 1;
         v.state = tcp_state_name(info.tcpi_state);
-        if (info.tcpi_state == 10) {        /* LISTEN: see tcp_info docs */
+        if (info.tcpi_state == TCP_LISTEN) {  /* see tcp_info docs */
             v.queued = info.tcpi_unacked;
             v.backlog = info.tcpi_sacked;
         } else {
@@ -185,11 +189,17 @@ static const char *role_name(void)
     return role == ROLE_SERVER ? "server" : "client";
 }
 
-static void text_view(int step, int fd, struct kernel_view v)
+/* Start a JSON trace object: {"prog":"server","step":N (caller goes on). */
+static void json_open(int step)
+{
+    fprintf(stderr, "{\"prog\":\"%s\",\"step\":%d",
+            role == ROLE_SERVER ? "server" : "client", step);
+}
+
+static void text_view(int fd, struct kernel_view v)
 {
     const char *dim = use_colour ? "\033[2m" : "", *off = use_colour ? "\033[0m" : "";
 
-    (void)step;
     if (!v.ok)
         return;
     if (strcmp(v.state, "CLOSE") == 0)
@@ -241,8 +251,8 @@ void trace_call(int step, long ret, int fd, const char *fmt, ...)
         char name[64];
 
         snprintf(name, sizeof(name), "%.*s", (int)namelen, call);
-        fprintf(stderr, "{\"prog\":\"%s\",\"step\":%d,\"label\":",
-                role == ROLE_SERVER ? "server" : "client", step);
+        json_open(step);
+        fprintf(stderr, ",\"label\":");
         json_string(stderr, trace_step_label(step));
         fprintf(stderr, ",\"call\":");
         json_string(stderr, name);
@@ -276,7 +286,7 @@ void trace_call(int step, long ret, int fd, const char *fmt, ...)
         if (injected)
             fprintf(stderr, "   %s[injected: %s]%s", yellow, injected, off);
         fputc('\n', stderr);
-        text_view(step, fd, v);
+        text_view(fd, v);
     }
     errno = err;
 }
@@ -294,8 +304,8 @@ void trace_note(int step, const char *fmt, ...)
     va_end(ap);
     fflush(stdout);                 /* keep data lines in order, as above */
     if (mode == TRACE_JSON) {
-        fprintf(stderr, "{\"prog\":\"%s\",\"step\":%d,\"note\":",
-                role == ROLE_SERVER ? "server" : "client", step);
+        json_open(step);
+        fprintf(stderr, ",\"note\":");
         json_string(stderr, note);
         fprintf(stderr, "}\n");
     } else {
@@ -315,13 +325,13 @@ void trace_view(int step, int fd)
     fflush(stdout);                 /* keep data lines in order, as above */
     if (mode == TRACE_JSON) {
         if (v.ok) {
-            fprintf(stderr, "{\"prog\":\"%s\",\"step\":%d,\"view\":true",
-                    role == ROLE_SERVER ? "server" : "client", step);
+            json_open(step);
+            fprintf(stderr, ",\"view\":true");
             json_view_fields(fd, v);
             fprintf(stderr, "}\n");
         }
     } else {
-        text_view(step, fd, v);
+        text_view(fd, v);
     }
     errno = err;
 }
