@@ -348,22 +348,54 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until(condition, timeout=DEFAULT_WAIT):
+    """Poll `condition()` until it is true; return whether it became true
+    before the deadline. Assert on the result, with a message saying what:
+
+        assert wait_until(lambda: time_wait_on(port)), f"no TIME_WAIT on port {port}"
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+# Socket states as /proc/net/tcp shows them, in hex (include/net/tcp_states.h).
+TCP_TIME_WAIT = "06"
+TCP_LISTEN = "0A"
+
+
+def tcp_sockets():
+    """The kernel's TCP sockets, from /proc/net/tcp and /proc/net/tcp6:
+    a list of (local port, remote port, state), state in hex (TCP_LISTEN)."""
+    rows = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            f = line.split()
+            rows.append((int(f[1].rsplit(":", 1)[1], 16), int(f[2].rsplit(":", 1)[1], 16), f[3]))
+    return rows
+
+
+def port_in_state(port, state):
+    """Whether the kernel has a TCP socket on local `port` in `state` (TCP_LISTEN)."""
+    return any(local == port and st == state for local, _, st in tcp_sockets())
+
+
+def time_wait_on(port):
+    """Whether the kernel has a connection in TIME_WAIT on local `port`."""
+    return port_in_state(port, TCP_TIME_WAIT)
+
+
 def listen_state_seen(port, timeout=DEFAULT_WAIT):
     """Wait until the kernel shows a LISTEN socket on `port` in /proc/net/tcp{,6},
     without connecting to it."""
-    deadline = time.monotonic() + timeout
-    want = f":{port:04X} "
-    while time.monotonic() < deadline:
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                for line in Path(table).read_text().splitlines()[1:]:
-                    f = line.split()
-                    if (f[1] + " ").endswith(want) and f[3] == "0A":
-                        return True
-            except FileNotFoundError:
-                pass
-        time.sleep(0.02)
-    return False
+    return wait_until(lambda: port_in_state(port, TCP_LISTEN), timeout)
 
 
 # Blocking syscalls by number, where /proc/PID/wchan hides the kernel

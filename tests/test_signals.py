@@ -6,12 +6,11 @@ import os
 import signal
 import socket
 import struct
-import time
 from pathlib import Path
 
 import pytest
 
-from labharness import DEFAULT_WAIT
+from labharness import DEFAULT_WAIT, time_wait_on, wait_until
 
 LESSON = "06-close"
 
@@ -26,15 +25,6 @@ def socket_fds(pid):
         except FileNotFoundError:
             pass
     return sorted(fds)
-
-
-def wait_until(cond, timeout=DEFAULT_WAIT, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{what} not reached within {timeout}s")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -57,7 +47,7 @@ def test_keep_listening_server_stops_on_signal_mid_conversation_and_closes_both_
     sock.sendall(b"hello")
     assert lab.recv_exactly(sock, 2) == b"ok"
     # Both sockets are open: the listener (3) and this client's (4).
-    wait_until(lambda: socket_fds(server.pid) == [3, 4], what="two sockets open")
+    assert wait_until(lambda: socket_fds(server.pid) == [3, 4]), "two sockets open"
     server.signal(sig)
     assert server.wait() == 0, server.stderr
     err = server.stderr
@@ -87,7 +77,7 @@ def test_server_restarts_on_the_same_port_while_the_old_connection_is_in_time_wa
     assert first.wait() == 0
     assert lab.recv_until_closed(sock) == b""
     sock.close()
-    wait_until(lambda: time_wait_on(port), what=f"TIME_WAIT on port {port}")
+    assert wait_until(lambda: time_wait_on(port)), f"no TIME_WAIT on port {port}"
 
     second = lab.server(LESSON, "-q", port=port)
     assert second.port == port
@@ -95,20 +85,6 @@ def test_server_restarts_on_the_same_port_while_the_old_connection_is_in_time_wa
     assert r.returncode == 0, r
     assert second.wait() == 0
     assert second.stdout.splitlines()[1] == "received: 这是第1个超级女生，编号001。"
-
-
-def time_wait_on(port):
-    want = f":{port:04X}"
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            f = line.split()
-            if f[1].endswith(want) and f[3] == "06":
-                return True
-    return False
 
 
 def test_server_is_never_killed_by_sigpipe_from_vanishing_clients(lab):

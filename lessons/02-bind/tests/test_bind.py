@@ -5,13 +5,10 @@ The server creates its socket, sets SO_REUSEADDR, binds an address and port
 `bound to ADDR:PORT` and exits 0 - without listening.
 """
 import re
-import socket
-import time
-from pathlib import Path
 
 import pytest
 
-from labharness import DEFAULT_WAIT, free_port, parse_strace, program, socket_call_names
+from labharness import free_port, parse_strace, program, socket_call_names, time_wait_on, wait_until
 
 LESSON = "02-bind"
 
@@ -82,19 +79,6 @@ def test_reuseaddr_is_set_before_bind_and_nothing_listens(lab, tmp_path):
         f"step 2 (bind): trace order should be setsockopt, bind, getsockname\n{r}")
 
 
-def time_wait_on(port):
-    """Whether the kernel has a connection in TIME_WAIT on local `port`."""
-    want = f":{port:04X}"
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        if any(r.split()[1].endswith(want) and r.split()[3] == "06" for r in rows):
-            return True
-    return False
-
-
 @pytest.mark.lesson(LESSON)
 @pytest.mark.points(2)
 def test_port_with_a_connection_in_time_wait_can_be_bound_again(lab):
@@ -106,10 +90,7 @@ def test_port_with_a_connection_in_time_wait_can_be_bound_again(lab):
     assert lab.recv_until_closed(peer) == b""
     peer.close()                    # ... so its end waits in TIME_WAIT
     listener.close()
-    deadline = time.monotonic() + DEFAULT_WAIT
-    while not time_wait_on(port):
-        assert time.monotonic() < deadline, f"no TIME_WAIT on port {port}"
-        time.sleep(0.02)
+    assert wait_until(lambda: time_wait_on(port)), f"no TIME_WAIT on port {port}"
     r = run_server(lab, str(port))
     assert r.returncode == 0, (
         f"step 2 (bind): with SO_REUSEADDR set before bind(), TIME_WAIT does not block the port\n{r}")

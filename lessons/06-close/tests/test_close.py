@@ -9,12 +9,11 @@ import re
 import signal
 import socket
 import struct
-import time
-from pathlib import Path
 
 import pytest
 
-from labharness import DEFAULT_WAIT, parse_strace, seed_message, socket_call_names, wait_blocked_in
+from labharness import (TCP_TIME_WAIT, parse_strace, seed_message, socket_call_names, tcp_sockets,
+                        wait_blocked_in, wait_until)
 
 LESSON = "06-close"
 
@@ -152,11 +151,7 @@ def test_reset_without_keep_listening_closes_both_and_exits_1(lab):
 def tcp_state(local_port, remote_port):
     """The kernel's state (hex, /proc/net/tcp) of the loopback connection
     local_port -> remote_port, or None."""
-    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        f = row.split()
-        if f[1].endswith(f":{local_port:04X}") and f[2].endswith(f":{remote_port:04X}"):
-            return f[3]
-    return None
+    return next((st for local, remote, st in tcp_sockets() if (local, remote) == (local_port, remote_port)), None)
 
 
 @pytest.mark.lesson(LESSON)
@@ -172,9 +167,6 @@ def test_client_that_closes_first_leaves_its_end_in_time_wait(lab):
     assert lab.recv_until_closed(conn) == b"", "client step 4 (close): the client's FIN ends the stream"
     assert client.wait() == 0, client.stderr
     conn.close()                    # our FIN: the client's end moves on to TIME_WAIT
-    deadline = time.monotonic() + DEFAULT_WAIT
-    while tcp_state(client_port, port) != "06":
-        assert time.monotonic() < deadline, (
-            f"client step 4 (close): the client's end (port {client_port}) should wait in TIME_WAIT, "
-            f"kernel state is {tcp_state(client_port, port)}")
-        time.sleep(0.02)
+    assert wait_until(lambda: tcp_state(client_port, port) == TCP_TIME_WAIT), (
+        f"client step 4 (close): the client's end (port {client_port}) should wait in TIME_WAIT, "
+        f"kernel state is {tcp_state(client_port, port)}")
