@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -204,6 +205,12 @@ def json_lines(text):
         if line.startswith("{"):
             out.append(json.loads(line))
     return out
+
+
+def reset(sock):
+    """Close with SO_LINGER 0: the kernel sends RST instead of FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
 
 
 def parse_strace(path):

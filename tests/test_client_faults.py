@@ -7,12 +7,11 @@ silently: it either gets "ok" for each, or says which message failed and
 how many were acknowledged.
 """
 import socket
-import struct
 import time
 
 import pytest
 
-from labharness import seed_message
+from labharness import reset, seed_message
 
 LESSON = "06-close"
 
@@ -39,11 +38,6 @@ def wait_count(proc, text, n, timeout=10):
             return
         assert time.monotonic() < deadline, f"{text!r} not seen {n} times:\n{proc.stderr}"
         time.sleep(0.01)
-
-
-def reset(conn):
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    conn.close()
 
 
 def test_client_times_out_on_a_server_that_never_replies(lab):

@@ -9,12 +9,11 @@ checked against quote(), written here from the rule the kit documents
 import json
 import signal
 import socket
-import struct
 import threading
 
 import pytest
 
-from labharness import DEFAULT_WAIT
+from labharness import DEFAULT_WAIT, reset
 
 LESSON = "06-close"
 BUF_PAYLOAD = 1023          # the server's BUF_SIZE (1024) less the '\0'
@@ -161,8 +160,7 @@ def reset_connection(lab, port, payload=b""):
     sock = lab.connect(port)
     if payload:
         sock.sendall(payload)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
+    reset(sock)
 
 
 def test_connect_then_reset_is_reported_and_the_next_client_served(lab):
@@ -181,8 +179,7 @@ def test_one_client_server_reports_a_reset_client_and_exits_1(lab):
     sock = lab.connect(server.port)
     sock.sendall(b"hello")
     assert lab.recv_exactly(sock, 2) == b"ok"    # the server is in recv() now
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
+    reset(sock)
     assert server.wait() == 1
     assert "server: recv from client (fd 4): Connection reset by peer (ECONNRESET)" in server.stderr
     assert "server: hint: the peer reset the connection" in server.stderr

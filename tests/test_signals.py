@@ -5,12 +5,11 @@ while the last connection on it waits in TIME_WAIT.
 import os
 import signal
 import socket
-import struct
 from pathlib import Path
 
 import pytest
 
-from labharness import DEFAULT_WAIT, time_wait_on, wait_until
+from labharness import DEFAULT_WAIT, reset, time_wait_on, wait_until
 
 LESSON = "06-close"
 
@@ -97,10 +96,10 @@ def test_server_is_never_killed_by_sigpipe_from_vanishing_clients(lab):
         s = socket.create_connection(("127.0.0.1", server.port), timeout=DEFAULT_WAIT)
         s.sendall(b"a%d" % i)
         if i % 2:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            reset(s)
         else:
             s.sendall(b"b%d" % i)
-        s.close()
+            s.close()
         assert server.popen.poll() is None, f"server died: exit {server.popen.poll()}"
     r = lab.run_client(LESSON, "-q", "-n", "1", port=server.port)
     assert r.returncode == 0, r

@@ -7,12 +7,10 @@ one that resets or sends garbage - brings it down.
 """
 import re
 import signal
-import socket
-import struct
 
 import pytest
 
-from labharness import (TCP_TIME_WAIT, parse_strace, seed_message, socket_call_names, tcp_sockets,
+from labharness import (TCP_TIME_WAIT, parse_strace, reset, seed_message, socket_call_names, tcp_sockets,
                         wait_blocked_in, wait_until)
 
 LESSON = "06-close"
@@ -97,12 +95,6 @@ def test_keep_listening_serves_two_clients_and_exits_0_on_sigterm(lab):
 def test_keep_listening_serves_two_clients_and_exits_0_on_sigint(lab):
     """step 6 (-k): two clients in a row, then SIGINT (Ctrl-C): close the listening socket, exit 0."""
     serve_two_clients_then_signal(lab, signal.SIGINT)
-
-
-def reset(sock):
-    """Close with SO_LINGER 0: the kernel sends RST instead of FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
 
 
 @pytest.mark.lesson(LESSON)
