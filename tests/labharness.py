@@ -300,6 +300,14 @@ class Lab:
         self.socks.append(s)
         return s
 
+    def accept(self, listener):
+        """Accept one connection on a listen() socket: (socket, peer address).
+        The socket is closed when the test ends."""
+        conn, peer = listener.accept()
+        conn.settimeout(DEFAULT_WAIT)
+        self.socks.append(conn)
+        return conn, peer
+
     def listen(self, host="127.0.0.1"):
         """A raw TCP server socket on a free port: (socket, port)."""
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -16,12 +16,6 @@ from labharness import reset, seed_message
 LESSON = "06-close"
 
 
-def accept(listener):
-    conn, _ = listener.accept()
-    conn.settimeout(10)
-    return conn
-
-
 def read_message(lab, conn, i):
     """Read the client's i-th message, whole (it is sent in one go)."""
     want = seed_message(i)
@@ -43,7 +37,7 @@ def wait_count(proc, text, n, timeout=10):
 def test_client_times_out_on_a_server_that_never_replies(lab):
     listener, port = lab.listen()
     client = lab.client(LESSON, "-q", "-n", "1", "-t", "1", port=port)
-    conn = accept(listener)
+    conn, _ = lab.accept(listener)
     read_message(lab, conn, 1)
     started = time.monotonic()
     rc = client.wait(10)                       # keep conn open: no reply, no EOF
@@ -83,7 +77,7 @@ def test_client_times_out_connecting_when_the_accept_queue_stays_full(lab):
 def test_client_refuses_a_reply_other_than_ok(lab):
     listener, port = lab.listen()
     client = lab.client(LESSON, "-q", "-n", "3", "-i", "0", port=port)
-    conn = accept(listener)
+    conn, _ = lab.accept(listener)
     read_message(lab, conn, 1)
     conn.sendall(b"ok")
     read_message(lab, conn, 2)
@@ -98,7 +92,7 @@ def test_client_refuses_a_reply_other_than_ok(lab):
 def test_client_names_the_lost_message_when_the_server_closes_mid_exchange(lab, acked):
     listener, port = lab.listen()
     client = lab.client(LESSON, "-q", "-n", "4", "-i", "0", port=port)
-    conn = accept(listener)
+    conn, _ = lab.accept(listener)
     for i in range(1, acked + 1):
         read_message(lab, conn, i)
         conn.sendall(b"ok")
@@ -114,7 +108,7 @@ def test_client_names_the_lost_message_when_the_server_closes_mid_exchange(lab, 
 def test_client_reports_a_reset_with_the_message_it_lost(lab):
     listener, port = lab.listen()
     client = lab.client(LESSON, "-q", "-n", "3", "-i", "0", port=port)
-    conn = accept(listener)
+    conn, _ = lab.accept(listener)
     read_message(lab, conn, 1)
     conn.sendall(b"ok")
     read_message(lab, conn, 2)
@@ -129,7 +123,7 @@ def test_client_reports_a_reset_with_the_message_it_lost(lab):
 def test_client_takes_a_reply_in_pieces(lab):
     listener, port = lab.listen()
     client = lab.client(LESSON, "-n", "2", "-i", "0", port=port)
-    conn = accept(listener)
+    conn, _ = lab.accept(listener)
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     for i in (1, 2):
         read_message(lab, conn, i)
@@ -150,7 +144,7 @@ def test_client_is_not_killed_by_sigpipe_when_writing_to_a_closed_server(lab):
     # -i 1: the server's FIN and RST arrive while the client sleeps, so its
     # next send() goes to a connection the peer has torn down.
     client = lab.client(LESSON, "-q", "-n", "3", "-i", "1", port=port)
-    conn = accept(listener)
+    conn, _ = lab.accept(listener)
     read_message(lab, conn, 1)
     conn.sendall(b"ok")
     conn.shutdown(socket.SHUT_WR)

@@ -46,8 +46,7 @@ def serve_client(lab, client_start, count=COUNT):
     exact length, replies ok. Returns every byte the client sent, to its close."""
     lsock, port = lab.listen()
     client = client_start(port)
-    conn, _ = lsock.accept()
-    lab.socks.append(conn)
+    conn, _ = lab.accept(lsock)
     got = b""
     for i in range(1, count + 1):
         piece = lab.recv_exactly(conn, len(seed_message(i)))
@@ -295,8 +294,7 @@ def test_verbose_mode_logs_injections_into_a_raw_socket_writer(lab):
     proc = subprocess.Popen(["socat", "-u", "-", f"TCP:127.0.0.1:{port}"], stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
-        conn, _ = lsock.accept()
-        lab.socks.append(conn)
+        conn, _ = lab.accept(lsock)
         _, err = proc.communicate(b"abcdef", timeout=10)
     finally:
         proc.kill()

@@ -85,7 +85,7 @@ def test_port_with_a_connection_in_time_wait_can_be_bound_again(lab):
     """step 2 (bind): thanks to SO_REUSEADDR, a port whose last connection is in TIME_WAIT binds at once."""
     listener, port = lab.listen()
     peer = lab.connect(port)
-    conn, _ = listener.accept()
+    conn, _ = lab.accept(listener)
     conn.close()                    # the server side closes first ...
     assert lab.recv_until_closed(peer) == b""
     peer.close()                    # ... so its end waits in TIME_WAIT

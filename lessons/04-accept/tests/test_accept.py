@@ -50,8 +50,7 @@ def test_client_connects_and_exits_0(lab):
     """client step 2 (connect): the lesson 04 client connects to a Python server, is ESTABLISHED, exits 0."""
     listener, port = lab.listen()
     client = lab.client(LESSON, port=port)
-    conn, peer = listener.accept()
-    lab.socks.append(conn)
+    conn, peer = lab.accept(listener)
     assert client.wait() == 0, f"client step 2 (connect): the client should exit 0\n{client.stderr}"
     err = client.stderr
     assert re.search(r"^\[client\] step 1 create socket  socket\(AF_INET, SOCK_STREAM, 6\) = 3$", err, re.M), err
@@ -70,8 +69,7 @@ def test_client_calls_socket_and_connect_only(lab, tmp_path):
     listener, port = lab.listen()
     log = tmp_path / "strace.log"
     client = lab.client(LESSON, port=port, strace=log)
-    conn, _ = listener.accept()
-    lab.socks.append(conn)
+    conn, _ = lab.accept(listener)
     assert client.wait() == 0, client.stderr
     calls = parse_strace(log)
     assert socket_call_names(calls) == ["socket", "connect"], (

@@ -18,8 +18,7 @@ LESSON = "05-send-recv"
 def serve_ok(lab, listener, count):
     """A raw Python server peer: accept, then for each of the seed's messages
     check the exact bytes and answer b"ok". Returns the connected socket."""
-    conn, _ = listener.accept()
-    lab.socks.append(conn)
+    conn, _ = lab.accept(listener)
     for i in range(1, count + 1):
         want = seed_message(i)
         got = lab.recv_exactly(conn, len(want))
@@ -95,8 +94,7 @@ def test_reply_split_in_two_pieces_still_counts_as_ok(lab):
     """client step 3 (recv): b"o" then b"k" in two segments: the client reads until it has both bytes."""
     listener, port = lab.listen()
     client = lab.client(LESSON, "-n", "1", port=port)
-    conn, _ = listener.accept()
-    lab.socks.append(conn)
+    conn, _ = lab.accept(listener)
     assert lab.recv_exactly(conn, len(seed_message(1))) == seed_message(1)
     conn.sendall(b"o")
     # Only once the client has read the first byte does the second go out.
@@ -114,8 +112,7 @@ def test_reply_other_than_ok_fails_with_a_message(lab):
     """client step 3 (recv): a reply b"no" is not "ok": exit 1 and say so."""
     listener, port = lab.listen()
     client = lab.client(LESSON, "-n", "3", "-i", "0", port=port)
-    conn, _ = listener.accept()
-    lab.socks.append(conn)
+    conn, _ = lab.accept(listener)
     assert lab.recv_exactly(conn, len(seed_message(1))) == seed_message(1)
     conn.sendall(b"no")
     assert client.wait() == 1, f"client step 3 (recv): a wrong reply is a runtime failure (exit 1)\n{client.stderr}"
@@ -131,7 +128,7 @@ def test_server_closing_before_the_reply_is_reported(lab):
     """client step 3 (recv): the server closes instead of replying: exit 1, which message was lost."""
     listener, port = lab.listen()
     client = lab.client(LESSON, "-n", "2", "-i", "0", port=port)
-    conn, _ = listener.accept()
+    conn, _ = lab.accept(listener)
     assert lab.recv_exactly(conn, len(seed_message(1))) == seed_message(1)
     conn.close()
     assert client.wait() == 1, f"client step 3 (recv): a lost reply is a runtime failure\n{client.stderr}"

@@ -152,8 +152,7 @@ def test_client_that_closes_first_leaves_its_end_in_time_wait(lab):
     """client step 4 (close): the side that closes first waits in TIME_WAIT (state 06)."""
     listener, port = lab.listen()
     client = lab.client(LESSON, "-n", "1", port=port)
-    conn, (_, client_port) = listener.accept()
-    lab.socks.append(conn)
+    conn, (_, client_port) = lab.accept(listener)
     assert lab.recv_exactly(conn, len(seed_message(1))) == seed_message(1)
     conn.sendall(b"ok")
     assert lab.recv_until_closed(conn) == b"", "client step 4 (close): the client's FIN ends the stream"
