@@ -235,8 +235,8 @@ def lesson_page(i, lesson_list, titles, short, linker, docs):
         if not TITLE.match(first):
             body = text                      # no title line: keep it all
     else:
-        body = (f"The README of this lesson is not written yet; see its "
-                f"programs below.\n")
+        body = ("The README of this lesson is not written yet; see its "
+                "programs below.\n")
     lead, rest = split_lead(convert(body, d, linker, f"lesson_{num}"))
     programs = sorted(p.name for p in d.glob("*.c"))
     page = [f"# Lesson {num}: {escape_text(titles[num])} {{#lesson_{num}}}\n",
