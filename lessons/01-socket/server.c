@@ -14,7 +14,6 @@
 #include "explain.h"
 #include "trace.h"
 
-
 int main(int argc, char *argv[])
 {
     struct server_args args;

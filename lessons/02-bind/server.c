@@ -5,16 +5,13 @@
  *
  * Usage: server [-q] [--bind ADDR] [--json] PORT
  */
-#include <stdio.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"
 #include "explain.h"
 #include "sockio.h"
 #include "trace.h"
-
 
 int main(int argc, char *argv[])
 {

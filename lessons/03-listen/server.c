@@ -7,9 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdio.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"

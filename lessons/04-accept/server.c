@@ -5,9 +5,7 @@
  * Usage: server [-q] [--bind ADDR] [--json] PORT
  */
 #include <errno.h>
-#include <stdio.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"

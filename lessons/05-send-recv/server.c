@@ -5,10 +5,8 @@
  * Usage: server [-q] [--bind ADDR] [--json] PORT
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"

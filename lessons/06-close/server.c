@@ -6,7 +6,6 @@
  * Usage: server [-q] [-k|--keep-listening] [--bind ADDR] [--json] PORT
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
