@@ -199,6 +199,7 @@ class Result:
 
 
 def json_lines(text):
+    """The JSON objects among the lines of `text` (a --json trace; other lines skipped)."""
     out = []
     for line in text.splitlines():
         line = line.strip()
@@ -251,8 +252,7 @@ def socket_call_names(calls):
 class Lab:
     """What the `lab` fixture gives a test: start programs, connect, clean up."""
 
-    def __init__(self, tmp_path):
-        self.tmp_path = tmp_path
+    def __init__(self):
         self.procs = []
         self.socks = []
 
@@ -443,8 +443,8 @@ def wait_blocked_in(proc, call, timeout=DEFAULT_WAIT):
 
 
 @pytest.fixture
-def lab(tmp_path):
+def lab():
     """Start lesson programs and raw peers; everything is killed at the end."""
-    lab = Lab(tmp_path)
+    lab = Lab()
     yield lab
     lab.cleanup()

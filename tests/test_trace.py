@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from labharness import base_env, free_port, program, seed_message
+from labharness import base_env, free_port, json_lines, program, seed_message
 
 LESSON = "06-close"
 ESC = "\x1b"
@@ -79,7 +79,7 @@ def test_json_trace_of_a_failed_call_names_errno(lab):
     port = free_port()
     r = lab.run_client(LESSON, "--json", port=port)
     assert r.returncode == 1, r
-    entries = [json.loads(l) for l in r.stderr.splitlines() if l.startswith("{")]
+    entries = json_lines(r.stderr)
     connect = [e for e in entries if e.get("call") == "connect"]
     assert connect and connect[0]["ret"] == -1, r
     assert connect[0]["errno"] == "ECONNREFUSED" and connect[0]["error"] == "Connection refused", connect
