@@ -151,10 +151,9 @@ void warn_msg(const char *fmt, ...)
 
 void die_resolve(const char *host, const char *port, int gai_err)
 {
-    fflush(stdout);
-    if (gai_err == EAI_SYSTEM) {
+    if (gai_err == EAI_SYSTEM)
         die_call("getaddrinfo", "%s port %s", host, port);
-    }
+    fflush(stdout);                     /* keep stdout's lines before ours */
     /* Resolver errors have their own codes: gai_strerror, never perror. */
     fprintf(stderr, "%s: cannot resolve host '%s': %s\n", prog_name, host,
             gai_strerror(gai_err));
