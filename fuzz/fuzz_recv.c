@@ -17,6 +17,7 @@
 /* Lesson 06's buffer: one recv() takes at most BUF_SIZE - 1 bytes. */
 #define BUF_SIZE 1024
 #define REPLY "ok"
+#define REPLY_LEN (sizeof(REPLY) - 1)
 /* The most bytes one input may hold (more would fill the socketpair). */
 #define INPUT_MAX 65536
 
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int ready;
     int sv[2];
     size_t reads;
-    char replies[2 * INPUT_MAX];
+    char replies[REPLY_LEN * INPUT_MAX];   /* at most one reply per byte */
 
     if (!ready) {
         /* JSON mode: the quoted bytes also go through the JSON escaper. */
@@ -88,9 +89,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     reads = serve(sv[0]);
     close(sv[0]);
     /* Every read was answered, and the client reads the answers whole. */
-    assert(recv_exactly(3, sv[1], replies, 2 * reads) == (ssize_t)(2 * reads));
+    assert(recv_exactly(3, sv[1], replies, REPLY_LEN * reads) == (ssize_t)(REPLY_LEN * reads));
     for (size_t i = 0; i < reads; i++)
-        assert(memcmp(replies + 2 * i, REPLY, 2) == 0);
+        assert(memcmp(replies + REPLY_LEN * i, REPLY, REPLY_LEN) == 0);
     assert(recv_exactly(3, sv[1], replies, 1) == 0);
     close(sv[1]);
     return 0;
