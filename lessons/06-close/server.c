@@ -26,7 +26,8 @@
 /*
  * Step 5: talk to one client. Each recv() is taken as one message, as the
  * seed's demo6 does, and answered with "ok". Returns 0 when the client
- * closed its end (recv() returned 0), -1 when the connection failed.
+ * closed its end (recv() returned 0) or Ctrl-C ended the wait, -1 when
+ * the connection failed.
  */
 static int talk(int clientfd)
 {
