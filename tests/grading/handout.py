@@ -196,6 +196,10 @@ def make_handout(out, root=ROOT):
 
 
 def main(argv):
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].startswith("-")):
+        print("usage: python3 tests/grading/handout.py [OUT]   (default: build/handout)",
+              file=sys.stderr if argv[1] not in ("-h", "--help") else sys.stdout)
+        return 0 if argv[1] in ("-h", "--help") else 2
     out = Path(argv[1]) if len(argv) > 1 else ROOT / "build" / "handout"
     try:
         make_handout(out)
