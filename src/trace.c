@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "explain.h"
@@ -192,8 +193,14 @@ static const char *role_name(void)
 /* Start a JSON trace object: {"prog":"server","step":N (caller goes on). */
 static void json_open(int step)
 {
-    fprintf(stderr, "{\"prog\":\"%s\",\"step\":%d",
-            role == ROLE_SERVER ? "server" : "client", step);
+    struct timespec now;
+
+    /* CLOCK_REALTIME: the clock tcpdump stamps packets with, so a trace
+     * and a capture line up (tools/timeline). */
+    clock_gettime(CLOCK_REALTIME, &now);
+    fprintf(stderr, "{\"prog\":\"%s\",\"pid\":%ld,\"ts\":%lld.%09ld,\"step\":%d",
+            role == ROLE_SERVER ? "server" : "client", (long)getpid(),
+            (long long)now.tv_sec, now.tv_nsec, step);
 }
 
 static void text_view(int fd, struct kernel_view v)
