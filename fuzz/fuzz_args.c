@@ -48,11 +48,11 @@ static void *parse(void *arg)
     parsing = 1;
     optind = 0;                     /* glibc: start getopt afresh */
     if (job->which == 2) {
-        parse_client_args(job->argc, job->argv, &ca);
+        parse_client_args(job->argc, job->argv, "fuzz", &ca);
         assert(ca.count >= 1 && ca.host != NULL && *ca.host != '\0' && ca.port >= 1);
         assert(ca.interval >= 0 && ca.timeout > 0);
     } else {
-        parse_server_args(job->argc, job->argv, job->which ? SERVER_CAN_KEEP : 0, &sa);
+        parse_server_args(job->argc, job->argv, "fuzz", job->which ? SERVER_CAN_KEEP : 0, &sa);
         assert(sa.port_text != NULL && sa.bind_addr != NULL);
     }
     exit_status = -1;               /* parsed without exiting */

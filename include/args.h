@@ -23,6 +23,7 @@
 /** Options of the server: `server [-q] [-k] [--bind ADDR] [--json] PORT`. */
 struct server_args {
     enum trace_mode trace;  /**< text, JSON (`--json`) or quiet (`-q`) */
+    int pause;              /**< `--pause`: wait for Enter before each socket call */
     int keep;               /**< `-k`: serve clients one after another */
     const char *bind_addr;  /**< `--bind ADDR`, a numeric IPv4 or IPv6 address */
     const char *port_text;  /**< PORT as given, checked */
@@ -32,6 +33,7 @@ struct server_args {
 /** Options of the client: `client [-q] [-n N] [-i SEC] [-t SEC] [--json] HOST PORT`. */
 struct client_args {
     enum trace_mode trace;  /**< text, JSON (`--json`) or quiet (`-q`) */
+    int pause;              /**< `--pause`: wait for Enter before each socket call */
     long count;             /**< `-n N`: messages to send, 1 or more */
     double interval;        /**< `-i SEC`: pause between messages, 0 for none */
     double timeout;         /**< `-t SEC`: longest wait for connect or a reply */
@@ -87,18 +89,21 @@ int parse_port(const char *text, int allow_zero, unsigned short *out,
  * @brief Parse the server's command line; exits 2 on a mistake, 0 on --help.
  * @param argc   from main().
  * @param argv   from main().
+ * @param about  what this lesson's program does, one or two lines for `--help`.
  * @param flags  #SERVER_CAN_KEEP when this lesson supports `-k`, else 0.
  * @param out    the options.
  */
-void parse_server_args(int argc, char **argv, int flags, struct server_args *out);
+void parse_server_args(int argc, char **argv, const char *about, int flags,
+                       struct server_args *out);
 
 /**
  * @brief Parse the client's command line; exits 2 on a mistake, 0 on --help.
  * @param argc  from main().
  * @param argv  from main().
+ * @param about what this lesson's program does, one or two lines for `--help`.
  * @param out   the options.
  */
-void parse_client_args(int argc, char **argv, struct client_args *out);
+void parse_client_args(int argc, char **argv, const char *about, struct client_args *out);
 
 /** @} */
 

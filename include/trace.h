@@ -48,6 +48,13 @@ enum trace_mode {
 void trace_init(enum trace_role role, enum trace_mode mode);
 
 /**
+ * @brief With @p on, before each socket call say which call comes next and
+ *        wait for Enter (only when stdin and stderr are a terminal).
+ * @param on  1 to pause, 0 not to.
+ */
+void trace_set_pause(int on);
+
+/**
  * @brief Trace one call that has just returned.
  * @param step  the seed's step number of this call (server 1-6, client 1-4).
  * @param ret   what the call returned (-1 on failure, errno then says why).

@@ -102,29 +102,29 @@ int parse_port(const char *text, int allow_zero, unsigned short *out,
     return 0;
 }
 
-static void server_help(int flags)
+static void server_help(const char *about, int flags)
 {
     printf("usage: %s\n\n"
-           "Waits for a TCP client on PORT, prints each message it receives\n"
-           "and answers \"ok\", like the seed's demo6. Each socket call is traced\n"
-           "on stderr.\n\n"
+           "%s\n"
+           "Each socket call is traced on stderr.\n\n"
            "  PORT                 1-65535, or 0 for any free port (printed on stdout)\n"
            "%s"
            "      --bind ADDR      listen on this address (default 0.0.0.0; :: for IPv6)\n"
            "  -q, --quiet          no trace; stdout keeps only the data lines\n"
            "      --json           trace as one JSON object per call\n"
+           "      --pause          before each socket call, wait for Enter (on a terminal)\n"
            "  -h, --help           this help\n\n"
            "Environment: LAB_LANG=zh for the seed's Chinese labels, NO_COLOR to\n"
            "turn colour off. Exit status: 0 done, 1 runtime failure, 2 usage error.\n",
-           flags & SERVER_CAN_KEEP ? SERVER_USAGE : SERVER_USAGE_ONE,
+           flags & SERVER_CAN_KEEP ? SERVER_USAGE : SERVER_USAGE_ONE, about,
            flags & SERVER_CAN_KEEP ? "  -k, --keep-listening serve clients one after another until Ctrl-C\n" : "");
 }
 
-static void client_help(void)
+static void client_help(const char *about)
 {
     printf("usage: " CLIENT_USAGE "\n\n"
-           "Connects to a TCP server, sends N messages and waits for \"ok\" after\n"
-           "each, like the seed's demo5. Each socket call is traced on stderr.\n\n"
+           "%s\n"
+           "Each socket call is traced on stderr.\n\n"
            "  HOST               a name (localhost) or an IPv4/IPv6 address\n"
            "  PORT               1-65535\n"
            "  -n, --count N      messages to send (default %d)\n"
@@ -132,10 +132,11 @@ static void client_help(void)
            "  -t, --timeout SEC  give up on connect or a reply after SEC (default %g)\n"
            "  -q, --quiet        no trace; stdout keeps only the data lines\n"
            "      --json         trace as one JSON object per call\n"
+           "      --pause        before each socket call, wait for Enter (on a terminal)\n"
            "  -h, --help         this help\n\n"
            "Environment: LAB_LANG=zh for the seed's Chinese labels, NO_COLOR to\n"
            "turn colour off. Exit status: 0 done, 1 runtime failure, 2 usage error.\n",
-           DEFAULT_COUNT, DEFAULT_INTERVAL, DEFAULT_TIMEOUT);
+           about, DEFAULT_COUNT, DEFAULT_INTERVAL, DEFAULT_TIMEOUT);
 }
 
 /* The element of argv that is a negative number ("-1"), if any: getopt
@@ -167,15 +168,17 @@ static void bad_option(int opt, int argc, char **argv, const char *numbers)
     die_usage("unknown option '-%c'", optopt);
 }
 
-enum { OPT_BIND = 1000, OPT_JSON };
+enum { OPT_BIND = 1000, OPT_JSON, OPT_PAUSE };
 
-void parse_server_args(int argc, char **argv, int flags, struct server_args *out)
+void parse_server_args(int argc, char **argv, const char *about, int flags,
+                       struct server_args *out)
 {
     static const struct option longopts[] = {
         {"keep-listening", no_argument, NULL, 'k'},
         {"quiet", no_argument, NULL, 'q'},
         {"bind", required_argument, NULL, OPT_BIND},
         {"json", no_argument, NULL, OPT_JSON},
+        {"pause", no_argument, NULL, OPT_PAUSE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char err[ARG_ERR_MAX];
@@ -194,8 +197,9 @@ void parse_server_args(int argc, char **argv, int flags, struct server_args *out
         case 'k': out->keep = 1; break;
         case 'q': out->trace = TRACE_QUIET; break;
         case OPT_JSON: out->trace = TRACE_JSON; break;
+        case OPT_PAUSE: out->pause = 1; break;
         case OPT_BIND: out->bind_addr = optarg; break;
-        case 'h': server_help(flags); exit(EXIT_OK);
+        case 'h': server_help(about, flags); exit(EXIT_OK);
         default: bad_option(opt, argc, argv, "PORT is a number from 0 to 65535");
         }
     }
@@ -211,6 +215,9 @@ void parse_server_args(int argc, char **argv, int flags, struct server_args *out
     if (passive_addr(out->bind_addr, out->port, &scratch, &scratchlen) == -1)
         die_usage("--bind '%s' is not a numeric IPv4 or IPv6 address "
                   "(try 0.0.0.0, 127.0.0.1 or ::)", out->bind_addr);
+    /* From here on every socket call the program makes is traced. */
+    trace_init(ROLE_SERVER, out->trace);
+    trace_set_pause(out->pause);
 }
 
 /* Dotted digits that are no IPv4 address ("300.1.1.1") would go to DNS. */
@@ -223,7 +230,7 @@ static int looks_like_bad_ipv4(const char *host)
     return inet_pton(AF_INET, host, &scratch) != 1;
 }
 
-void parse_client_args(int argc, char **argv, struct client_args *out)
+void parse_client_args(int argc, char **argv, const char *about, struct client_args *out)
 {
     static const struct option longopts[] = {
         {"count", required_argument, NULL, 'n'},
@@ -231,6 +238,7 @@ void parse_client_args(int argc, char **argv, struct client_args *out)
         {"timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},
         {"json", no_argument, NULL, OPT_JSON},
+        {"pause", no_argument, NULL, OPT_PAUSE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char err[ARG_ERR_MAX];
@@ -259,7 +267,8 @@ void parse_client_args(int argc, char **argv, struct client_args *out)
             break;
         case 'q': out->trace = TRACE_QUIET; break;
         case OPT_JSON: out->trace = TRACE_JSON; break;
-        case 'h': client_help(); exit(EXIT_OK);
+        case OPT_PAUSE: out->pause = 1; break;
+        case 'h': client_help(about); exit(EXIT_OK);
         default: bad_option(opt, argc, argv, "options take numbers of 0 or more");
         }
     }
@@ -279,4 +288,7 @@ void parse_client_args(int argc, char **argv, struct client_args *out)
                   out->host);
     if (parse_port(out->port_text, 0, &out->port, err, sizeof(err)) == -1)
         die_usage("%s", err);
+    /* From here on every socket call the program makes is traced. */
+    trace_init(ROLE_CLIENT, out->trace);
+    trace_set_pause(out->pause);
 }

@@ -14,6 +14,10 @@
 #include "explain.h"
 #include "trace.h"
 
+/* What this program does, for --help. */
+#define ABOUT "Lesson 01 (step 1): creates a TCP socket, shows what the kernel made,\n" \
+              "then exits. PORT is only checked here; lesson 02 binds it."
+
 int main(int argc, char *argv[])
 {
     struct server_args args;
@@ -23,7 +27,7 @@ int main(int argc, char *argv[])
     ssize_t n;
     int listenfd;
 
-    parse_server_args(argc, argv, 0, &args);
+    parse_server_args(argc, argv, ABOUT, 0, &args);
     trace_init(ROLE_SERVER, args.trace);
     /* The address to bind, from --bind (a numeric IPv4 or IPv6 address)
      * and PORT, in network byte order. */

@@ -13,6 +13,10 @@
 #include "sockio.h"
 #include "trace.h"
 
+/* What this program does, for --help. */
+#define ABOUT "Lesson 02 (steps 1-2): creates a TCP socket, binds it to PORT, prints\n" \
+              "the address it got (\"bound to ADDR:PORT\"), then exits."
+
 int main(int argc, char *argv[])
 {
     struct server_args args;
@@ -20,7 +24,7 @@ int main(int argc, char *argv[])
     socklen_t servlen;
     int listenfd, rc, on = 1;
 
-    parse_server_args(argc, argv, 0, &args);
+    parse_server_args(argc, argv, ABOUT, 0, &args);
     trace_init(ROLE_SERVER, args.trace);
     /* The address to bind, from --bind (a numeric IPv4 or IPv6 address)
      * and PORT, in network byte order. */

@@ -15,6 +15,10 @@
 #include "sockio.h"
 #include "trace.h"
 
+/* What this program does, for --help. */
+#define ABOUT "Lesson 03 (steps 1-3): socket, bind, listen; waits until one client has\n" \
+              "finished its handshake (without accept()), then exits."
+
 /* Connections the kernel may hold, handshake done, until we accept them. */
 #define BACKLOG 5
 
@@ -26,7 +30,7 @@ int main(int argc, char *argv[])
     socklen_t servlen;
     int listenfd, rc, on = 1;
 
-    parse_server_args(argc, argv, 0, &args);
+    parse_server_args(argc, argv, ABOUT, 0, &args);
     trace_init(ROLE_SERVER, args.trace);
     /* The address to bind, from --bind (a numeric IPv4 or IPv6 address)
      * and PORT, in network byte order. */

@@ -16,6 +16,10 @@
 #include "sockio.h"
 #include "trace.h"
 
+/* What this program does, for --help. */
+#define ABOUT "Lesson 04 (client steps 1-2): creates a socket and connects to HOST PORT\n" \
+              "(the three-way handshake), then exits; -n, -i are not used yet."
+
 
 int main(int argc, char *argv[])
 {
@@ -23,7 +27,7 @@ int main(int argc, char *argv[])
     struct addrinfo hints, *res, *p;
     int sockfd = -1, rc, last_errno = 0;
 
-    parse_client_args(argc, argv, &args);
+    parse_client_args(argc, argv, ABOUT, &args);
     trace_init(ROLE_CLIENT, args.trace);
     ignore_sigpipe();               /* a vanished server must not kill us */
 

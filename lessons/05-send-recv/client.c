@@ -17,6 +17,10 @@
 #include "sockio.h"
 #include "trace.h"
 
+/* What this program does, for --help. */
+#define ABOUT "Lesson 05 (client steps 1-3): connects, sends N messages and waits for\n" \
+              "\"ok\" after each, like the seed's demo5."
+
 /* The seed's buffer size and message: "This is super girl no. %d, id %03d." */
 #define BUF_SIZE 1024
 #define MESSAGE_FORMAT "这是第%ld个超级女生，编号%03ld。"
@@ -31,7 +35,7 @@ int main(int argc, char *argv[])
     char buffer[BUF_SIZE], reply[REPLY_LEN];
     int sockfd = -1, rc, last_errno = 0;
 
-    parse_client_args(argc, argv, &args);
+    parse_client_args(argc, argv, ABOUT, &args);
     trace_init(ROLE_CLIENT, args.trace);
     ignore_sigpipe();               /* a vanished server must not kill us */
 

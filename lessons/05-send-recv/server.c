@@ -14,6 +14,10 @@
 #include "sockio.h"
 #include "trace.h"
 
+/* What this program does, for --help. */
+#define ABOUT "Lesson 05 (steps 1-5): serves one client: prints each message it\n" \
+              "receives and answers \"ok\", like the seed's demo6."
+
 /* Connections the kernel may hold, handshake done, until we accept them. */
 #define BACKLOG 5
 /* The seed's buffer size; one recv() returns at most this much. */
@@ -66,7 +70,7 @@ int main(int argc, char *argv[])
     socklen_t servlen, peerlen;
     int listenfd, clientfd, rc, on = 1;
 
-    parse_server_args(argc, argv, 0, &args);
+    parse_server_args(argc, argv, ABOUT, 0, &args);
     trace_init(ROLE_SERVER, args.trace);
     ignore_sigpipe();               /* a vanished client must not kill us */
     /* The address to bind, from --bind (a numeric IPv4 or IPv6 address)

@@ -16,6 +16,10 @@
 #include "sockio.h"
 #include "trace.h"
 
+/* What this program does, for --help. */
+#define ABOUT "Lesson 06 (steps 1-6): the whole server: prints each message it receives\n" \
+              "and answers \"ok\", like the seed's demo6, then closes its sockets."
+
 /* Connections the kernel may hold, handshake done, until we accept them. */
 #define BACKLOG 5
 /* The seed's buffer size; one recv() returns at most this much. */
@@ -71,7 +75,7 @@ int main(int argc, char *argv[])
     socklen_t servlen, peerlen;
     int listenfd, clientfd, rc, on = 1, status = EXIT_OK;
 
-    parse_server_args(argc, argv, SERVER_CAN_KEEP, &args);
+    parse_server_args(argc, argv, ABOUT, SERVER_CAN_KEEP, &args);
     trace_init(ROLE_SERVER, args.trace);
     ignore_sigpipe();               /* a vanished client must not kill us */
     catch_stop_signals();           /* Ctrl-C: finish, close, exit 0 */

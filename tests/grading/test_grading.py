@@ -172,8 +172,8 @@ def test_fork_bomb_costs_its_points_not_the_grader(scratch):
     mutants.reference_copy(tree)
     server = tree / "lessons" / "01-socket" / "server.c"
     text = server.read_text()
-    server.write_text(text.replace("    parse_server_args(argc, argv, 0, &args);",
-                                   "    for (;;) (void)fork();\n    parse_server_args(argc, argv, 0, &args);", 1))
+    server.write_text(text.replace("    parse_server_args(argc, argv, ABOUT, 0, &args);",
+                                   "    for (;;) (void)fork();\n    parse_server_args(argc, argv, ABOUT, 0, &args);", 1))
     results = grade(tree, scratch / "bomb-grade", "--lesson", "01-socket", "--timeout", "10")
     assert lesson_score(results, "01-socket")[0] < 10
 
