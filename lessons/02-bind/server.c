@@ -5,13 +5,15 @@
  *
  * Usage: server [-q] [--bind ADDR] [--json] PORT
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "addr.h"
 #include "args.h"
 #include "explain.h"
 #include "sockio.h"
-#include "trace.h"
 
 /* What this program does, for --help. */
 #define ABOUT "Lesson 02 (steps 1-2): creates a TCP socket, binds it to PORT, prints\n" \
@@ -20,51 +22,70 @@
 int main(int argc, char *argv[])
 {
     struct server_args args;
-    struct sockaddr_storage servaddr;
+    struct sockaddr_in servaddr;
     socklen_t servlen;
-    int listenfd, rc, on = 1;
+    int listenfd, on = 1;
 
     parse_server_args(argc, argv, ABOUT, 0, &args);
-    trace_init(ROLE_SERVER, args.trace);
-    /* The address to bind, from --bind (a numeric IPv4 or IPv6 address)
-     * and PORT, in network byte order. */
-    if (passive_addr(args.bind_addr, args.port, &servaddr, &servlen) == -1)
-        die_usage("--bind '%s' is not a numeric address", args.bind_addr);
+    /* This lesson's sockaddr_in holds IPv4 addresses only. */
+    if (strchr(args.bind_addr, ':') != NULL)
+        die_usage("--bind '%s': binding an IPv6 address comes in lesson 06-close; "
+                  "here use an IPv4 address (0.0.0.0, 127.0.0.1)", args.bind_addr);
 
-    /* Step 1: create the listening socket: a TCP (stream) endpoint that
-     * has no address yet. The kernel returns the lowest free fd. */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)listenfd; not_implemented(1); */
-    listenfd = socket(servaddr.ss_family, SOCK_STREAM, 0);
-    trace_call(1, listenfd, listenfd, "socket(%s, SOCK_STREAM, 0)", family_name(servaddr.ss_family));
+    /* Step 1: create the listening socket: an IPv4 TCP endpoint with no
+     * address yet (state CLOSE). The kernel returns the lowest free fd. */
+    listenfd = socket(AF_INET, SOCK_STREAM, 0);
     if (listenfd == -1)
-        die_call("socket", "%s", family_name(servaddr.ss_family));
-    /* END SOLUTION */
+        die_call("socket", "AF_INET, SOCK_STREAM");
 
-    /* Step 2: bind the address and port. SO_REUSEADDR first, so a server
-     * restarted right after a run can bind while old connections on this
-     * port still sit in TIME_WAIT (the seed forgets this). */
+    /* Step 2: bind the address and port clients will connect to. */
     /* BEGIN SOLUTION */
-    /* STUB: (void)rc; (void)on; not_implemented(2); */
-    rc = setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    trace_call(2, rc, NO_VIEW, "setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], %zu)", listenfd, sizeof(on));
-    if (rc == -1)
-        die_call("setsockopt", "SO_REUSEADDR");
-    rc = bind(listenfd, (struct sockaddr *)&servaddr, servlen);
-    trace_call(2, rc, listenfd, "bind(%d, %s, %u)", listenfd, addr_str((struct sockaddr *)&servaddr, servlen), (unsigned)servlen);
-    if (rc == -1)
-        die_call("bind", "%s", addr_str((struct sockaddr *)&servaddr, servlen));
+    /* STUB: // Write step 2: SO_REUSEADDR with setsockopt(), then fill servaddr (memset, */
+    /* STUB: // sin_family AF_INET, sin_port = htons(args.port), sin_addr: htonl(INADDR_ANY) */
+    /* STUB: // or inet_pton(AF_INET, args.bind_addr, ...) for --bind), bind(), then */
+    /* STUB: // getsockname() into servaddr/servlen for the port PORT 0 got. On -1: die_call(). */
+    /* STUB: (void)on; servlen = 0; memset(&servaddr, 0, sizeof(servaddr)); not_implemented(2); */
+    /* SO_REUSEADDR before bind(): without it, bind() fails with EADDRINUSE
+     * while the port still has a connection in TIME_WAIT (or FIN_WAIT2).
+     * That happens to a server restarted after IT closed a connection
+     * first, or was killed with a client connected: the side that closes
+     * first keeps the connection in TIME_WAIT for 60 s on Linux. (In the
+     * seed's exchange the client closes first, so the TIME_WAIT is on the
+     * client's port, and the seed's server gets away without this.) */
+    if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+        die_call("setsockopt", "SO_REUSEADDR on fd %d", listenfd);
+
+    /* The address, as the seed fills it. memset first: sockaddr_in has
+     * padding (sin_zero) that must be zero. */
+    memset(&servaddr, 0, sizeof(servaddr));
+    servaddr.sin_family = AF_INET;              /* (1) the address family */
+    /* (2) the port, in network byte order (big-endian). The classic bug is
+     * forgetting htons(): on a little-endian PC port 5005 (0x138d) would
+     * be bound as 36115 (0x8d13). PORT 0 asks the kernel for a free port. */
+    servaddr.sin_port = htons(args.port);
+    /* (3) which of this host's addresses: INADDR_ANY (0.0.0.0) means all
+     * of them, like the seed; --bind 127.0.0.1 means loopback only, and
+     * inet_pton() turns the text into the 4 bytes, already big-endian. */
+    if (strcmp(args.bind_addr, "0.0.0.0") == 0)
+        servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (inet_pton(AF_INET, args.bind_addr, &servaddr.sin_addr) != 1)
+        die_usage("--bind '%s' is not an IPv4 address", args.bind_addr);
+
+    /* bind() gives the socket its address: still state CLOSE, but now
+     * the port is taken. EADDRINUSE: someone else has it; EACCES: ports
+     * below 1024 need root. */
+    if (bind(listenfd, (struct sockaddr *)&servaddr, sizeof(servaddr)) == -1)
+        die_call("bind", "%s", addr_str((struct sockaddr *)&servaddr, sizeof(servaddr)));
+
     /* With PORT 0 the kernel chose a free port at bind(): ask which. */
     servlen = sizeof(servaddr);
-    rc = getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen);
-    trace_call(2, rc, NO_VIEW, "getsockname(%d, %s, %u)", listenfd, addr_str((struct sockaddr *)&servaddr, servlen), (unsigned)servlen);
-    if (rc == -1)
+    if (getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
         die_call("getsockname", "fd %d", listenfd);
     /* END SOLUTION */
 
     print_address("bound to", (struct sockaddr *)&servaddr, servlen);
 
     /* The socket has an address but is not listening yet (lesson 03): a
-     * client connecting now is refused. */
+     * client connecting now is refused. exit() closes the socket. */
     return EXIT_OK;
 }

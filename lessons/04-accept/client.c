@@ -2,34 +2,30 @@
  * client.c - lesson 04: connect. Steps 1-2 of the seed's demo5: create a
  * socket and connect it to the server (the three-way handshake).
  *
- * Usage: client [-q] [-n N] [-i SEC] [-t SEC] [--json] HOST PORT
+ * Usage: client [-q] [-t SEC] [--json] HOST PORT
  */
 #include <errno.h>
 #include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
-#include "addr.h"
 #include "args.h"
 #include "explain.h"
-#include "sockio.h"
-#include "trace.h"
 
 /* What this program does, for --help. */
 #define ABOUT "Lesson 04 (client steps 1-2): creates a socket and connects to HOST PORT\n" \
               "(the three-way handshake), then exits; -n, -i are not used yet."
 
-
 int main(int argc, char *argv[])
 {
     struct client_args args;
     struct addrinfo hints, *res, *p;
+    struct timeval timeout;
     int sockfd = -1, rc, last_errno = 0;
 
     parse_client_args(argc, argv, ABOUT, &args);
-    trace_init(ROLE_CLIENT, args.trace);
-    ignore_sigpipe();               /* a vanished server must not kill us */
 
     /* Before step 1: turn HOST into addresses. getaddrinfo() takes names
      * and numeric IPv4/IPv6 alike (the seed's gethostbyname() is IPv4-only
@@ -42,38 +38,53 @@ int main(int argc, char *argv[])
     if (rc != 0)
         die_resolve(args.host, args.port_text, rc);
 
+    /* How long to wait for connect() and for each reply (-t SEC) before
+     * giving up, as a struct timeval for SO_SNDTIMEO and SO_RCVTIMEO. */
+    timeout.tv_sec = (time_t)args.timeout;
+    timeout.tv_usec = (suseconds_t)((args.timeout - (double)timeout.tv_sec) * 1e6);
+
     for (p = res; p != NULL; p = p->ai_next) {
-        /* Step 1: create the socket, of the family this address needs. */
+        /* Step 1: create the socket, of the family this address needs
+         * (AF_INET or AF_INET6; getaddrinfo() fills in SOCK_STREAM and TCP).
+         * A family this host lacks fails: try the next address. */
         /* BEGIN SOLUTION */
-        /* STUB: (void)sockfd; not_implemented(1); */
+        /* STUB: // Write step 1: socket() with p->ai_family, p->ai_socktype, p->ai_protocol into */
+        /* STUB: // sockfd; on -1 keep errno in last_errno and go on with the next address. */
+        /* STUB: not_implemented(1); */
         sockfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
-        trace_call(1, sockfd, sockfd, "socket(%s, SOCK_STREAM, %d)", family_name(p->ai_family), p->ai_protocol);
         if (sockfd == -1) {
             last_errno = errno;
-            continue;               /* this family is not available: next */
+            continue;
         }
-        /* Give up on connect() and on each reply after args.timeout. */
-        if (set_timeouts(1, sockfd, args.timeout) == -1)
-            die_call("setsockopt", "timeouts on fd %d", sockfd);
         /* END SOLUTION */
 
+        /* Without a timeout a client whose SYN goes unanswered (a firewall
+         * that drops it) waits minutes. SO_SNDTIMEO bounds send() and, on
+         * Linux, connect() too (which then fails with EINPROGRESS);
+         * SO_RCVTIMEO bounds recv() (EAGAIN when it runs out). */
+        if (setsockopt(sockfd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) == -1 ||
+            setsockopt(sockfd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) == -1)
+            die_call("setsockopt", "timeouts on fd %d", sockfd);
+
         /* Step 2: connect. The kernel picks a local port and does the
-         * three-way handshake (SYN, SYN+ACK, ACK); connect() returns when
-         * it is done. No server listening: ECONNREFUSED. */
+         * three-way handshake (SYN, SYN+ACK, ACK); connect() returns 0 when
+         * it is done, and the socket is ESTABLISHED. No server listening:
+         * ECONNREFUSED. A failed socket cannot be connected again: close
+         * it, then try the next address. */
         /* BEGIN SOLUTION */
+        /* STUB: // Write step 2: connect() sockfd to p->ai_addr (p->ai_addrlen bytes); on 0, break */
+        /* STUB: // out of the loop; on -1 keep errno in last_errno, close(sockfd), try the next. */
         /* STUB: not_implemented(2); */
-        rc = connect(sockfd, p->ai_addr, p->ai_addrlen);
-        trace_call(2, rc, sockfd, "connect(%d, %s, %u)", sockfd, addr_str(p->ai_addr, p->ai_addrlen), (unsigned)p->ai_addrlen);
-        if (rc == 0)
-            break;                  /* connected */
+        if (connect(sockfd, p->ai_addr, p->ai_addrlen) == 0)
+            break;                      /* connected */
         last_errno = errno;
-        rc = close(sockfd);         /* this address failed: try the next */
-        trace_call(2, rc, NO_VIEW, "close(%d)", sockfd);
+        close(sockfd);
+        sockfd = -1;
         /* END SOLUTION */
     }
     freeaddrinfo(res);
     if (p == NULL) {
-        errno = last_errno;
+        errno = last_errno;             /* why the last address failed */
         die_call("connect", "to %s port %s", args.host, args.port_text);
     }
 

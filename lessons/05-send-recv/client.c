@@ -9,13 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
-#include "addr.h"
 #include "args.h"
 #include "explain.h"
 #include "sockio.h"
-#include "trace.h"
 
 /* What this program does, for --help. */
 #define ABOUT "Lesson 05 (client steps 1-3): connects, sends N messages and waits for\n" \
@@ -32,11 +31,11 @@ int main(int argc, char *argv[])
 {
     struct client_args args;
     struct addrinfo hints, *res, *p;
+    struct timeval timeout;
     char buffer[BUF_SIZE], reply[REPLY_LEN];
     int sockfd = -1, rc, last_errno = 0;
 
     parse_client_args(argc, argv, ABOUT, &args);
-    trace_init(ROLE_CLIENT, args.trace);
     ignore_sigpipe();               /* a vanished server must not kill us */
 
     /* Before step 1: turn HOST into addresses. getaddrinfo() takes names
@@ -50,62 +49,93 @@ int main(int argc, char *argv[])
     if (rc != 0)
         die_resolve(args.host, args.port_text, rc);
 
+    /* How long to wait for connect() and for each reply (-t SEC) before
+     * giving up, as a struct timeval for SO_SNDTIMEO and SO_RCVTIMEO. */
+    timeout.tv_sec = (time_t)args.timeout;
+    timeout.tv_usec = (suseconds_t)((args.timeout - (double)timeout.tv_sec) * 1e6);
+
     for (p = res; p != NULL; p = p->ai_next) {
-        /* Step 1: create the socket, of the family this address needs. */
-        /* BEGIN SOLUTION */
-        /* STUB: (void)sockfd; not_implemented(1); */
+        /* Step 1: create the socket, of the family this address needs
+         * (AF_INET or AF_INET6; getaddrinfo() fills in SOCK_STREAM and TCP).
+         * A family this host lacks fails: try the next address. */
         sockfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
-        trace_call(1, sockfd, sockfd, "socket(%s, SOCK_STREAM, %d)", family_name(p->ai_family), p->ai_protocol);
         if (sockfd == -1) {
             last_errno = errno;
-            continue;               /* this family is not available: next */
+            continue;
         }
-        /* Give up on connect() and on each reply after args.timeout. */
-        if (set_timeouts(1, sockfd, args.timeout) == -1)
+
+        /* Without a timeout a client whose SYN goes unanswered (a firewall
+         * that drops it) waits minutes. SO_SNDTIMEO bounds send() and, on
+         * Linux, connect() too (which then fails with EINPROGRESS);
+         * SO_RCVTIMEO bounds recv() (EAGAIN when it runs out). */
+        if (setsockopt(sockfd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) == -1 ||
+            setsockopt(sockfd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) == -1)
             die_call("setsockopt", "timeouts on fd %d", sockfd);
-        /* END SOLUTION */
 
         /* Step 2: connect. The kernel picks a local port and does the
-         * three-way handshake (SYN, SYN+ACK, ACK); connect() returns when
-         * it is done. No server listening: ECONNREFUSED. */
-        /* BEGIN SOLUTION */
-        /* STUB: not_implemented(2); */
-        rc = connect(sockfd, p->ai_addr, p->ai_addrlen);
-        trace_call(2, rc, sockfd, "connect(%d, %s, %u)", sockfd, addr_str(p->ai_addr, p->ai_addrlen), (unsigned)p->ai_addrlen);
-        if (rc == 0)
-            break;                  /* connected */
+         * three-way handshake (SYN, SYN+ACK, ACK); connect() returns 0 when
+         * it is done, and the socket is ESTABLISHED. No server listening:
+         * ECONNREFUSED. A failed socket cannot be connected again: close
+         * it, then try the next address. */
+        if (connect(sockfd, p->ai_addr, p->ai_addrlen) == 0)
+            break;                      /* connected */
         last_errno = errno;
-        rc = close(sockfd);         /* this address failed: try the next */
-        trace_call(2, rc, NO_VIEW, "close(%d)", sockfd);
-        /* END SOLUTION */
+        close(sockfd);
+        sockfd = -1;
     }
     freeaddrinfo(res);
     if (p == NULL) {
-        errno = last_errno;
+        errno = last_errno;             /* why the last address failed */
         die_call("connect", "to %s port %s", args.host, args.port_text);
     }
 
-    /* Step 3: talk. Send a message, wait for the whole "ok", then the next.
-     * A failure says which message was not acknowledged: none is lost
-     * silently. */
+    /* Step 3: talk, as the seed's demo5 does: send a message, wait for the
+     * whole "ok", then the next. A failure says which message was not
+     * acknowledged: none is lost silently. */
     /* BEGIN SOLUTION */
+    /* STUB: // Write step 3: for each message i = 1..args.count: snprintf() MESSAGE_FORMAT into */
+    /* STUB: // buffer; send() it (MSG_NOSIGNAL) in a loop until every byte is sent (send() may */
+    /* STUB: // take fewer; EINTR: again; -1: die_call("send", ...)); print_data(DATA_SENT, ...); */
+    /* STUB: // then recv() into reply until it holds REPLY_LEN bytes (EINTR: again; -1: */
+    /* STUB: // die_call("recv", ...); 0: die_msg(the server closed ...)); print_data(DATA_RECEIVED, */
+    /* STUB: // ...); die_msg() unless it is REPLY; sleep_seconds(args.interval) between messages. */
     /* STUB: (void)buffer; (void)reply; not_implemented(3); */
     for (long i = 1; i <= args.count; i++) {
         int len = snprintf(buffer, sizeof(buffer), MESSAGE_FORMAT, i, i);
+        size_t sent = 0, got = 0;
+        ssize_t n;
 
-        /* send() may take only part of the message: send_all() loops. */
-        if (send_all(3, sockfd, buffer, (size_t)len) == -1)
-            die_call("send", "message %ld of %ld (%ld acknowledged)", i, args.count, i - 1);
+        /* send() may take fewer bytes than asked (a short write) and
+         * returns how many it took: send the rest until all len bytes are
+         * gone, as Beej's sendall() does. EINTR: a signal came before any
+         * byte went: again. MSG_NOSIGNAL: a vanished server gives EPIPE,
+         * not a fatal SIGPIPE. No '\0' goes on the wire: len excludes it. */
+        while (sent < (size_t)len) {
+            n = send(sockfd, buffer + sent, (size_t)len - sent, MSG_NOSIGNAL);
+            if (n == -1 && errno == EINTR)
+                continue;
+            if (n == -1)
+                die_call("send", "message %ld of %ld (%ld acknowledged)", i, args.count, i - 1);
+            sent += (size_t)n;
+        }
         print_data(DATA_SENT, buffer, (size_t)len);
 
-        /* The reply may come in pieces: read until we have all of it. */
-        ssize_t got = recv_exactly(3, sockfd, reply, REPLY_LEN);
-        if (got == -1)
-            die_call("recv", "reply to message %ld of %ld (%ld acknowledged)", i, args.count, i - 1);
-        if (got < REPLY_LEN)
-            die_msg("the server closed the connection before replying to message %ld of %ld "
-                    "(%ld acknowledged)", i, args.count, i - 1);
-        print_data(DATA_RECEIVED, reply, (size_t)got);
+        /* TCP is a byte stream, not messages: the two bytes of "ok" may
+         * come in two pieces, so one recv() is not one reply. Read until
+         * we have REPLY_LEN bytes. 0: the server closed first. -1 with
+         * EAGAIN: no reply within -t SEC (SO_RCVTIMEO). */
+        while (got < REPLY_LEN) {
+            n = recv(sockfd, reply + got, REPLY_LEN - got, 0);
+            if (n == -1 && errno == EINTR)
+                continue;
+            if (n == -1)
+                die_call("recv", "reply to message %ld of %ld (%ld acknowledged)", i, args.count, i - 1);
+            if (n == 0)
+                die_msg("the server closed the connection before replying to message %ld of %ld "
+                        "(%ld acknowledged)", i, args.count, i - 1);
+            got += (size_t)n;
+        }
+        print_data(DATA_RECEIVED, reply, got);
         if (memcmp(reply, REPLY, REPLY_LEN) != 0)
             die_msg("unexpected reply to message %ld of %ld (%ld acknowledged): expected \"%s\"",
                     i, args.count, i - 1, REPLY);

@@ -4,7 +4,9 @@
  *
  * Usage: server [-q] [--bind ADDR] [--json] PORT
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -12,36 +14,44 @@
 #include "args.h"
 #include "explain.h"
 #include "sockio.h"
-#include "trace.h"
 
 /* What this program does, for --help. */
 #define ABOUT "Lesson 05 (steps 1-5): serves one client: prints each message it\n" \
               "receives and answers \"ok\", like the seed's demo6."
 
-/* Connections the kernel may hold, handshake done, until we accept them. */
+/* Connections the kernel may hold, handshake done, until we accept them:
+ * the seed's 5. (Linux queues one more than this: backlog + 1.) */
 #define BACKLOG 5
-/* The seed's buffer size; one recv() returns at most this much. */
+/* The seed's buffer size; one recv() here returns at most BUF_SIZE - 1. */
 #define BUF_SIZE 1024
-/* The seed's reply to every message. */
+/* The seed's reply to every message: two bytes, no '\0' on the wire. */
 #define REPLY "ok"
+#define REPLY_LEN 2
 
 /*
  * Step 5: talk to one client. Each recv() is taken as one message, as the
- * seed's demo6 does, and answered with "ok". Returns 0 when the client
- * closed its end (recv() returned 0), -1 when the connection failed.
+ * seed's demo6 does, printed, and answered with "ok". Returns 0 when the
+ * client closed its end (recv() returned 0), -1 when the connection failed.
  */
 static int talk(int clientfd)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write step 5: loop: recv() into a char buffer[BUF_SIZE] (room for a '\0'); again */
+    /* STUB: // on EINTR; -1: warn_call("recv", ...), return -1; 0: the client closed, return 0; */
+    /* STUB: // else print_data(DATA_RECEIVED, ...), then send() REPLY (REPLY_LEN bytes, */
+    /* STUB: // MSG_NOSIGNAL) in a loop until every byte is sent (send() may take fewer; EINTR: */
+    /* STUB: // again; -1: warn_call("send", ...), return -1), then print_data(DATA_SENT, ...). */
     /* STUB: (void)clientfd; not_implemented(5); */
     char buffer[BUF_SIZE];
+    size_t sent;
+    ssize_t n;
 
     for (;;) {
-        /* recv() blocks until bytes arrive, returns 0 once the peer has
-         * closed its end, -1 on error. Ask for one byte less than the
-         * buffer so there is always room for the '\0' we add. */
-        ssize_t n = recv(clientfd, buffer, sizeof(buffer) - 1, 0);
-        trace_call(5, n, NO_VIEW, "recv(%d, buf, %zu, 0)", clientfd, sizeof(buffer) - 1);
+        /* recv() blocks until bytes arrive and returns how many: at most
+         * sizeof(buffer) - 1, so there is always room for the '\0' we add.
+         * 0 means the peer has closed its end (orderly close): forget that
+         * case and the loop spins forever on a dead connection. */
+        n = recv(clientfd, buffer, sizeof(buffer) - 1, 0);
         if (n == -1 && errno == EINTR)
             continue;               /* a signal interrupted the wait: again */
         if (n == -1) {
@@ -53,12 +63,24 @@ static int talk(int clientfd)
         buffer[n] = '\0';           /* recv() does not terminate strings */
         print_data(DATA_RECEIVED, buffer, (size_t)n);
 
-        /* send() may write fewer bytes than asked: send_all() loops. */
-        if (send_all(5, clientfd, REPLY, strlen(REPLY)) == -1) {
-            warn_call("send", "reply to client (fd %d)", clientfd);
-            return -1;
+        /* send() may take fewer bytes than asked (a short write, when the
+         * kernel's send buffer is nearly full) and returns how many it
+         * took: send the rest until the whole reply is gone. One send()
+         * with its count ignored works on loopback and loses bytes on a
+         * real network. EINTR: a signal came before any byte went: again.
+         * MSG_NOSIGNAL: a vanished client gives EPIPE, not a fatal SIGPIPE. */
+        sent = 0;
+        while (sent < REPLY_LEN) {
+            n = send(clientfd, REPLY + sent, REPLY_LEN - sent, MSG_NOSIGNAL);
+            if (n == -1 && errno == EINTR)
+                continue;
+            if (n == -1) {
+                warn_call("send", "reply to client (fd %d)", clientfd);
+                return -1;
+            }
+            sent += (size_t)n;
         }
-        print_data(DATA_SENT, REPLY, strlen(REPLY));
+        print_data(DATA_SENT, REPLY, REPLY_LEN);
     }
     /* END SOLUTION */
 }
@@ -66,74 +88,78 @@ static int talk(int clientfd)
 int main(int argc, char *argv[])
 {
     struct server_args args;
-    struct sockaddr_storage servaddr, peeraddr;
+    struct sockaddr_in servaddr;
+    struct sockaddr_storage peeraddr;
     socklen_t servlen, peerlen;
-    int listenfd, clientfd, rc, on = 1;
+    int listenfd, clientfd, on = 1;
 
     parse_server_args(argc, argv, ABOUT, 0, &args);
-    trace_init(ROLE_SERVER, args.trace);
     ignore_sigpipe();               /* a vanished client must not kill us */
-    /* The address to bind, from --bind (a numeric IPv4 or IPv6 address)
-     * and PORT, in network byte order. */
-    if (passive_addr(args.bind_addr, args.port, &servaddr, &servlen) == -1)
-        die_usage("--bind '%s' is not a numeric address", args.bind_addr);
+    /* This lesson's sockaddr_in holds IPv4 addresses only. */
+    if (strchr(args.bind_addr, ':') != NULL)
+        die_usage("--bind '%s': binding an IPv6 address comes in lesson 06-close; "
+                  "here use an IPv4 address (0.0.0.0, 127.0.0.1)", args.bind_addr);
 
-    /* Step 1: create the listening socket: a TCP (stream) endpoint that
-     * has no address yet. The kernel returns the lowest free fd. */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)listenfd; not_implemented(1); */
-    listenfd = socket(servaddr.ss_family, SOCK_STREAM, 0);
-    trace_call(1, listenfd, listenfd, "socket(%s, SOCK_STREAM, 0)", family_name(servaddr.ss_family));
+    /* Step 1: create the listening socket: an IPv4 TCP endpoint with no
+     * address yet (state CLOSE). The kernel returns the lowest free fd. */
+    listenfd = socket(AF_INET, SOCK_STREAM, 0);
     if (listenfd == -1)
-        die_call("socket", "%s", family_name(servaddr.ss_family));
-    /* END SOLUTION */
+        die_call("socket", "AF_INET, SOCK_STREAM");
 
-    /* Step 2: bind the address and port. SO_REUSEADDR first, so a server
-     * restarted right after a run can bind while old connections on this
-     * port still sit in TIME_WAIT (the seed forgets this). */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)rc; (void)on; not_implemented(2); */
-    rc = setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    trace_call(2, rc, NO_VIEW, "setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], %zu)", listenfd, sizeof(on));
-    if (rc == -1)
-        die_call("setsockopt", "SO_REUSEADDR");
-    rc = bind(listenfd, (struct sockaddr *)&servaddr, servlen);
-    trace_call(2, rc, listenfd, "bind(%d, %s, %u)", listenfd, addr_str((struct sockaddr *)&servaddr, servlen), (unsigned)servlen);
-    if (rc == -1)
-        die_call("bind", "%s", addr_str((struct sockaddr *)&servaddr, servlen));
+    /* Step 2: bind the address and port clients will connect to. */
+    /* SO_REUSEADDR before bind(): without it, bind() fails with EADDRINUSE
+     * while the port still has a connection in TIME_WAIT (or FIN_WAIT2).
+     * That happens to a server restarted after IT closed a connection
+     * first, or was killed with a client connected: the side that closes
+     * first keeps the connection in TIME_WAIT for 60 s on Linux. (In the
+     * seed's exchange the client closes first, so the TIME_WAIT is on the
+     * client's port, and the seed's server gets away without this.) */
+    if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+        die_call("setsockopt", "SO_REUSEADDR on fd %d", listenfd);
+
+    /* The address, as the seed fills it. memset first: sockaddr_in has
+     * padding (sin_zero) that must be zero. */
+    memset(&servaddr, 0, sizeof(servaddr));
+    servaddr.sin_family = AF_INET;              /* (1) the address family */
+    /* (2) the port, in network byte order (big-endian). The classic bug is
+     * forgetting htons(): on a little-endian PC port 5005 (0x138d) would
+     * be bound as 36115 (0x8d13). PORT 0 asks the kernel for a free port. */
+    servaddr.sin_port = htons(args.port);
+    /* (3) which of this host's addresses: INADDR_ANY (0.0.0.0) means all
+     * of them, like the seed; --bind 127.0.0.1 means loopback only, and
+     * inet_pton() turns the text into the 4 bytes, already big-endian. */
+    if (strcmp(args.bind_addr, "0.0.0.0") == 0)
+        servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (inet_pton(AF_INET, args.bind_addr, &servaddr.sin_addr) != 1)
+        die_usage("--bind '%s' is not an IPv4 address", args.bind_addr);
+
+    /* bind() gives the socket its address: still state CLOSE, but now
+     * the port is taken. EADDRINUSE: someone else has it; EACCES: ports
+     * below 1024 need root. */
+    if (bind(listenfd, (struct sockaddr *)&servaddr, sizeof(servaddr)) == -1)
+        die_call("bind", "%s", addr_str((struct sockaddr *)&servaddr, sizeof(servaddr)));
+
     /* With PORT 0 the kernel chose a free port at bind(): ask which. */
     servlen = sizeof(servaddr);
-    rc = getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen);
-    trace_call(2, rc, NO_VIEW, "getsockname(%d, %s, %u)", listenfd, addr_str((struct sockaddr *)&servaddr, servlen), (unsigned)servlen);
-    if (rc == -1)
+    if (getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
         die_call("getsockname", "fd %d", listenfd);
-    /* END SOLUTION */
 
-    /* Step 3: listen. The socket turns passive (LISTEN): the kernel now
-     * completes handshakes on its own and queues up to BACKLOG of them. */
-    /* BEGIN SOLUTION */
-    /* STUB: not_implemented(3); */
-    rc = listen(listenfd, BACKLOG);
-    trace_call(3, rc, listenfd, "listen(%d, %d)", listenfd, BACKLOG);
-    if (rc == -1)
+    /* Step 3: listen. The socket turns passive (state LISTEN): from now
+     * on the kernel itself answers clients' handshakes and queues up to
+     * BACKLOG finished connections until accept() takes them. */
+    if (listen(listenfd, BACKLOG) == -1)
         die_call("listen", "on fd %d", listenfd);
-    /* END SOLUTION */
     print_address("listening on", (struct sockaddr *)&servaddr, servlen);
 
-    /* Step 4: accept a client. Blocks until the accept queue holds a
-     * connection, then returns a NEW socket for it; listenfd keeps
-     * listening. peeraddr says who connected. */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)clientfd; (void)peeraddr; (void)peerlen; not_implemented(4); */
+    /* Step 4: accept a client. accept() blocks until the accept queue
+     * holds a finished connection, then returns a NEW socket for it;
+     * listenfd goes on listening. peeraddr says who connected. */
     do {
         peerlen = sizeof(peeraddr);
         clientfd = accept(listenfd, (struct sockaddr *)&peeraddr, &peerlen);
-        trace_call(4, clientfd, clientfd, "accept(%d, %s, %u)", listenfd,
-                   clientfd == -1 ? "NULL" : addr_str((struct sockaddr *)&peeraddr, peerlen), (unsigned)peerlen);
     } while (clientfd == -1 && errno == EINTR);   /* a signal: wait again */
     if (clientfd == -1)
         die_call("accept", "on fd %d", listenfd);
-    /* END SOLUTION */
 
     /* Step 5: the seed's exchange: a message in, "ok" out, until the
      * client closes its end. */
