@@ -5,6 +5,7 @@
  * Build and run: make fuzz (see mk/hardening.mk).
  */
 #include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,41 @@ static void check_quote(const uint8_t *data, size_t size, size_t outsz)
     free(cut);
 }
 
+/* Send all len bytes, as lesson 06's send loop does (short writes, EINTR). */
+static void send_whole(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        assert(n > 0);
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Read until want bytes came or the peer closed; return how many came. */
+static size_t recv_whole(int fd, void *buf, size_t want)
+{
+    char *p = buf;
+    size_t got = 0;
+
+    while (got < want) {
+        ssize_t n = recv(fd, p + got, want - got, 0);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        assert(n >= 0);
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
 /* The server side of the exchange: talk() from lesson 06, step 5. */
 static size_t serve(int fd)
 {
@@ -57,8 +93,8 @@ static size_t serve(int fd)
             return reads;
         buffer[n] = '\0';
         print_data(DATA_RECEIVED, buffer, (size_t)n);
-        assert(send_all(5, fd, REPLY, strlen(REPLY)) == (ssize_t)strlen(REPLY));
-        print_data(DATA_SENT, REPLY, strlen(REPLY));
+        send_whole(fd, REPLY, REPLY_LEN);
+        print_data(DATA_SENT, REPLY, REPLY_LEN);
         reads++;
     }
 }
@@ -84,15 +120,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
         abort();
     /* The client: everything at once, then end-of-file. */
-    assert(send_all(3, sv[1], data, size) == (ssize_t)size);
+    send_whole(sv[1], data, size);
     shutdown(sv[1], SHUT_WR);
     reads = serve(sv[0]);
     close(sv[0]);
     /* Every read was answered, and the client reads the answers whole. */
-    assert(recv_exactly(3, sv[1], replies, REPLY_LEN * reads) == (ssize_t)(REPLY_LEN * reads));
+    assert(recv_whole(sv[1], replies, REPLY_LEN * reads) == REPLY_LEN * reads);
     for (size_t i = 0; i < reads; i++)
         assert(memcmp(replies + REPLY_LEN * i, REPLY, REPLY_LEN) == 0);
-    assert(recv_exactly(3, sv[1], replies, 1) == 0);
+    assert(recv_whole(sv[1], replies, 1) == 0);
     close(sv[1]);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * addr.h - socket addresses: turn text into a sockaddr and back.
+ * addr.h - socket addresses and address families as text.
  */
 #ifndef SOCKETLAB_ADDR_H
 #define SOCKETLAB_ADDR_H
@@ -8,7 +8,7 @@
 
 /**
  * @defgroup addr Addresses
- * @brief Socket addresses as text, and a server's own address from text.
+ * @brief Socket addresses and address families as text.
  * @{
  */
 
@@ -28,17 +28,6 @@ const char *addr_str(const struct sockaddr *sa, socklen_t len);
  * @return "AF_INET", "AF_INET6", or "AF_?".
  */
 const char *family_name(int family);
-
-/**
- * @brief Build the address a server binds: a numeric host and a port.
- * @param host  a numeric IPv4 or IPv6 address ("0.0.0.0", "::").
- * @param port  the port in host byte order (0 for any free port).
- * @param out   the address, with the port in network byte order (htons).
- * @param len   its length, for bind().
- * @return 0 on success; -1 when @p host is not a numeric address.
- */
-int passive_addr(const char *host, unsigned short port,
-                 struct sockaddr_storage *out, socklen_t *len);
 
 /** @} */
 

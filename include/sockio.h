@@ -1,7 +1,8 @@
 /*
- * sockio.h - I/O on a connected socket that survives what TCP really does:
- * short writes, EINTR, replies in pieces, a peer that vanishes. And the
- * data lines the programs print on stdout.
+ * sockio.h - what the programs do around their socket calls: the data
+ * lines they print on stdout, sleeping between messages, SIGPIPE and the
+ * stop signals. (The loops that finish a send() or read a whole reply are
+ * the lessons' own: lesson 05 teaches them.)
  */
 #ifndef SOCKETLAB_SOCKIO_H
 #define SOCKETLAB_SOCKIO_H
@@ -12,7 +13,7 @@
 
 /**
  * @defgroup sockio Socket I/O
- * @brief Loops that finish a send or a reply, timeouts, and stdout's data lines.
+ * @brief stdout's data lines, sleeping, SIGPIPE and stop signals.
  * @{
  */
 
@@ -23,46 +24,6 @@ enum data_dir {
 };
 
 /**
- * @brief Send all @p len bytes, calling send() as often as it takes.
- * @param step  the step to trace each send() under.
- * @param fd    a connected socket.
- * @param buf   the bytes.
- * @param len   how many.
- * @return @p len on success; -1 on error with errno set (EPIPE when the
- *         peer has gone: MSG_NOSIGNAL keeps SIGPIPE from killing us).
- *
- * send() may take fewer bytes than asked (a short write) or be interrupted
- * by a signal (EINTR) before it takes any; both are retried, and each call
- * is traced.
- */
-ssize_t send_all(int step, int fd, const void *buf, size_t len);
-
-/**
- * @brief Receive exactly @p want bytes unless the peer closes first.
- * @param step  the step to trace each recv() under.
- * @param fd    a connected socket.
- * @param buf   where the bytes go.
- * @param want  how many bytes make a whole reply.
- * @return the bytes received: @p want, or fewer if the peer closed its end
- *         (0 when it closed at once); -1 on error with errno set (EAGAIN
- *         when the socket's receive timeout ran out).
- *
- * TCP is a byte stream: a two-byte reply may arrive as two one-byte
- * pieces, so one recv() is not one message.
- */
-ssize_t recv_exactly(int step, int fd, void *buf, size_t want);
-
-/**
- * @brief Give up on connect(), send() and recv() on @p fd after @p seconds
- *        (SO_SNDTIMEO and SO_RCVTIMEO), each setsockopt traced.
- * @param step     the step to trace under.
- * @param fd       a socket.
- * @param seconds  the timeout, more than 0.
- * @return 0 on success; -1 on error with errno set.
- */
-int set_timeouts(int step, int fd, double seconds);
-
-/**
  * @brief Print a data line on stdout: `received: <bytes>` or `sent: <bytes>`
  *        (the seed's 接收：/发送： with `LAB_LANG=zh`).
  * @param dir   received or sent.
@@ -70,9 +31,8 @@ int set_timeouts(int step, int fd, double seconds);
  *              bytes as `\xNN`.
  * @param len   how many bytes.
  *
- * The line is not flushed at once: send_all() and sleep_seconds() flush
- * stdout (and exit() does), so on a pipe the lines arrive in order without
- * a write(2) inside each round trip. On a terminal stdout is line-buffered.
+ * The line is flushed at once, so a harness or a pipe sees each line when
+ * it happens, even while the program then blocks in recv() or accept().
  */
 void print_data(enum data_dir dir, const void *data, size_t len);
 

@@ -1,6 +1,5 @@
 /*
- * addr.c - socket addresses as text, and a server's address from text
- * (see addr.h).
+ * addr.c - socket addresses and address families as text (see addr.h).
  */
 #include "addr.h"
 
@@ -47,26 +46,4 @@ const char *family_name(int family)
     case AF_UNSPEC: return "AF_UNSPEC";
     default: return "AF_?";
     }
-}
-
-int passive_addr(const char *host, unsigned short port,
-                 struct sockaddr_storage *out, socklen_t *len)
-{
-    struct sockaddr_in *in = (struct sockaddr_in *)out;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
-
-    memset(out, 0, sizeof(*out));
-    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);     /* network byte order: big-endian */
-        *len = sizeof(*in);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        *len = sizeof(*in6);
-        return 0;
-    }
-    return -1;
 }
