@@ -2,17 +2,26 @@
 
     python3 tests/grading/handout.py [OUT]        (default: build/handout)
 
-Copies every git-tracked file of the kit into OUT, except the grader's own
-files, and replaces each solution region of the lessons' C files
+Copies every git-tracked file of the kit into OUT, except the grader's and
+the maintainers' own files, and replaces each solution region of the
+lessons' C files (each lesson marks only its NEW steps; the steps of earlier
+lessons stay in its file, complete)
 
     /* BEGIN SOLUTION */
     /* STUB: not_implemented(3); */
     ...the step's code...
     /* END SOLUTION */
 
-by a `TODO(step N)` comment and the stub's code, so the handout builds,
-runs ("step 3 not implemented yet") and fails its tests until the student
-writes each step. Also writes OUT/.github/classroom/autograding.json.
+by a `TODO(step N)` comment that names the calls the step needs and the
+variables later code reads, and the stub's code, so the handout builds, runs
+("step 3 not implemented yet") and fails its tests until the student writes
+each step.
+
+The handout is a lab, not the kit: its README.md is the student's guide
+(tests/grading/student-guide.md), its Makefile is the kit's with a student's
+`make help` and `make check [LESSON=NN]` (tests/grading/check.mk, which runs
+tools/check.py, from tests/grading/check.py). Also writes
+OUT/.github/classroom/autograding.json.
 """
 import json
 import os
@@ -31,7 +40,19 @@ STEP_RE = re.compile(r"not_implemented\((\d+)\)")
 
 # Grader-only files: never in the handout. bench/ holds a bare C ping-pong and
 # fuzz/ a copy of the server's recv loop: complete answers in all but name.
-EXCLUDE = ("tests/grading/", "tests/mutants/", "mk/grading.mk", "docs/readme-graders.md", "bench/", "fuzz/")
+# The maintainers' own targets (Docker images, fuzzing) and their README
+# parts do not work in a student's tree, or are not for students.
+EXCLUDE = ("tests/grading/", "tests/mutants/", "mk/grading.mk", "docs/readme-graders.md", "bench/", "fuzz/",
+           "mk/hardening.mk", "mk/docker.mk", "docs/readme-docs.md")
+
+# What the handout has in place of the kit's files (handout path <- kit path).
+HERE = Path(__file__).resolve().parent
+HANDOUT_FILES = {"README.md": HERE / "student-guide.md",
+                 "mk/check.mk": HERE / "check.mk",
+                 "tools/check.py": HERE / "check.py"}
+# Rules of the kit's Makefile that the handout drops: its `make help` is
+# check.mk's, and bench/ is not in the handout.
+DROPPED_RULES = ("help", "bench")
 
 # Points per lesson (the sum of the lessons' @pytest.mark.points), for
 # GitHub Classroom, which gives points per command that passes.
@@ -72,6 +93,48 @@ def solution_regions(text, name="?"):
     return regions
 
 
+C_WORDS = {"if", "while", "for", "switch", "return", "sizeof", "do", "else", "case", "defined"}
+COMMENT_OR_STRING_RE = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'', re.S)
+
+
+def calls_in(body):
+    """The functions a solution body calls, in order of first use."""
+    code = COMMENT_OR_STRING_RE.sub(" ", "\n".join(body))
+    seen = []
+    for name in re.findall(r"\b([A-Za-z_]\w*)\s*\(", code):
+        if name not in C_WORDS and not name.isupper() and name not in seen:
+            seen.append(name)
+    return seen
+
+
+def variables_set(body, rest):
+    """Variables a solution body assigns that the code after it reads."""
+    code = COMMENT_OR_STRING_RE.sub(" ", "\n".join(body))
+    later = COMMENT_OR_STRING_RE.sub(" ", rest)
+    names = []
+    for name in re.findall(r"(?:^|[;{(])\s*([A-Za-z_]\w*)\s*=[^=]", code, re.M):
+        first = re.search(rf"\b{name}\b(\s*=[^=])?", later)
+        if name not in names and first and not first.group(1):     # read before any new value
+            names.append(name)
+    return names
+
+
+def todo_comment(indent, step, body, rest, stubs):
+    """The comment that takes a solution's place: where to write, and (unless
+    the stub's own comment lines say it) which calls the step needs."""
+    hinted = any(s.lstrip().startswith(("//", "/*")) for s in stubs)
+    calls = ", ".join(f"{c}()" for c in calls_in(body))
+    sets = ", ".join(variables_set(body, rest))
+    lines = [f"/* TODO(step {step}): write step {step} here; then delete the not_implemented({step}) line",
+             f" * (it stops the program with \"step {step} not implemented yet\")."]
+    if calls and not hinted:
+        lines.append(f" * The step needs: {calls}.")
+    if sets:
+        lines.append(f" * The code after it reads: {sets}.")
+    lines[-1] += " */"
+    return [indent + line for line in lines]
+
+
 def strip_solutions(text, name="?"):
     """The text with each solution region replaced by TODO(step N) and its stub."""
     solution_regions(text, name)                # validate first
@@ -84,16 +147,16 @@ def strip_solutions(text, name="?"):
             continue
         indent = m.group(1)
         i += 1
-        stubs = []
+        stubs, body = [], []
         while STUB_RE.match(lines[i]):
             stubs.append(STUB_RE.match(lines[i]).group(1))
             i += 1
         while not END_RE.match(lines[i]):
+            body.append(lines[i])
             i += 1
         i += 1
         step = STEP_RE.search(" ".join(stubs)).group(1)
-        out.append(f"{indent}/* TODO(step {step}): write step {step} here, as the comment above says;")
-        out.append(f"{indent} * then delete the stub line below. */")
+        out.extend(todo_comment(indent, step, body, "\n".join(lines[i:]), stubs))
         out.extend(indent + s for s in stubs)
     return "\n".join(out)
 
@@ -175,6 +238,46 @@ def classroom_json():
     return {"tests": tests}
 
 
+STUDENT_MAKEFILE_HEAD = """\
+# Makefile - build and check your socketlab lessons.
+#
+#   make                   build every lesson into build/<lesson>/
+#   make check             check the lessons in order; stops at the first one not done
+#   make check LESSON=03   build, then check lesson 03 only
+#   make help              every target that works here
+#
+# V=1 shows the full commands.
+"""
+
+
+def student_makefile(text):
+    """The kit's Makefile for the handout: the student's header comment, and
+    without the rules the handout has no use for (DROPPED_RULES)."""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines) and lines[i].startswith("#"):
+        i += 1                                  # the kit's header comment
+    out, skipping = [], False
+    for line in lines[i:]:
+        target = re.match(r"^([\w.-]+)\s*:(?!=)", line)
+        if target:
+            skipping = target.group(1) in DROPPED_RULES
+        elif skipping and not line.startswith("\t"):
+            skipping = False
+        if not skipping:
+            out.append(line)
+    return STUDENT_MAKEFILE_HEAD + "\n".join(out)
+
+
+IF_RE = re.compile(r"^<!-- if (\S+) -->\n(.*?)^<!-- end if -->\n", re.S | re.M)
+
+
+def only_what_exists(text, out):
+    """The guide without the parts about files the handout lacks:
+    `<!-- if tools/trace --> ... <!-- end if -->` stays only if OUT has tools/trace."""
+    return IF_RE.sub(lambda m: m.group(2) if (out / m.group(1)).exists() else "", text)
+
+
 def make_handout(out, root=ROOT):
     out = Path(out)
     if out.exists():
@@ -183,10 +286,21 @@ def make_handout(out, root=ROOT):
     for rel in tracked_files(root):
         src, dst = root / rel, out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if rel.startswith("lessons/") and rel.endswith((".c", ".h")):
+        if rel in HANDOUT_FILES:
+            continue                            # written below
+        if rel == "Makefile":
+            dst.write_text(student_makefile(src.read_text()))
+        elif rel.startswith("lessons/") and rel.endswith((".c", ".h")):
             dst.write_text(strip_solutions(src.read_text(), rel))
         elif rel.endswith(".md"):
             dst.write_text(strip_markdown(src.read_text(), solution_lines))
+        else:
+            shutil.copy2(src, dst)
+    for rel, src in HANDOUT_FILES.items():
+        dst = out / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if rel.endswith(".md"):
+            dst.write_text(only_what_exists(src.read_text(), out))
         else:
             shutil.copy2(src, dst)
     gh = out / ".github" / "classroom"
