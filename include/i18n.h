@@ -18,11 +18,32 @@
 #define N_(msgid) (msgid)
 
 /**
+ * Translate a message in a context: the same English with two meanings
+ * ("create socket" is 创建服务端的socket for the server and 创建客户端的socket
+ * for the client): C_("server step", "create socket").
+ */
+#define C_(ctx, msgid) i18n_pgettext(ctx "\004" msgid)
+/** Mark a message with its context in a table; translate it with i18n_pgettext(). */
+#define NC_(ctx, msgid) (ctx "\004" msgid)
+
+/**
  * @brief Choose the language and find the catalog; call once, early.
  *
- * Safe to call more than once (later calls do nothing).
+ * Reads LAB_LANG (zh or en), then LANGUAGE, LC_ALL, LC_MESSAGES and
+ * LANG as gettext does; Chinese works even where no zh_CN locale is
+ * generated. Finds the catalog beside the program or library ($LAB_LOCALEDIR
+ * overrides). Needs no main(): the preloaded tracer calls it from a
+ * constructor. Safe to call more than once (later calls do nothing), and
+ * leaves errno and LC_NUMERIC as they were.
  */
 void i18n_init(void);
+
+/**
+ * @brief Translate a message marked with NC_() (or written by C_()).
+ * @param ctx_msgid  the context, a \\004 byte, then the English message.
+ * @return the translation, or the English message without its context.
+ */
+const char *i18n_pgettext(const char *ctx_msgid);
 
 /**
  * @brief Whether messages are in Chinese now.
