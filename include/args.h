@@ -26,7 +26,6 @@ struct server_args {
     int pause;              /**< `--pause`: wait for Enter before each socket call */
     int keep;               /**< `-k`: serve clients one after another */
     const char *bind_addr;  /**< `--bind ADDR`, a numeric IPv4 or IPv6 address */
-    const char *port_text;  /**< PORT as given, checked */
     unsigned short port;    /**< PORT as a number; 0 lets the kernel choose */
 };
 

@@ -3,7 +3,8 @@
  *
  * Three ways to report trouble, as TLPI does: die with errno's text
  * (exit 1), die with a message (exit 1), or warn and carry on. Usage
- * errors exit 2.
+ * errors exit 2. The formats are English string literals; these functions
+ * translate them (gettext, see i18n.h), so callers never write _().
  */
 #ifndef SOCKETLAB_EXPLAIN_H
 #define SOCKETLAB_EXPLAIN_H
@@ -36,11 +37,20 @@ void explain_init(const char *prog, const char *usage);
 const char *errno_name(int err);
 
 /**
+ * @brief What an errno value means, in the user's language.
+ * @param err  an errno value.
+ * @return glibc's text for @p err ("Address already in use"), translated
+ *         from the kit's catalog; strerror() for values not listed.
+ */
+const char *errno_text(int err);
+
+/**
  * @brief A hint for a failed call: what usually causes @p err there and
  *        what to try.
  * @param call  the call that failed ("bind", "connect", "send", ...).
  * @param err   its errno.
- * @return a static sentence, or NULL when there is nothing useful to add.
+ * @return a static sentence in the user's language, or NULL when there is
+ *         nothing useful to add.
  */
 const char *explain_hint(const char *call, int err);
 
@@ -72,13 +82,6 @@ void warn_call(const char *call, const char *fmt, ...)
  */
 void die_msg(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
-
-/**
- * @brief Report a problem that has no errno, and carry on.
- * @param fmt  printf format of the message.
- * @param ...  the values for @p fmt.
- */
-void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /**
  * @brief Report a failed name lookup (getaddrinfo) with a hint, then exit 1.
