@@ -1,6 +1,6 @@
 # Makefile - build, run and test the socketlab lessons.
 #
-#   make            build every lesson into build/<lesson>/ (and build/libfault.so)
+#   make            build every lesson into build/<lesson>/ (and build/libsocketlab.so)
 #   make demo       lesson 06's server and client on loopback, with traces
 #   make test       the whole test suite (installs test packages when it can)
 #   make bench      round trips per second: lesson 06 vs a bare C ping-pong
@@ -11,6 +11,7 @@
 #   make fault-demo lesson 06 under injected short writes and EINTR
 #   make fuzz       libFuzzer over the receive path and argument parsing
 #   make clean      remove build/
+#   make help       this list, and every topic's targets from mk/*.mk
 #
 # V=1 shows the full commands. Each topic's targets live in mk/<topic>.mk.
 
@@ -22,13 +23,18 @@ CPPFLAGS += -D_DEFAULT_SOURCE -Iinclude -MMD -MP
 LDLIBS  += -lm
 PREFIX  ?= /usr/local
 
+# The sanitizers live in their own variable: `make SAN=1 CFLAGS=-O1` keeps
+# them (a command-line CFLAGS replaces CFLAGS whole, += included).
 ifeq ($(SAN),1)
-BUILD   ?= build/san
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+BUILD     ?= build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
-BUILD   ?= build
+BUILD     ?= build
+SAN_FLAGS :=
 endif
+# The preload copy of the tracer steps aside in programs that carry their
+# own (interpose.c): export the mark it looks for.
+LAB_LDFLAGS := -Wl,--export-dynamic-symbol=lab_static_interposer
 
 ifeq ($(V),1)
 Q :=
@@ -44,6 +50,7 @@ PROGRAMS := $(foreach l,$(LESSONS),$(patsubst lessons/$(l)/%.c,$(BUILD)/$(l)/%,$
 BENCH    := $(BUILD)/bench/pingpong
 
 # The test runner: the first python3 that has pytest (Debian's, usually).
+# Deferred (=, not :=): only the targets that run Python ask for it.
 PYTHON  ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import pytest' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 
@@ -53,7 +60,7 @@ all: $(PROGRAMS)
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
@@ -64,19 +71,19 @@ define lesson_rules
 $(BUILD)/$(1)/%.o: lessons/$(1)/%.c
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  CC      $$<")
-	$$(Q)$$(CC) $$(CPPFLAGS) $$(WARN) $$(CFLAGS) -c -o $$@ $$<
+	$$(Q)$$(CC) $$(CPPFLAGS) $$(WARN) $$(CFLAGS) $$(SAN_FLAGS) -c -o $$@ $$<
 $(BUILD)/$(1)/%: $(BUILD)/$(1)/%.o $(LIB)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(Q)$$(CC) $$(LDFLAGS) $$(SAN_FLAGS) $$(LAB_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach l,$(LESSONS),$(eval $(call lesson_rules,$(l))))
 .SECONDARY:
 
 $(BUILD)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 $(BENCH): $(BUILD)/bench/pingpong.o
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 # The main job: the seed's exchange on loopback, both traces on the terminal.
 demo: all
@@ -102,10 +109,14 @@ install: all
 clean:
 	rm -rf build compile_commands.json
 
+# One source: the header comment of this file and of each mk/*.mk.
 help:
-	@sed -n '2,16s/^# \{0,1\}//p' Makefile
+	@for f in Makefile $(sort $(wildcard mk/*.mk)); do \
+	    sed -n '1,/^[^#]/{/^#   /s/^#   /  /p}' $$f; done
 
 # Each topic's targets (docker, docs, grading, faults, hardening) live in mk/.
 -include $(wildcard mk/*.mk)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# The dependency files of what this Makefile builds, by name: never
+# whatever *.d a submission might leave in build/.
+-include $(LIB_OBJS:.o=.d) $(PROGRAMS:=.d)

@@ -88,7 +88,6 @@ static size_t serve(int fd)
     for (;;) {
         ssize_t n = recv(fd, buffer, sizeof(buffer) - 1, 0);
 
-        trace_call(5, n, NO_VIEW, "recv(%d, buf, %zu, 0)", fd, sizeof(buffer) - 1);
         if (n <= 0)
             return reads;
         buffer[n] = '\0';

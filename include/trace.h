@@ -1,30 +1,33 @@
 /*
- * trace.h - trace each socket call on stderr, as it happens.
+ * trace.h - what each socket call looks like on stderr, as it happens.
  *
- * A lesson makes the real call in main(), then hands its result to
- * trace_call(), which prints the step, the call with its arguments, the
- * result, errno on failure and, when asked, the kernel's view of a socket
- * (TCP state and queue sizes from getsockopt(TCP_INFO)).
+ * The lessons never call these: the interposer (interpose.c) wraps the
+ * socket calls and hands each one here, with the step of the seed's
+ * diagram it serves, its result and the kernel's view of the socket
+ * (TCP state and queue sizes from getsockopt(TCP_INFO) and ioctl).
  */
 #ifndef SOCKETLAB_TRACE_H
 #define SOCKETLAB_TRACE_H
 
 #include <stddef.h>
+#include <time.h>
 
 /**
  * @defgroup trace Tracing
  * @brief Every socket call shown on stderr: step, call, result, errno, kernel view.
  *
- * Output is plain text (English, or the seed's Chinese labels with
- * `LAB_LANG=zh`), coloured only on a terminal and never with `NO_COLOR`,
- * or one JSON object per call with `--json`; `-q` turns it off.
+ * Output is plain text in the user's language (gettext, see i18n.h),
+ * coloured only on a terminal and never with `NO_COLOR`, or one JSON
+ * object per call with `--json`; `-q` turns it off. `LAB_TRACE_FILE`
+ * sends it to a file instead of stderr.
  * @{
  */
 
 /** Which program is tracing: the step numbers and labels differ. */
 enum trace_role {
     ROLE_SERVER, /**< the seed's demo6: steps 1 socket .. 6 close */
-    ROLE_CLIENT  /**< the seed's demo5: steps 1 socket .. 4 close */
+    ROLE_CLIENT, /**< the seed's demo5: steps 1 socket .. 4 close */
+    ROLE_UNKNOWN /**< a program run by tools/trace, until its calls tell */
 };
 
 /** Output format of the trace. */
@@ -34,52 +37,68 @@ enum trace_mode {
     TRACE_QUIET  /**< no trace at all (`-q`) */
 };
 
-/** Pass as @p fd to trace_call() when there is no socket to inspect. */
-#define NO_VIEW (-1)
+/** One socket call, as the interposer saw it. */
+struct trace_event {
+    const char *call;       /**< the function: "bind" */
+    int step;               /**< the seed's step it serves (0: none) */
+    const char *text;       /**< the call with its arguments: "bind(3, 0.0.0.0:5005, 16)" */
+    long ret;               /**< what it returned */
+    int err;                /**< errno when @c ret is -1 */
+    int sock;               /**< the socket it was made on, or -1 */
+    int view_fd;            /**< show the kernel's view of this socket after, or -1 */
+    const char *injected;   /**< what fault injection did to it, or NULL */
+    const char *note;       /**< a line that explains the result, or NULL */
+    struct timespec start;  /**< when the call began (CLOCK_REALTIME) */
+};
 
 /**
- * @brief Set up tracing for this program; call once at the start of main().
+ * @brief Set up tracing; parse_server_args() and parse_client_args() call it.
  * @param role  server or client: chooses the step labels.
- * @param mode  text, JSON or quiet.
+ * @param mode  text, JSON or quiet. Text gives way to `LAB_TRACE`
+ *              (`json`, `quiet`), which tools/trace sets.
  *
- * Reads `LAB_LANG` (zh for the seed's Chinese labels) and `NO_COLOR`, and
- * uses colour only when stderr is a terminal.
+ * Reads `NO_COLOR`, `LAB_PAUSE` and `LAB_TRACE_FILE`, and uses colour only
+ * when the trace goes to a terminal.
  */
 void trace_init(enum trace_role role, enum trace_mode mode);
 
 /**
+ * @brief Set up tracing from the environment alone, for a program the kit
+ *        did not build (the preload library's start-up: `LAB_TRACE`, default
+ *        quiet; `LAB_TRACE_ROLE`; `LAB_PAUSE`).
+ */
+void trace_init_from_env(void);
+
+/**
  * @brief With @p on, before each socket call say which call comes next and
  *        wait for Enter (only when stdin and stderr are a terminal).
- * @param on  1 to pause, 0 not to.
+ * @param on  1 to pause, 0 leaves it as it was.
  */
 void trace_set_pause(int on);
 
 /**
- * @brief Trace one call that has just returned.
- * @param step  the seed's step number of this call (server 1-6, client 1-4).
- * @param ret   what the call returned (-1 on failure, errno then says why).
- * @param fd    a socket whose kernel view to show after a successful call,
- *              or #NO_VIEW.
- * @param fmt   printf format of the call with its arguments, for example
- *              `"bind(%d, %s, %u)"`.
- * @param ...   the values for @p fmt.
- *
- * errno is read on entry and left as it was, so the caller can still
- * check it. When the fault-injection library made this result, the line
- * says so (`[injected: short write]`).
+ * @brief Whether the trace has anything to do (it prints or pauses).
+ * @return 1 or 0.
  */
-void trace_call(int step, long ret, int fd, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+int trace_enabled(void);
 
 /**
- * @brief Print a free-form note in the trace (not a call), such as why a
- *        loop goes round again.
- * @param step  the step the note belongs to.
- * @param fmt   printf format of the note.
- * @param ...   the values for @p fmt.
+ * @brief The program's role: set by trace_init() or guessed from its calls.
+ * @return the role.
  */
-void trace_note(int step, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+enum trace_role trace_role(void);
+
+/**
+ * @brief Settle an unknown role (a bind() makes a server, a connect() a client).
+ * @param role  the guess; ignored when the role is already known.
+ */
+void trace_guess_role(enum trace_role role);
+
+/**
+ * @brief Trace one call that has just returned. errno is left as it was.
+ * @param ev  the call.
+ */
+void trace_event(const struct trace_event *ev);
 
 /**
  * @brief Show what the kernel says about socket @p fd now, without a call.
@@ -89,19 +108,18 @@ void trace_note(int step, const char *fmt, ...)
 void trace_view(int step, int fd);
 
 /**
+ * @brief `--pause`: say which call comes next and wait for Enter.
+ * @param step  the step the call serves.
+ * @param text  the call with the arguments known before it runs.
+ */
+void trace_pause(int step, const char *text);
+
+/**
  * @brief Name of a TCP state as the kernel numbers it in tcp_info.
  * @param state  `tcpi_state`, 1 (ESTABLISHED) to 11 (CLOSING).
  * @return a static string such as "LISTEN", or "UNKNOWN".
  */
 const char *tcp_state_name(int state);
-
-/**
- * @brief Read a socket's TCP state from the kernel (getsockopt TCP_INFO).
- * @param fd  a TCP socket.
- * @return the state's name ("LISTEN", "ESTABLISHED", ...), or NULL when
- *         @p fd is not a TCP socket (errno says why).
- */
-const char *tcp_state_of(int fd);
 
 /**
  * @brief The label of a step in the current language.
@@ -112,14 +130,9 @@ const char *tcp_state_of(int fd);
 const char *trace_step_label(int step);
 
 /**
- * @brief Whether the current language is the seed's Chinese (`LAB_LANG=zh`).
- * @return 1 for Chinese, 0 for English.
- */
-int trace_lang_zh(void);
-
-/**
- * @brief Quote up to @p len bytes of data for display: printable text and
- *        UTF-8 as they are, other bytes as `\xNN`; cut, and ended with
+ * @brief Quote up to @p len bytes of data for display: printable ASCII and
+ *        valid UTF-8 as they are; control bytes (C0, DEL, the C1 range
+ *        U+0080-U+009F) and invalid UTF-8 as `\xNN`; cut, and ended with
  *        "...", where it would not fit in @p outsz.
  * @param data  the bytes.
  * @param len   how many bytes.

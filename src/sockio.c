@@ -24,15 +24,13 @@ static volatile sig_atomic_t stop_flag;
 void print_data(enum data_dir dir, const void *data, size_t len)
 {
     static char line[LINE_DATA_MAX];
-    const char *label;
+    /* The same words in every language: harnesses read these lines. */
+    const char *label = dir == DATA_RECEIVED ? "received: " : "sent: ";
 
-    if (trace_lang_zh())
-        label = dir == DATA_RECEIVED ? "接收：" : "发送：";
-    else
-        label = dir == DATA_RECEIVED ? "received: " : "sent: ";
+    /* No fflush here: before any socket call that may wait (recv,
+     * accept, poll, ...) the interposer flushes stdout, so a round trip
+     * costs one write(2) of data lines, not one per line. */
     printf("%s%s\n", label, quote_bytes(data, len, line, sizeof(line)));
-    /* At once: a program may block in recv() next, for a long time. */
-    fflush(stdout);
 }
 
 void print_address(const char *label, const struct sockaddr *sa, socklen_t len)

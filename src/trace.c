@@ -1,12 +1,14 @@
 /*
- * trace.c - the trace of socket calls on stderr (see trace.h).
- *
- * One line per call: who, which step, the call, its result, and errno on
- * failure; after calls that change a socket, the kernel's view of it.
+ * trace.c - what the interposer (interpose.c) shows of each socket call:
+ * one line per call on stderr (or one JSON object), the kernel's view of
+ * the socket after it, and --pause's prompt before it (see trace.h).
  */
+#define _GNU_SOURCE             /* program_invocation_short_name */
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -19,36 +21,36 @@
 #include <unistd.h>
 
 #include "explain.h"
+#include "i18n.h"
+#include "interpose.h"
 
-/* Longest call text we print; longer ones are cut. */
-#define CALL_TEXT_MAX 512
+/* Longest trace line; longer ones are cut. */
+#define LINE_MAX_BYTES 2048
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/*
- * The fault-injection library (build/libfault.so), when preloaded, defines
- * this and says whether it made the last result up. Without it the weak
- * reference stays NULL and we never call it.
- */
-extern const char *lab_fault_last_note(void) __attribute__((weak));
-
-static enum trace_role role = ROLE_SERVER;
+static enum trace_role role = ROLE_UNKNOWN;
+static int role_guessed;            /* a traced program's: its own name shows */
 static enum trace_mode mode = TRACE_TEXT;
 static int use_colour;
-static int lang_zh;
+static int pausing;
+static int out_fd = STDERR_FILENO;  /* LAB_TRACE_FILE moves the trace */
+static pid_t main_pid;              /* children (fork) name themselves */
 
-/* Step labels, indexed by the seed's step number (0 unused). */
-static const char *const server_en[] = {
-    "", "create socket", "bind address", "listen", "accept client",
-    "talk", "close"};
-static const char *const server_zh[] = {
-    "", "创建服务端的socket", "把IP和端口绑定到socket上",
-    "把socket设置为监听状态", "受理客户端的连接", "与客户端通信",
-    "关闭socket，释放资源"};
-static const char *const client_en[] = {
-    "", "create socket", "connect", "talk", "close"};
-static const char *const client_zh[] = {
-    "", "创建客户端的socket", "向服务器发起连接请求", "与服务端通讯",
-    "关闭socket，释放资源"};
+/* A message with a context (xgettext --keyword=NP_:1c,2): the server's
+ * "create socket" and the client's are two words in Chinese. */
+#define NP_(context, msgid) (msgid)
+#define SERVER_CTX "server"
+#define CLIENT_CTX "client"
+
+/* Step labels, indexed by the seed's step number (0 unused). The Chinese
+ * ones are the seed's own words (po/zh_CN.po). */
+static const char *const server_labels[] = {
+    "", NP_("server", "create socket"), NP_("server", "bind address"), NP_("server", "listen"),
+    NP_("server", "accept client"), NP_("server", "talk"), NP_("server", "close")};
+static const char *const any_labels[] = {"", NP_("any", "create socket")};
+static const char *const client_labels[] = {
+    "", NP_("client", "create socket"), NP_("client", "connect"), NP_("client", "talk"),
+    NP_("client", "close")};
 
 /* Indexed by tcpi_state: TCP_ESTABLISHED (1) .. TCP_CLOSING (11). */
 static const char *const state_names[] = {
@@ -56,42 +58,109 @@ static const char *const state_names[] = {
     "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN",
     "CLOSING"};
 
+static enum trace_mode mode_named(const char *name, enum trace_mode fallback)
+{
+    if (name == NULL || *name == '\0')
+        return fallback;
+    if (strcmp(name, "json") == 0)
+        return TRACE_JSON;
+    if (strcmp(name, "quiet") == 0 || strcmp(name, "0") == 0)
+        return TRACE_QUIET;
+    return TRACE_TEXT;
+}
+
+/* Where the trace goes: stderr, or the file LAB_TRACE_FILE names. */
+static void open_output(void)
+{
+    const char *file = getenv("LAB_TRACE_FILE");
+    int fd;
+
+    if (file == NULL || *file == '\0')
+        return;
+    fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd == -1) {
+        fprintf(stderr, _("socketlab: cannot write the trace to LAB_TRACE_FILE '%s': %s\n"),
+                file, strerror(errno));
+        return;
+    }
+    out_fd = fd;
+}
+
 void trace_init(enum trace_role r, enum trace_mode m)
 {
-    const char *lang = getenv("LAB_LANG");
     const char *no_colour = getenv("NO_COLOR");
+    const char *pause = getenv("LAB_PAUSE");
 
+    i18n_init();
     role = r;
-    mode = m;
-    lang_zh = lang != NULL && strncmp(lang, "zh", 2) == 0;
+    /* tools/trace --json runs a kit program with LAB_TRACE=json; the
+     * program's own -q or --json win over it. */
+    mode = m == TRACE_TEXT ? mode_named(getenv("LAB_TRACE"), TRACE_TEXT) : m;
+    pausing = pausing || (pause != NULL && strcmp(pause, "1") == 0);
+    main_pid = getpid();
+    if (out_fd == STDERR_FILENO)
+        open_output();
     /* https://no-color.org: any non-empty NO_COLOR turns colour off. */
-    use_colour = isatty(STDERR_FILENO) && !(no_colour && *no_colour);
-    /* One write(2) per trace line, not one per fprintf: cheaper, and lines
-     * from two programs sharing a terminal do not mix mid-line. */
-    setvbuf(stderr, NULL, _IOLBF, BUFSIZ);
+    use_colour = isatty(out_fd) && !(no_colour && *no_colour);
+}
+
+void trace_init_from_env(void)
+{
+    const char *r = getenv("LAB_TRACE_ROLE");
+    enum trace_role guess = ROLE_UNKNOWN;
+
+    if (r != NULL && strcmp(r, "server") == 0)
+        guess = ROLE_SERVER;
+    else if (r != NULL && strcmp(r, "client") == 0)
+        guess = ROLE_CLIENT;
+    /* Preloaded without tools/trace (LAB_FAULT alone): no trace. */
+    trace_init(guess, mode_named(getenv("LAB_TRACE"), TRACE_QUIET));
 }
 
 void trace_set_pause(int on)
 {
-    (void)on;
+    pausing = pausing || on;
 }
 
-int trace_lang_zh(void)
+int trace_enabled(void)
 {
-    return lang_zh;
+    return mode != TRACE_QUIET || pausing;
+}
+
+enum trace_role trace_role(void)
+{
+    return role;
+}
+
+void trace_guess_role(enum trace_role r)
+{
+    if (role == ROLE_UNKNOWN) {
+        role = r;
+        role_guessed = 1;
+    }
+}
+
+/* pgettext(): the catalog keys a message with a context as
+ * "context\004msgid"; untranslated, dgettext returns the key itself. */
+static const char *label_in(const char *context, const char *msgid)
+{
+    char key[128];
+    const char *t;
+
+    snprintf(key, sizeof(key), "%s\004%s", context, msgid);
+    t = dgettext(I18N_DOMAIN, key);
+    return t == key ? msgid : t;
 }
 
 const char *trace_step_label(int step)
 {
-    /* Each role's two tables have one entry per step, plus the unused 0. */
-    int nsteps = role == ROLE_SERVER ? (int)ARRAY_LEN(server_en) - 1
-                                     : (int)ARRAY_LEN(client_en) - 1;
-
-    if (step < 1 || step > nsteps)
-        return "";
-    if (role == ROLE_SERVER)
-        return lang_zh ? server_zh[step] : server_en[step];
-    return lang_zh ? client_zh[step] : client_en[step];
+    if (role == ROLE_CLIENT && step >= 1 && step < (int)ARRAY_LEN(client_labels))
+        return label_in(CLIENT_CTX, client_labels[step]);
+    if (role == ROLE_SERVER && step >= 1 && step < (int)ARRAY_LEN(server_labels))
+        return label_in(SERVER_CTX, server_labels[step]);
+    if (role == ROLE_UNKNOWN && step == 1)
+        return label_in("any", any_labels[step]);
+    return "";
 }
 
 const char *tcp_state_name(int state)
@@ -101,69 +170,175 @@ const char *tcp_state_name(int state)
     return state_names[state];
 }
 
-const char *tcp_state_of(int fd)
+/* Bytes a valid UTF-8 sequence starting at p takes (at most n), or 0. */
+static size_t utf8_length(const unsigned char *p, size_t n)
 {
-    struct tcp_info info;
-    socklen_t len = sizeof(info);
+    size_t len;
+    unsigned cp;
 
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == -1)
-        return NULL;
-    return tcp_state_name(info.tcpi_state);
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        len = 2, cp = p[0] & 0x1fu;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        len = 3, cp = p[0] & 0x0fu;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        len = 4, cp = p[0] & 0x07u;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    /* Overlong forms, UTF-16 surrogates, beyond U+10FFFF, and the C1
+     * controls U+0080-U+009F (U+009B is a CSI on some terminals). */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+        return 0;
+    return len;
 }
 
 char *quote_bytes(const void *data, size_t len, char *out, size_t outsz)
 {
     const unsigned char *p = data;
-    size_t o = 0;
+    size_t o = 0, i = 0;
 
-    for (size_t i = 0; i < len; i++) {
-        /* How much this byte takes: "\xNN", "\\" or itself. After it there
-         * must still be room for "..." and the NUL (4 bytes), so a cut can
-         * always be marked. (Found by fuzz/fuzz_recv.c: checking for 5
-         * bytes before each byte let a "\xNN" eat the room of the "...".) */
-        size_t width = p[i] < 0x20 || p[i] == 0x7f ? 4 : (p[i] == '\\' || p[i] == '"') ? 2 : 1;
+    while (i < len) {
+        size_t seq = p[i] >= 0x80 ? utf8_length(p + i, len - i) : 0;
+        int escape = seq == 0 && (p[i] < 0x20 || p[i] >= 0x7f);
+        size_t width = escape ? 4 : (p[i] == '\\' || p[i] == '"') ? 2 : seq ? seq : 1;
 
+        /* After this piece there must still be room for "..." and the NUL
+         * (4 bytes), so a cut can always be marked (fuzz/fuzz_recv.c). */
         if (o + width + 4 > outsz) {
             memcpy(out + o, "...", 3);
             o += 3;
             break;
         }
-        if (p[i] == '\\' || p[i] == '"') {
-            out[o++] = '\\';
-            out[o++] = (char)p[i];
-        } else if (p[i] < 0x20 || p[i] == 0x7f) {
+        if (escape) {
             o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", p[i]);
+            i++;
+        } else if (p[i] == '\\' || p[i] == '"') {
+            out[o++] = '\\';
+            out[o++] = (char)p[i++];
+        } else if (seq) {
+            memcpy(out + o, p + i, seq);    /* a whole, valid UTF-8 character */
+            o += seq;
+            i += seq;
         } else {
-            out[o++] = (char)p[i];          /* printable ASCII or UTF-8 */
+            out[o++] = (char)p[i++];        /* printable ASCII */
         }
     }
     out[o] = '\0';
     return out;
 }
 
-/* Write s as a JSON string (quotes included). */
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
+/* ---- building one line, written with one write(2) ---- */
 
-/* What the kernel says about fd: state and queue sizes. */
-struct kernel_view {
-    int ok;                 /* 0 when fd is not a TCP socket */
-    const char *state;
-    unsigned queued, backlog;  /* LISTEN: accept queue and its limit */
-    int unread, unsent;     /* other states: bytes waiting in each queue */
+struct line {
+    char buf[LINE_MAX_BYTES];
+    size_t len;
 };
 
+static void add(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(struct line *l, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (l->len + 1 >= sizeof(l->buf))
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(l->buf + l->len, sizeof(l->buf) - l->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        l->len += (size_t)n < sizeof(l->buf) - l->len ? (size_t)n : sizeof(l->buf) - l->len - 1;
+}
+
+/* s as a JSON string, quotes included. */
+static void add_json_string(struct line *l, const char *s)
+{
+    add(l, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            add(l, "\\%c", *p);
+        else if (*p < 0x20)
+            add(l, "\\u%04x", *p);
+        else
+            add(l, "%c", *p);
+    }
+    add(l, "\"");
+}
+
+/* Out it goes: the data lines printed before it first, then the line. */
+static void emit(struct line *l)
+{
+    size_t off = 0;
+
+    if (l->len + 1 < sizeof(l->buf))
+        l->buf[l->len++] = '\n';
+    else
+        l->buf[l->len - 1] = '\n';  /* a cut line still ends its line */
+    fflush(stdout);
+    while (off < l->len) {
+        ssize_t n = lab_real_write(out_fd, l->buf + off, l->len - off);
+
+        if (n <= 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;                 /* stderr is gone: the program goes on */
+        off += (size_t)n;
+    }
+}
+
+/* "[server]", "[服务端]", "[server:1234]" in a forked child, or the
+ * program's own name while its role is not known yet. */
+static void add_who(struct line *l)
+{
+    const char *name = role_guessed || role == ROLE_UNKNOWN ? program_invocation_short_name
+                       : role == ROLE_SERVER ? _("server") : _("client");
+    pid_t pid = getpid();
+
+    if (pid != main_pid)
+        add(l, "[%s:%ld]", name, (long)pid);
+    else
+        add(l, "[%s]", name);
+}
+
+static const char *json_prog(void)
+{
+    return role == ROLE_SERVER ? "server" : role == ROLE_CLIENT ? "client" : program_invocation_short_name;
+}
+
+/* {"prog":"server","pid":N,"ts":T,"step":N  (the caller goes on) */
+static void add_json_head(struct line *l, int step)
+{
+    struct timespec now;
+
+    /* CLOCK_REALTIME: the clock tcpdump stamps packets with, so a trace
+     * and a capture line up (tools/timeline). */
+    clock_gettime(CLOCK_REALTIME, &now);
+    add(l, "{\"prog\":");
+    add_json_string(l, json_prog());
+    add(l, ",\"pid\":%ld,\"ts\":%lld.%09ld,\"step\":%d", (long)getpid(),
+        (long long)now.tv_sec, now.tv_nsec, step);
+}
+
+/* ---- the kernel's view of a socket ---- */
+
+struct kernel_view {
+    int ok;                     /* 0 when fd is not a TCP socket */
+    const char *state;
+    unsigned queued, backlog;   /* LISTEN: accept queue and its limit */
+    int unread;                 /* bytes received, not yet read (FIONREAD) */
+    int unacked;                /* bytes sent, not yet acknowledged (SIOCOUTQ) */
+    int unsent;                 /* of those, not even sent yet (SIOCOUTQNSD) */
+};
+
+/* These calls are the trace's own: they are not wrapped, so they never
+ * show in the trace (strace shows them: getsockopt(TCP_INFO), ioctl). */
 static struct kernel_view kernel_view(int fd)
 {
     struct kernel_view v = {0};
@@ -174,13 +349,15 @@ static struct kernel_view kernel_view(int fd)
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
         v.ok = 1;
         v.state = tcp_state_name(info.tcpi_state);
-        if (info.tcpi_state == TCP_LISTEN) {  /* see tcp_info docs */
+        if (info.tcpi_state == TCP_LISTEN) {    /* see tcp_info's docs */
             v.queued = info.tcpi_unacked;
             v.backlog = info.tcpi_sacked;
         } else {
             if (ioctl(fd, FIONREAD, &v.unread) == -1)
                 v.unread = 0;
-            if (ioctl(fd, TIOCOUTQ, &v.unsent) == -1)
+            if (ioctl(fd, SIOCOUTQ, &v.unacked) == -1)
+                v.unacked = 0;
+            if (ioctl(fd, SIOCOUTQNSD, &v.unsent) == -1)
                 v.unsent = 0;
         }
     }
@@ -188,162 +365,143 @@ static struct kernel_view kernel_view(int fd)
     return v;
 }
 
-static const char *role_name(void)
+static void add_view_text(struct line *l, int fd, struct kernel_view v)
 {
-    if (lang_zh)
-        return role == ROLE_SERVER ? "服务端" : "客户端";
-    return role == ROLE_SERVER ? "server" : "client";
-}
-
-/* Start a JSON trace object: {"prog":"server","step":N (caller goes on). */
-static void json_open(int step)
-{
-    struct timespec now;
-
-    /* CLOCK_REALTIME: the clock tcpdump stamps packets with, so a trace
-     * and a capture line up (tools/timeline). */
-    clock_gettime(CLOCK_REALTIME, &now);
-    fprintf(stderr, "{\"prog\":\"%s\",\"pid\":%ld,\"ts\":%lld.%09ld,\"step\":%d",
-            role == ROLE_SERVER ? "server" : "client", (long)getpid(),
-            (long long)now.tv_sec, now.tv_nsec, step);
-}
-
-static void text_view(int fd, struct kernel_view v)
-{
-    const char *dim = use_colour ? "\033[2m" : "", *off = use_colour ? "\033[0m" : "";
-
-    if (!v.ok)
-        return;
+    add_who(l);
+    add(l, "   %s", use_colour ? "\033[2m" : "");
     if (strcmp(v.state, "CLOSE") == 0)
-        fprintf(stderr, "%s[%s]   kernel: fd %d %s (no connection)%s\n",
-                dim, role_name(), fd, v.state, off);
+        add(l, _("kernel: fd %d %s (no connection)"), fd, v.state);
     else if (strcmp(v.state, "LISTEN") == 0)
-        fprintf(stderr, "%s[%s]   kernel: fd %d %s, accept queue %u of %u%s\n",
-                dim, role_name(), fd, v.state, v.queued, v.backlog, off);
+        add(l, _("kernel: fd %d %s, accept queue %u of %u"), fd, v.state, v.queued, v.backlog);
     else
-        fprintf(stderr, "%s[%s]   kernel: fd %d %s, %d bytes unread, %d unsent%s\n",
-                dim, role_name(), fd, v.state, v.unread, v.unsent, off);
+        add(l, _("kernel: fd %d %s, %d bytes unread, %d unacknowledged (%d not yet sent)"),
+            fd, v.state, v.unread, v.unacked, v.unsent);
+    add(l, "%s", use_colour ? "\033[0m" : "");
 }
 
-static void json_view_fields(int fd, struct kernel_view v)
+static void add_view_json(struct line *l, int fd, struct kernel_view v)
 {
-    if (!v.ok)
-        return;
-    fprintf(stderr, ",\"fd\":%d,\"state\":\"%s\"", fd, v.state);
+    add(l, ",\"fd\":%d,\"state\":\"%s\"", fd, v.state);
     if (strcmp(v.state, "LISTEN") == 0)
-        fprintf(stderr, ",\"accept_queue\":%u,\"backlog\":%u", v.queued, v.backlog);
+        add(l, ",\"accept_queue\":%u,\"backlog\":%u", v.queued, v.backlog);
     else
-        fprintf(stderr, ",\"unread\":%d,\"unsent\":%d", v.unread, v.unsent);
-}
-
-void trace_call(int step, long ret, int fd, const char *fmt, ...)
-{
-    int err = errno;
-    const char *injected = lab_fault_last_note ? lab_fault_last_note() : NULL;
-    char call[CALL_TEXT_MAX];
-    struct kernel_view v = {0};
-    va_list ap;
-
-    if (mode == TRACE_QUIET) {
-        errno = err;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(call, sizeof(call), fmt, ap);
-    va_end(ap);
-    /* Data lines printed before this call come first, even when stdout
-     * and stderr share one pipe (`2>&1 | less`). Quiet runs skip this, so
-     * -q costs no write(2) per line (see print_data). */
-    fflush(stdout);
-    if (ret != -1 && fd >= 0)
-        v = kernel_view(fd);
-
-    if (mode == TRACE_JSON) {
-        size_t namelen = strcspn(call, "(");
-        char name[64];
-
-        snprintf(name, sizeof(name), "%.*s", (int)namelen, call);
-        json_open(step);
-        fprintf(stderr, ",\"label\":");
-        json_string(stderr, trace_step_label(step));
-        fprintf(stderr, ",\"call\":");
-        json_string(stderr, name);
-        fprintf(stderr, ",\"text\":");
-        json_string(stderr, call);
-        fprintf(stderr, ",\"ret\":%ld", ret);
-        if (ret == -1) {
-            fprintf(stderr, ",\"errno\":\"%s\",\"error\":", errno_name(err));
-            json_string(stderr, strerror(err));
-        }
-        if (injected) {
-            fprintf(stderr, ",\"injected\":");
-            json_string(stderr, injected);
-        }
-        json_view_fields(fd, v);
-        fprintf(stderr, "}\n");
-    } else {
-        const char *bold = use_colour ? "\033[1;36m" : "";
-        const char *red = use_colour ? "\033[1;31m" : "";
-        const char *yellow = use_colour ? "\033[33m" : "";
-        const char *off = use_colour ? "\033[0m" : "";
-
-        if (lang_zh)
-            fprintf(stderr, "[%s] %s第%d步 %s%s  %s = %ld", role_name(), bold,
-                    step, trace_step_label(step), off, call, ret);
-        else
-            fprintf(stderr, "[%s] %sstep %d %s%s  %s = %ld", role_name(), bold,
-                    step, trace_step_label(step), off, call, ret);
-        if (ret == -1)
-            fprintf(stderr, " %s%s (%s)%s", red, errno_name(err), strerror(err), off);
-        if (injected)
-            fprintf(stderr, "   %s[injected: %s]%s", yellow, injected, off);
-        fputc('\n', stderr);
-        text_view(fd, v);
-    }
-    errno = err;
-}
-
-void trace_note(int step, const char *fmt, ...)
-{
-    int err = errno;
-    char note[CALL_TEXT_MAX];
-    va_list ap;
-
-    if (mode == TRACE_QUIET)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(note, sizeof(note), fmt, ap);
-    va_end(ap);
-    fflush(stdout);                 /* keep data lines in order, as above */
-    if (mode == TRACE_JSON) {
-        json_open(step);
-        fprintf(stderr, ",\"note\":");
-        json_string(stderr, note);
-        fprintf(stderr, "}\n");
-    } else {
-        fprintf(stderr, "[%s]   %s\n", role_name(), note);
-    }
-    errno = err;
+        add(l, ",\"unread\":%d,\"unacked\":%d,\"unsent\":%d", v.unread, v.unacked, v.unsent);
 }
 
 void trace_view(int step, int fd)
 {
-    int err = errno;
     struct kernel_view v;
+    struct line l = {.len = 0};
 
     if (mode == TRACE_QUIET)
         return;
     v = kernel_view(fd);
-    fflush(stdout);                 /* keep data lines in order, as above */
+    if (!v.ok)
+        return;
     if (mode == TRACE_JSON) {
-        if (v.ok) {
-            json_open(step);
-            fprintf(stderr, ",\"view\":true");
-            json_view_fields(fd, v);
-            fprintf(stderr, "}\n");
-        }
+        add_json_head(&l, step);
+        add(&l, ",\"view\":true");
+        add_view_json(&l, fd, v);
+        add(&l, "}");
     } else {
-        text_view(fd, v);
+        add_view_text(&l, fd, v);
     }
-    errno = err;
+    emit(&l);
+}
+
+/* ---- one call ---- */
+
+static void event_json(const struct trace_event *ev, struct kernel_view v)
+{
+    struct line l = {.len = 0};
+
+    add_json_head(&l, ev->step);
+    add(&l, ",\"start\":%lld.%09ld,\"label\":", (long long)ev->start.tv_sec, ev->start.tv_nsec);
+    add_json_string(&l, trace_step_label(ev->step));
+    add(&l, ",\"call\":");
+    add_json_string(&l, ev->call);
+    add(&l, ",\"text\":");
+    add_json_string(&l, ev->text);
+    add(&l, ",\"ret\":%ld", ev->ret);
+    if (ev->sock >= 0)
+        add(&l, ",\"sock\":%d", ev->sock);
+    if (ev->ret == -1) {
+        add(&l, ",\"errno\":\"%s\",\"error\":", errno_name(ev->err));
+        add_json_string(&l, strerror(ev->err));
+    }
+    if (ev->injected) {
+        add(&l, ",\"injected\":");
+        add_json_string(&l, ev->injected);
+    }
+    if (v.ok)
+        add_view_json(&l, ev->view_fd, v);
+    if (ev->note) {
+        add(&l, ",\"note\":");
+        add_json_string(&l, ev->note);
+    }
+    add(&l, "}");
+    emit(&l);
+}
+
+static void event_text(const struct trace_event *ev, struct kernel_view v)
+{
+    const char *bold = use_colour ? "\033[1;36m" : "", *red = use_colour ? "\033[1;31m" : "";
+    const char *yellow = use_colour ? "\033[33m" : "", *off = use_colour ? "\033[0m" : "";
+    struct line l = {.len = 0};
+
+    add_who(&l);
+    add(&l, " %s", bold);
+    if (ev->step > 0)
+        add(&l, _("step %d %s"), ev->step, trace_step_label(ev->step));
+    add(&l, "%s  %s = %ld", off, ev->text, ev->ret);
+    if (ev->ret == -1)
+        add(&l, " %s%s (%s)%s", red, errno_name(ev->err), strerror(ev->err), off);
+    if (ev->injected)
+        add(&l, "   %s[%s %s]%s", yellow, _("injected:"), ev->injected, off);
+    emit(&l);
+    if (v.ok) {
+        l.len = 0;
+        add_view_text(&l, ev->view_fd, v);
+        emit(&l);
+    }
+    if (ev->note) {
+        l.len = 0;
+        add_who(&l);
+        add(&l, "   %s", ev->note);
+        emit(&l);
+    }
+}
+
+void trace_event(const struct trace_event *ev)
+{
+    struct kernel_view v = {0};
+
+    if (mode == TRACE_QUIET)
+        return;
+    if (ev->view_fd >= 0)
+        v = kernel_view(ev->view_fd);
+    if (mode == TRACE_JSON)
+        event_json(ev, v);
+    else
+        event_text(ev, v);
+}
+
+/* ---- --pause ---- */
+
+void trace_pause(int step, const char *text)
+{
+    struct line l = {.len = 0};
+    char c;
+
+    /* Only a person at a terminal can press Enter: a test, a pipe or a
+     * class's container never waits. */
+    if (!pausing || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+        return;
+    add_who(&l);
+    add(&l, " %s", use_colour ? "\033[1;33m" : "");
+    add(&l, _("next: step %d %s  %s   (Enter runs it)"), step, trace_step_label(step), text);
+    add(&l, "%s", use_colour ? "\033[0m" : "");
+    emit(&l);
+    while (lab_real_read(STDIN_FILENO, &c, 1) == 1 && c != '\n')
+        ;
 }

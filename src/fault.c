@@ -1,13 +1,11 @@
 /*
- * libfault.c - fault injection at the socket API, as an LD_PRELOAD library.
- *
- * Wraps socket, bind, listen, accept/accept4, connect, send/sendto/write,
- * recv/recvfrom/read and close; LAB_FAULT (see fault/README.md) says which
- * calls return short counts, fail with an errno, or wait first.
- * Usage: LD_PRELOAD=build/libfault.so LAB_FAULT='send:short=1' PROGRAM...
+ * fault.c - fault injection at the socket API (see fault.h and
+ * fault/README.md): LAB_FAULT says which calls return short counts, fail
+ * with an errno, or wait first. The interposer (interpose.c) asks
+ * fault_begin() before each socket call it wraps.
  */
-#define _GNU_SOURCE             /* RTLD_NEXT, accept4 */
-#include <dlfcn.h>
+#include "fault.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,13 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The trace in src/trace.c asks this after each call (a weak reference). */
-const char *lab_fault_last_note(void);
 
 /* Exit code for a bad LAB_FAULT, as for any usage error in the kit. */
 #define EXIT_BAD_SPEC 2
@@ -30,16 +23,14 @@ const char *lab_fault_last_note(void);
 #define NOTE_MAX 64
 
 /* The calls a rule can name; several libc functions share one. */
-enum call { C_SOCKET, C_BIND, C_LISTEN, C_ACCEPT, C_CONNECT, C_SEND, C_RECV,
-            C_CLOSE, NCALLS };
-static const char *const call_names[NCALLS] = {
+static const char *const call_names[FC_COUNT] = {
     "socket", "bind", "listen", "accept", "connect", "send", "recv", "close"};
 
 enum mode { M_ERRNO, M_SHORT, M_DELAY };
 enum when { W_ALWAYS, W_EVERY, W_AFTER, W_ONCE, W_PROB };
 
 struct rule {
-    enum call call;
+    enum fault_call call;
     enum mode mode;
     int err;                    /* M_ERRNO: the errno to fail with */
     long value;                 /* M_SHORT: byte cap; M_DELAY: milliseconds */
@@ -58,36 +49,11 @@ static const struct { const char *name; int err; } errnos[] = {
 
 static struct rule rules[MAX_RULES];
 static int nrules;
-static long calls_seen[NCALLS];     /* how many calls of each kind so far */
+static long calls_seen[FC_COUNT];     /* how many calls of each kind so far */
 static uint64_t rng_state = 1;      /* xorshift64*, from LAB_FAULT_SEED */
 static int verbose;                 /* LAB_FAULT_VERBOSE: log each injection */
-static _Thread_local int busy;      /* inside a wrapper: never inject twice */
 static char note[NOTE_MAX];         /* what the last socket call injected */
 static int note_set;
-
-/* ---- the real functions, looked up once, lazily ---- */
-
-#define REAL(name) real_##name
-#define DECLARE_REAL(ret, name, ...) static ret (*real_##name)(__VA_ARGS__)
-DECLARE_REAL(int, socket, int, int, int);
-DECLARE_REAL(int, bind, int, const struct sockaddr *, socklen_t);
-DECLARE_REAL(int, listen, int, int);
-DECLARE_REAL(int, accept, int, struct sockaddr *, socklen_t *);
-DECLARE_REAL(int, accept4, int, struct sockaddr *, socklen_t *, int);
-DECLARE_REAL(int, connect, int, const struct sockaddr *, socklen_t);
-DECLARE_REAL(ssize_t, send, int, const void *, size_t, int);
-DECLARE_REAL(ssize_t, sendto, int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-DECLARE_REAL(ssize_t, write, int, const void *, size_t);
-DECLARE_REAL(ssize_t, recv, int, void *, size_t, int);
-DECLARE_REAL(ssize_t, recvfrom, int, void *, size_t, int, struct sockaddr *, socklen_t *);
-DECLARE_REAL(ssize_t, read, int, void *, size_t);
-DECLARE_REAL(int, close, int);
-
-/* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
-#define RESOLVE(name) do { \
-        if (real_##name == NULL) \
-            *(void **)&real_##name = dlsym(RTLD_NEXT, #name); \
-    } while (0)
 
 /* ---- the spec: parsing and validation ---- */
 
@@ -180,11 +146,11 @@ static void parse_when(const char *text, const char *s, struct rule *r)
     bad_spec(text, "unknown when-clause '%s' (always, everyN, afterN, onceN, probP)", s);
 }
 
-static enum call parse_call(const char *text, const char *s)
+static enum fault_call parse_call(const char *text, const char *s)
 {
-    for (int c = 0; c < NCALLS; c++)
+    for (int c = 0; c < FC_COUNT; c++)
         if (strcasecmp(s, call_names[c]) == 0)
-            return (enum call)c;
+            return (enum fault_call)c;
     bad_spec(text, "unknown call '%s' (socket, bind, listen, accept, connect, send, "
              "recv, close)", s);
 }
@@ -206,7 +172,7 @@ static void parse_rule(const char *text, char *s, struct rule *r)
 
     if (strcasecmp(mode, "short") == 0) {
         r->mode = M_SHORT;
-        if (r->call != C_SEND && r->call != C_RECV)
+        if (r->call != FC_SEND && r->call != FC_RECV)
             bad_spec(text, "short counts exist only for send and recv");
         if (value == NULL || (r->value = parse_count(value, 1)) < 0)
             bad_spec(text, "short needs a byte count >= 1, as in short=1");
@@ -260,13 +226,15 @@ static void parse_spec(const char *spec)
         bad_spec(spec, "no rules (unset LAB_FAULT to run without faults)");
 }
 
-__attribute__((constructor))
-static void fault_init(void)
+void fault_init(void)
 {
+    static int done;
     const char *spec = getenv("LAB_FAULT");
     const char *seed = getenv("LAB_FAULT_SEED");
     const char *v = getenv("LAB_FAULT_VERBOSE");
 
+    if (done)
+        return;
     if (seed != NULL) {
         char *end;
 
@@ -279,9 +247,15 @@ static void fault_init(void)
         if (rng_state == 0)
             rng_state = 1;          /* xorshift never leaves 0 */
     }
+    done = 1;
     verbose = v != NULL && *v != '\0' && strcmp(v, "0") != 0;
     if (spec != NULL)
         parse_spec(spec);
+}
+
+int fault_enabled(void)
+{
+    return nrules > 0;
 }
 
 /* ---- deciding and applying ---- */
@@ -307,16 +281,10 @@ static int fires(const struct rule *r, long n)
     return 0;
 }
 
-/* What to do to one call: set by decide(). */
-struct verdict {
-    long delay_ms;              /* wait this long first (0: no wait) */
-    int err;                    /* fail with this errno (0: do the call) */
-    size_t cap;                 /* at most this many bytes (0: no cap) */
-};
 
-static struct verdict decide(enum call c)
+static struct fault_verdict decide(enum fault_call c)
 {
-    struct verdict v = {0, 0, 0};
+    struct fault_verdict v = {0, 0, 0};
     long n = ++calls_seen[c];
 
     for (int i = 0; i < nrules; i++) {
@@ -343,10 +311,10 @@ static const char *errno_text(int err)
 }
 
 /* Record (and with LAB_FAULT_VERBOSE, log) what was injected into call c. */
-static void add_note(enum call c, const char *fmt, ...)
+static void add_note(enum fault_call c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void add_note(enum call c, const char *fmt, ...)
+static void add_note(enum fault_call c, const char *fmt, ...)
 {
     size_t used = note_set ? strlen(note) : 0;
     va_list ap;
@@ -363,7 +331,7 @@ static void add_note(enum call c, const char *fmt, ...)
         fprintf(stderr, "libfault: %s call %ld: %s\n", call_names[c], calls_seen[c], note + used);
 }
 
-const char *lab_fault_last_note(void)
+const char *fault_last_note(void)
 {
     if (!note_set)
         return NULL;
@@ -372,14 +340,14 @@ const char *lab_fault_last_note(void)
 }
 
 /* The start of every injected call: forget the last note, decide, wait. */
-static struct verdict begin(enum call c)
+struct fault_verdict fault_begin(enum fault_call c)
 {
-    struct verdict v;
+    struct fault_verdict v;
 
     note_set = 0;
     note[0] = '\0';
     if (nrules == 0)
-        return (struct verdict){0, 0, 0};
+        return (struct fault_verdict){0, 0, 0};
     v = decide(c);
     if (v.delay_ms > 0) {
         struct timespec ts = {v.delay_ms / 1000, (v.delay_ms % 1000) * 1000000L};
@@ -401,264 +369,18 @@ static struct verdict begin(enum call c)
 }
 
 /* The length to pass on: len, or less for a short count. */
-static size_t cap_len(struct verdict v, size_t len)
+size_t fault_cap(struct fault_verdict v, size_t len)
 {
     return v.cap != 0 && len > v.cap ? v.cap : len;
 }
 
 /* After the call: note a short count when the cap is what made it short
  * (a read that returns less than the cap, or 0, was short anyway). */
-static void note_short(enum call c, struct verdict v, size_t len, ssize_t rc)
+void fault_note_short(enum fault_call c, struct fault_verdict v, size_t len, ssize_t rc)
 {
     int saved = errno;
 
     if (v.cap != 0 && len > v.cap && rc == (ssize_t)v.cap)
-        add_note(c, c == C_SEND ? "short write" : "short read");
+        add_note(c, c == FC_SEND ? "short write" : "short read");
     errno = saved;
-}
-
-static int is_socket(int fd)
-{
-    struct stat st;
-
-    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-/* ---- the wrappers ---- */
-
-/* Fail with errno e, as the kernel would: -1. */
-#define FAIL(e) do { errno = (e); busy = 0; return -1; } while (0)
-
-int socket(int domain, int type, int protocol)
-{
-    struct verdict v;
-    int rc;
-
-    RESOLVE(socket);
-    if (busy)
-        return REAL(socket)(domain, type, protocol);
-    busy = 1;
-    v = begin(C_SOCKET);
-    if (v.err)
-        FAIL(v.err);
-    rc = REAL(socket)(domain, type, protocol);
-    busy = 0;
-    return rc;
-}
-
-int bind(int fd, const struct sockaddr *addr, socklen_t len)
-{
-    struct verdict v;
-    int rc;
-
-    RESOLVE(bind);
-    if (busy)
-        return REAL(bind)(fd, addr, len);
-    busy = 1;
-    v = begin(C_BIND);
-    if (v.err)
-        FAIL(v.err);
-    rc = REAL(bind)(fd, addr, len);
-    busy = 0;
-    return rc;
-}
-
-int listen(int fd, int backlog)
-{
-    struct verdict v;
-    int rc;
-
-    RESOLVE(listen);
-    if (busy)
-        return REAL(listen)(fd, backlog);
-    busy = 1;
-    v = begin(C_LISTEN);
-    if (v.err)
-        FAIL(v.err);
-    rc = REAL(listen)(fd, backlog);
-    busy = 0;
-    return rc;
-}
-
-/* accept and accept4 share a counter: a rule "accept:..." means both. */
-int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-    struct verdict v;
-    int rc;
-
-    RESOLVE(accept4);
-    if (busy)
-        return REAL(accept4)(fd, addr, len, flags);
-    busy = 1;
-    v = begin(C_ACCEPT);
-    if (v.err)
-        FAIL(v.err);                /* the connection stays in the queue */
-    rc = REAL(accept4)(fd, addr, len, flags);
-    busy = 0;
-    return rc;
-}
-
-int accept(int fd, struct sockaddr *addr, socklen_t *len)
-{
-    struct verdict v;
-    int rc;
-
-    RESOLVE(accept);
-    if (busy)
-        return REAL(accept)(fd, addr, len);
-    busy = 1;
-    v = begin(C_ACCEPT);
-    if (v.err)
-        FAIL(v.err);
-    rc = REAL(accept)(fd, addr, len);
-    busy = 0;
-    return rc;
-}
-
-int connect(int fd, const struct sockaddr *addr, socklen_t len)
-{
-    struct verdict v;
-    int rc;
-
-    RESOLVE(connect);
-    if (busy)
-        return REAL(connect)(fd, addr, len);
-    busy = 1;
-    v = begin(C_CONNECT);
-    if (v.err)
-        FAIL(v.err);                /* no SYN is sent at all */
-    rc = REAL(connect)(fd, addr, len);
-    busy = 0;
-    return rc;
-}
-
-ssize_t send(int fd, const void *buf, size_t len, int flags)
-{
-    struct verdict v;
-    ssize_t rc;
-
-    RESOLVE(send);
-    if (busy)
-        return REAL(send)(fd, buf, len, flags);
-    busy = 1;
-    v = begin(C_SEND);
-    if (v.err)
-        FAIL(v.err);                /* nothing was sent */
-    rc = REAL(send)(fd, buf, cap_len(v, len), flags);
-    note_short(C_SEND, v, len, rc);
-    busy = 0;
-    return rc;
-}
-
-ssize_t sendto(int fd, const void *buf, size_t len, int flags,
-               const struct sockaddr *addr, socklen_t alen)
-{
-    struct verdict v;
-    ssize_t rc;
-
-    RESOLVE(sendto);
-    if (busy)
-        return REAL(sendto)(fd, buf, len, flags, addr, alen);
-    busy = 1;
-    v = begin(C_SEND);
-    if (v.err)
-        FAIL(v.err);
-    rc = REAL(sendto)(fd, buf, cap_len(v, len), flags, addr, alen);
-    note_short(C_SEND, v, len, rc);
-    busy = 0;
-    return rc;
-}
-
-/* write() on a socket is a send; on anything else (stdout, stderr, a
- * file) it passes straight through, uncounted. */
-ssize_t write(int fd, const void *buf, size_t len)
-{
-    struct verdict v;
-    ssize_t rc;
-
-    RESOLVE(write);
-    if (busy || nrules == 0 || !is_socket(fd))
-        return REAL(write)(fd, buf, len);
-    busy = 1;
-    v = begin(C_SEND);
-    if (v.err)
-        FAIL(v.err);
-    rc = REAL(write)(fd, buf, cap_len(v, len));
-    note_short(C_SEND, v, len, rc);
-    busy = 0;
-    return rc;
-}
-
-ssize_t recv(int fd, void *buf, size_t len, int flags)
-{
-    struct verdict v;
-    ssize_t rc;
-
-    RESOLVE(recv);
-    if (busy)
-        return REAL(recv)(fd, buf, len, flags);
-    busy = 1;
-    v = begin(C_RECV);
-    if (v.err)
-        FAIL(v.err);                /* the bytes stay in the receive queue */
-    rc = REAL(recv)(fd, buf, cap_len(v, len), flags);
-    note_short(C_RECV, v, len, rc);
-    busy = 0;
-    return rc;
-}
-
-ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
-                 struct sockaddr *addr, socklen_t *alen)
-{
-    struct verdict v;
-    ssize_t rc;
-
-    RESOLVE(recvfrom);
-    if (busy)
-        return REAL(recvfrom)(fd, buf, len, flags, addr, alen);
-    busy = 1;
-    v = begin(C_RECV);
-    if (v.err)
-        FAIL(v.err);
-    rc = REAL(recvfrom)(fd, buf, cap_len(v, len), flags, addr, alen);
-    note_short(C_RECV, v, len, rc);
-    busy = 0;
-    return rc;
-}
-
-ssize_t read(int fd, void *buf, size_t len)
-{
-    struct verdict v;
-    ssize_t rc;
-
-    RESOLVE(read);
-    if (busy || nrules == 0 || !is_socket(fd))
-        return REAL(read)(fd, buf, len);
-    busy = 1;
-    v = begin(C_RECV);
-    if (v.err)
-        FAIL(v.err);
-    rc = REAL(read)(fd, buf, cap_len(v, len));
-    note_short(C_RECV, v, len, rc);
-    busy = 0;
-    return rc;
-}
-
-/* close() on a socket may be made to fail, but the fd is released first,
- * as Linux always does (even when close reports EINTR): never retry it. */
-int close(int fd)
-{
-    struct verdict v;
-    int rc;
-
-    RESOLVE(close);
-    if (busy || nrules == 0 || !is_socket(fd))
-        return REAL(close)(fd);
-    busy = 1;
-    v = begin(C_CLOSE);
-    rc = REAL(close)(fd);
-    if (v.err)
-        FAIL(v.err);
-    busy = 0;
-    return rc;
 }
