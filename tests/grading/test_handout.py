@@ -1,0 +1,167 @@
+"""test_handout.py - the handout is a lab: one new step per lesson, a student's
+guide, `make help` with only what works there, and `make check`.
+
+In a fresh handout `make check` names lesson 01 step 1; `make check LESSON=NN`
+fails naming that lesson's new step; with the reference code put into the
+holes, `make check` passes every lesson; a file that does not compile is
+reported with the compiler's message, never tested stale.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from grading import handout  # noqa: E402
+
+# The steps each lesson's files ask for: its new steps only (lesson 06's
+# server also binds with getaddrinfo(AI_PASSIVE), new there: step 2).
+NEW_STEPS = {
+    "01-socket": {"server": [1]},
+    "02-bind": {"server": [2]},
+    "03-listen": {"server": [3]},
+    "04-accept": {"server": [4], "client": [1, 2]},
+    "05-send-recv": {"server": [5], "client": [3]},
+    "06-close": {"server": [2, 6], "client": [4]},
+}
+# The hole `make check LESSON=NN` names first: the server's, as the README's order.
+FIRST_HOLE = {
+    "01-socket": "lesson 01-socket, step 1: write it at TODO(step 1) in lessons/01-socket/server.c",
+    "02-bind": "lesson 02-bind, step 2: write it at TODO(step 2) in lessons/02-bind/server.c",
+    "03-listen": "lesson 03-listen, step 3: write it at TODO(step 3) in lessons/03-listen/server.c",
+    "04-accept": "lesson 04-accept, server step 4: write it at TODO(step 4) in lessons/04-accept/server.c",
+    "05-send-recv": "lesson 05-send-recv, server step 5: write it at TODO(step 5) in lessons/05-send-recv/server.c",
+    "06-close": "lesson 06-close, server step 2: write it at TODO(step 2) in lessons/06-close/server.c",
+}
+# Words of the maintainers' README that have no place in the student's guide.
+MAINTAINER_WORDS = ("docker", "gradescope", "make bench", "fuzz", "make grade", "compose")
+
+
+def make(tree, *args, timeout=600):
+    """make in the handout, as a student runs it: no flags from an outer make."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "LAB_BUILD")}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=tree, env=env, capture_output=True,
+                          text=True, errors="replace", timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    return handout.make_handout(tmp_path_factory.mktemp("handout") / "handout")
+
+
+def copy_of(tree, dst):
+    shutil.copytree(tree, dst, ignore=shutil.ignore_patterns("build"))
+    return dst
+
+
+def test_each_lesson_asks_only_for_its_new_steps(fresh):
+    for lesson, progs in NEW_STEPS.items():
+        for prog, steps in progs.items():
+            kit = (ROOT / "lessons" / lesson / f"{prog}.c").read_text()
+            assert sorted({s for s, _, _ in handout.solution_regions(kit)}) == steps, (
+                f"lessons/{lesson}/{prog}.c: the holes should be its new steps {steps} only")
+            text = (fresh / "lessons" / lesson / f"{prog}.c").read_text()
+            todos = sorted({int(n) for n in re.findall(r"TODO\(step (\d+)\): write step", text)})
+            assert todos == steps, f"{lesson}/{prog}.c asks for steps {todos}, not {steps}"
+            assert "BEGIN SOLUTION" not in text and "STUB:" not in text
+    # The steps of earlier lessons are there, complete: lesson 04's server listens.
+    assert re.search(r"\blisten\(listenfd, BACKLOG\)", (fresh / "lessons/04-accept/server.c").read_text())
+    assert re.search(r"\bsocket\(", (fresh / "lessons/06-close/client.c").read_text().split("TODO(step 4)")[0])
+
+
+def test_each_hole_says_where_to_write_and_what_the_step_needs(fresh):
+    for c in sorted((fresh / "lessons").glob("*/*.c")):
+        text = c.read_text()
+        for m in re.finditer(r"TODO\(step (\d+)\): write step \d+ here.*?^\s*[^/\s*][^\n]*not_implemented\((\d+)\);",
+                             text, re.S | re.M):
+            hole = m.group(0)
+            assert m.group(1) == m.group(2), f"{c}: the TODO and its stub name the same step\n{hole}"
+            # What to write and with which calls: the stub's own comment, or the TODO's list.
+            assert re.search(r"//.*\w+\(\)|//.*\b\w+\(|The step needs: \w+\(\)", hole), (
+                f"{c}: the hole should name the calls its step needs\n{hole}")
+
+
+def test_handout_readme_is_the_students_guide(fresh):
+    readme = (fresh / "README.md").read_text()
+    assert readme.startswith("# socketlab: write a TCP server and client in C"), readme[:200]
+    lower = readme.lower()
+    for word in MAINTAINER_WORDS:
+        assert word not in lower, f"the student's guide mentions {word!r}"
+    for must in ("make check LESSON=03", "make check", "TODO(step N)", "--pause", "--json",
+                 "## How to hand in", "## The order of work", "\\x0a"):
+        assert must in readme, f"the guide should explain {must!r}"
+    assert ("tools/trace" in readme) == (fresh / "tools" / "trace").exists()
+    for rel in ("mk/grading.mk", "mk/docker.mk", "mk/hardening.mk", "bench", "fuzz", "tests/grading"):
+        assert not (fresh / rel).exists(), f"{rel} is the maintainers', not in the handout"
+
+
+def test_make_help_lists_only_targets_that_work_there(fresh):
+    r = make(fresh, "help")
+    assert r.returncode == 0, r.stderr
+    targets = set(re.findall(r"^\s+make(?: ([\w-]+))?", r.stdout, re.M))
+    assert {"", "check", "clean", "help"} <= targets, r.stdout
+    for kit_only in ("bench", "grade", "gradescope", "handout", "docker", "fuzz", "test-docker", "docs"):
+        assert kit_only not in targets, f"make help lists {kit_only}, which is not for the handout"
+    for t in targets - {""}:
+        dry = make(fresh, "-n", t, timeout=60)
+        assert dry.returncode == 0, f"make {t} is listed but does not exist here\n{dry.stderr}"
+
+
+def test_check_rejects_an_unknown_lesson_with_usage(fresh):
+    r = make(fresh, "check", "LESSON=99", timeout=120)
+    assert r.returncode != 0
+    assert "check: no lesson '99'" in r.stderr and "usage: make check [LESSON=NN]" in r.stderr, r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_fresh_handout_check_names_lesson_01_step_1(fresh):
+    r = make(fresh, "check")
+    assert r.returncode != 0
+    assert "next: " + FIRST_HOLE["01-socket"] in r.stdout, r.stdout + r.stderr
+    assert "lesson 02-bind" not in r.stdout, "make check stops at the first lesson not done"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("lesson", sorted(NEW_STEPS))
+def test_each_lesson_of_a_fresh_handout_fails_naming_its_new_step(fresh, lesson):
+    r = make(fresh, "check", f"LESSON={lesson[:2]}")
+    assert r.returncode != 0
+    out = r.stdout
+    assert f"next: {FIRST_HOLE[lesson]}" in out, out + r.stderr
+    # One verdict per test, the failed ones with what happened.
+    assert re.search(rf"^lesson {lesson}: \d+ of \d+ tests pass$", out, re.M), out
+    assert re.search(r"^  FAIL ", out, re.M) and "happened: " in out, out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_check_reports_a_compile_error_and_never_tests_a_stale_program(fresh, tmp_path):
+    tree = copy_of(fresh, tmp_path / "broken")
+    assert make(tree, "-s").returncode == 0           # every program built once
+    server = tree / "lessons" / "01-socket" / "server.c"
+    server.write_text(server.read_text().replace("int main(", "int main(BROKEN", 1))
+    r = make(tree, "check", "LESSON=01-socket")
+    assert r.returncode != 0
+    assert "lesson 01-socket: does not build" in r.stdout, r.stdout
+    assert "lessons/01-socket/server.c:" in r.stdout and "error:" in r.stdout, r.stdout
+    assert "tests pass" not in r.stdout, "a program that does not build is never tested"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_reference_code_in_the_holes_passes_every_lesson(fresh, tmp_path):
+    tree = copy_of(fresh, tmp_path / "solved")
+    for c in (ROOT / "lessons").glob("*/*.c"):
+        shutil.copy2(c, tree / c.relative_to(ROOT))
+    r = make(tree, "check", timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for lesson in NEW_STEPS:
+        assert re.search(rf"^lesson {lesson}: done - all \d+ tests pass$", r.stdout, re.M), r.stdout
+    assert r.stdout.rstrip().endswith(f"all {len(NEW_STEPS)} lessons done."), r.stdout
