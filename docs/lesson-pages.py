@@ -6,7 +6,12 @@ build/docs/pages/: index.md (the top-level README with the seed's diagram),
 lesson_NN.md (each lesson's README with a label, previous/next links, its
 sequence diagram from docs/diagrams/ and its programs) and examples.dox.
 
-Usage: python3 docs/lesson-pages.py [--root DIR] [--out DIR]
+With --lang zh it writes the Chinese site's pages (build/docs/pages-zh/)
+from the README.zh.md beside each README.md; where there is none yet, from
+the English README under a note saying so. Links between the two languages'
+READMEs become links between the two sites (html/ and html/zh/).
+
+Usage: python3 docs/lesson-pages.py [--root DIR] [--out DIR] [--lang en|zh]
 """
 import argparse
 import re
@@ -15,11 +20,40 @@ from pathlib import Path
 from urllib.parse import unquote
 
 LESSON_DIR = re.compile(r"^(\d\d)-([a-z0-9-]+)$")
-TITLE = re.compile(r"^#\s+Lesson\s+(\d+)\s*[:.-]\s*(.+?)\s*(\{#[^}]*\})?\s*$")
+TITLE = re.compile(r"^#\s+(?:Lesson\s+(\d+)|第\s*(\d+)\s*课)\s*[:：.-]?\s*(.+?)\s*(\{#[^}]*\})?\s*$")
+
+# Each site's README file and the words the script adds to its pages.
+WORDS = {
+    "en": {"readme": "README.md", "lesson": "Lesson {n}", "colon": ": ", "contents": "Contents",
+           "library": "The support library", "wire": "On the wire and in the kernel",
+           "programs": "The programs, annotated", "built": "built as",
+           "steps": "The steps, server and client", "course": "The course in this site",
+           "api": "The support library's API",
+           "api_what": "the helpers in `include/` that trace, parse and explain",
+           "examples": "All the lessons' programs", "annotated": "annotated",
+           "role": {"server": "The server of", "client": "The client of"},
+           "unwritten": "The README of this lesson is not written yet; see its programs below.",
+           "untranslated": None},
+    "zh": {"readme": "README.zh.md", "lesson": "第 {n} 课", "colon": "：", "contents": "目录",
+           "library": "支持库", "wire": "线路上和内核里发生了什么",
+           "programs": "本课的程序（带注释的源码）", "built": "编译为",
+           "steps": "服务端和客户端的步骤", "course": "本站的课程",
+           "api": "支持库的API",
+           "api_what": "`include/` 里的辅助函数：跟踪、解析参数、解释错误",
+           "examples": "各课的全部程序", "annotated": "带注释",
+           "role": {"server": "服务端：", "client": "客户端："},
+           "unwritten": "本课的 README 还没有写好；请看下面的程序。",
+           "untranslated": "本页的中文版（{file}）还没有写好，下面是英文原文。"},
+}
+OTHER = {"en": "zh", "zh": "en"}
+# Where the other language's site is, from this one's pages.
+OTHER_SITE = {"en": "zh/", "zh": "../"}
 FENCE = re.compile(r"^\s*(```|~~~)")
 LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 TOKEN = re.compile(r"(?P<code>`+[^`]*`+)|(?P<bang>!?)\[(?P<label>[^\]]*)\]"
                    r"\((?P<href>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# Chinese characters and full-width punctuation.
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # Things outside code that Doxygen reads as commands or HTML tags.
 COMMAND = re.compile(r"([\\@])(?=[A-Za-z{}\\@&$#<>%\".|:-])")
 TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9_-]*)([^<>]*)>")
@@ -84,26 +118,34 @@ def page_anchors(text):
 class Linker:
     """Rewrite a README's relative links into Doxygen references."""
 
-    def __init__(self, root, lesson_list):
+    def __init__(self, root, lesson_list, lang="en"):
         self.root = root.resolve()
+        self.lang = lang
         self.by_dir = {d.resolve(): n for n, _, d in lesson_list}
-        self.anchors = {}                    # page id: {GitHub anchor: label}
-        readmes = [("index", self.root / "README.md")]
-        readmes += [(f"lesson_{n}", d / "README.md") for n, _, d in lesson_list]
-        for page, path in readmes:
-            if path.exists():
-                self.anchors[page] = page_anchors(path.read_text(encoding="utf-8"))
+        self.anchors = {}          # (language, page id): {GitHub anchor: label}
+        for code in WORDS:
+            name = WORDS[code]["readme"]
+            readmes = [("index", self.root / name)]
+            readmes += [(f"lesson_{n}", d / name) for n, _, d in lesson_list]
+            for page, path in readmes:
+                if path.exists():
+                    self.anchors[code, page] = page_anchors(path.read_text(encoding="utf-8"))
 
     def page_of(self, path):
-        """The page id of a README (or its directory), else None."""
-        if path in (self.root / "README.md", self.root):
-            return "index"
-        lesson = self.by_dir.get(path.parent if path.name == "README.md" else path)
-        return f"lesson_{lesson}" if lesson else None
+        """(language, page id) of a README (or its directory), else (None, None)."""
+        lang = "zh" if path.name == WORDS["zh"]["readme"] else self.lang
+        if path.name in (WORDS["en"]["readme"], WORDS["zh"]["readme"]):
+            if path.name == WORDS["en"]["readme"]:
+                lang = "en"
+            path = path.parent
+        if path == self.root:
+            return lang, "index"
+        lesson = self.by_dir.get(path)
+        return (lang, f"lesson_{lesson}") if lesson else (None, None)
 
-    def label(self, page, anchor):
+    def label(self, page, anchor, lang=None):
         """The Doxygen label of heading ANCHOR on PAGE, or the page itself."""
-        suffix = self.anchors.get(page, {}).get(unquote(anchor).lower())
+        suffix = self.anchors.get((lang or self.lang, page), {}).get(unquote(anchor).lower())
         return f"{page}_{suffix}" if suffix else page
 
     def target(self, src_dir, href):
@@ -112,7 +154,15 @@ class Linker:
             return href                      # http:, https:, mailto:
         file, _, anchor = href.partition("#")
         path = (src_dir / file).resolve()
-        page = self.page_of(path)
+        lang, page = self.page_of(path)
+        if page and lang != self.lang:
+            # The other language's README: its page on the other site. A
+            # directory link (../02-bind/) means this site's language.
+            if file.endswith(".md"):
+                label = self.label(page, anchor, lang) if anchor else page
+                return f"{OTHER_SITE[self.lang]}{page}.html" + (
+                    f"#{label}" if label != page else "")
+            lang = self.lang
         if page:
             return "@ref " + (self.label(page, anchor) if anchor else page)
         lesson = self.by_dir.get(path.parent)
@@ -149,7 +199,11 @@ def convert_line(line, src_dir, linker):
     for m in TOKEN.finditer(line):
         out.append(escape_text(line[pos:m.start()]))
         if m.group("code"):
-            out.append(code_span(m.group(0)))
+            # Doxygen 1.9.4 misreads a span right after a Chinese character
+            # (每个`.c`文件 shows as <tt>.c): set it apart with spaces.
+            before = " " if CJK.match(line[m.start() - 1:m.start()] or "x") else ""
+            after = " " if CJK.match(line[m.end():m.end() + 1] or "x") else ""
+            out.append(before + code_span(m.group(0)) + after)
         else:
             bang, label, href = m.group("bang", "label", "href")
             to = None if bang else linker.target(src_dir, href)
@@ -211,66 +265,80 @@ def read_diagram(docs, name):
     return path.read_text(encoding="utf-8").strip() + "\n" if path.exists() else ""
 
 
-def nav(i, lesson_list, titles):
+def nav(i, lesson_list, titles, w):
     """The previous / contents / next line of lesson I's page."""
     items = []
     if i > 0:
         n = lesson_list[i - 1][0]
-        items.append(f"[&larr; Lesson {n}: {titles[n]}](@ref lesson_{n})")
-    items.append("[Contents](@ref index)")
+        items.append(f"[&larr; {w['lesson'].format(n=n)}{w['colon']}{titles[n]}](@ref lesson_{n})")
+    items.append(f"[{w['contents']}](@ref index)")
     if i + 1 < len(lesson_list):
         n = lesson_list[i + 1][0]
-        items.append(f"[Lesson {n}: {titles[n]} &rarr;](@ref lesson_{n})")
+        items.append(f"[{w['lesson'].format(n=n)}{w['colon']}{titles[n]} &rarr;](@ref lesson_{n})")
     else:
-        items.append("[The support library &rarr;](@ref api)")
+        items.append(f"[{w['library']} &rarr;](@ref api)")
     return " | ".join(items) + "\n"
 
 
-def lesson_page(i, lesson_list, titles, short, linker, docs):
+def readme_text(d, lang):
+    """(text, note) of the README of directory D in LANG: the English one
+    under a note when the translation is not written yet; ("", None) if none."""
+    w = WORDS[lang]
+    own = d / w["readme"]
+    if own.exists():
+        return own.read_text(encoding="utf-8"), None
+    english = d / WORDS["en"]["readme"]
+    if english.exists():
+        note = w["untranslated"].format(file=w["readme"]) if w["untranslated"] else None
+        return english.read_text(encoding="utf-8"), note
+    return "", None
+
+
+def lesson_page(i, lesson_list, titles, short, linker, docs, lang):
+    w = WORDS[lang]
     num, name, d = lesson_list[i]
-    readme = d / "README.md"
-    if readme.exists():
-        text = readme.read_text(encoding="utf-8")
+    text, note = readme_text(d, lang)
+    if text:
         first, _, body = text.partition("\n")
         if not TITLE.match(first):
             body = text                      # no title line: keep it all
     else:
-        body = ("The README of this lesson is not written yet; see its "
-                "programs below.\n")
+        body = w["unwritten"] + "\n"
+    if note:
+        body = f"<em>{note}</em>\n\n" + body.lstrip("\n")
     lead, rest = split_lead(convert(body, d, linker, f"lesson_{num}"))
     programs = sorted(p.name for p in d.glob("*.c"))
-    page = [f"# Lesson {num}: {escape_text(titles[num])} {{#lesson_{num}}}\n",
-            nav(i, lesson_list, short), "\n", lead.rstrip() + "\n\n"]
+    page = [f"# {w['lesson'].format(n=num)}{w['colon']}{escape_text(titles[num])} {{#lesson_{num}}}\n",
+            nav(i, lesson_list, short, w), "\n", lead.rstrip() + "\n\n"]
     diagram = read_diagram(docs, f"lesson_{num}.md")
     if diagram:
-        page += ["## On the wire and in the kernel\n\n", diagram, "\n"]
+        page += [f"## {w['wire']}\n\n", diagram, "\n"]
     if rest:
         page += [rest.rstrip() + "\n\n"]
     if programs:
-        page += ["## The programs, annotated\n\n"]
+        page += [f"## {w['programs']}\n\n"]
         for p in programs:
             page.append(f"- [lessons/{d.name}/{p}](@ref {d.name}/{p}): "
-                        f"built as `build/{d.name}/{p[:-2]}`\n")
+                        f"{w['built']} `build/{d.name}/{p[:-2]}`\n")
         page.append("\n")
-    page += ["<hr>\n", nav(i, lesson_list, short)]
+    page += ["<hr>\n", nav(i, lesson_list, short, w)]
     return "".join(page)
 
 
-def lesson_title(num, name, d):
-    readme = d / "README.md"
-    if readme.exists():
-        first = readme.read_text(encoding="utf-8").partition("\n")[0]
-        m = TITLE.match(first)
-        if m:
-            return m.group(2)
+def lesson_title(num, name, d, lang="en"):
+    for readme in (d / WORDS[lang]["readme"], d / WORDS["en"]["readme"]):
+        if readme.exists():
+            first = readme.read_text(encoding="utf-8").partition("\n")[0]
+            m = TITLE.match(first)
+            if m:
+                return m.group(3)
     return name.replace("-", " and " if name == "send-recv" else " ")
 
 
-def main_page(root, lesson_list, titles, linker, docs):
-    readme = root / "README.md"
-    if readme.exists():
-        text = readme.read_text(encoding="utf-8")
-    else:
+def main_page(root, lesson_list, titles, linker, docs, lang):
+    w = WORDS[lang]
+    text, note = readme_text(root, lang)
+    if not text:
         text = ("# socketlab\n\nA C teaching kit for TCP socket programming: "
                 "six lessons, each one step of the seed's server and client."
                 "\n(The README is not written yet.)\n")
@@ -278,30 +346,36 @@ def main_page(root, lesson_list, titles, linker, docs):
     title = first.lstrip("#").strip() if first.startswith("# ") else "socketlab"
     if not first.startswith("# "):
         body = text
+    if note:
+        body = f"<em>{note}</em>\n\n" + body.lstrip("\n")
     lead, rest = split_lead(convert(body, root, linker, "index"))
     page = [f"# {escape_text(title)}\n", lead.rstrip() + "\n\n",
-            "## The steps, server and client\n\n",
+            f"## {w['steps']}\n\n",
             read_diagram(docs, "overview.md"), "\n"]
     if rest:
         page.append(rest.rstrip() + "\n\n")
-    page.append("## The course in this site\n\n")
+    page.append(f"## {w['course']}\n\n")
     for num, _, _ in lesson_list:
         page.append(f"- @ref lesson_{num}\n")
-    page.append("- [The support library's API](@ref api): the helpers in "
-                "`include/` that trace, parse and explain\n")
-    page.append("- [All the lessons' programs](examples.html), annotated\n")
+    page.append(f"- [{w['api']}](@ref api): {w['api_what']}\n")
+    page.append(f"- [{w['examples']}](examples.html), {w['annotated']}\n")
     return "".join(page)
 
 
-def examples(lesson_list):
+def examples(lesson_list, lang):
     """examples.dox: each lesson program as a browsable, annotated example."""
+    w = WORDS[lang]
     out = []
     for num, _, d in lesson_list:
         for p in sorted(d.glob("*.c")):
             role = "server" if p.stem == "server" else "client"
-            out.append(f"/**\n@example {d.name}/{p.name}\n"
-                       f"The {role} of @ref lesson_{num}, built as "
-                       f"`build/{d.name}/{p.stem}`.\n*/\n")
+            if lang == "en":
+                text = (f"The {role} of @ref lesson_{num}, built as "
+                        f"`build/{d.name}/{p.stem}`.")
+            else:
+                text = (f"{w['role'][role]}[{w['lesson'].format(n=num)}](@ref lesson_{num})，"
+                        f"{w['built']} `build/{d.name}/{p.stem}`。")
+            out.append(f"/**\n@example {d.name}/{p.name}\n{text}\n*/\n")
     return "".join(out)
 
 
@@ -310,19 +384,22 @@ def main():
     here = Path(__file__).resolve().parent
     ap.add_argument("--root", type=Path, default=here.parent)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--lang", choices=sorted(WORDS), default="en")
     args = ap.parse_args()
     root = args.root.resolve()
-    out = args.out or root / "build" / "docs" / "pages"
+    lang = args.lang
+    out = args.out or root / "build" / "docs" / ("pages" if lang == "en" else f"pages-{lang}")
     out.mkdir(parents=True, exist_ok=True)
     docs = root / "docs"
     lesson_list = lessons(root)
-    linker = Linker(root, lesson_list)
-    titles = {n: lesson_title(n, name, d) for n, name, d in lesson_list}
+    linker = Linker(root, lesson_list, lang)
+    titles = {n: lesson_title(n, name, d, lang) for n, name, d in lesson_list}
     short = {n: re.split(r"\s+[—–-]+\s+", t)[0] for n, t in titles.items()}
-    files = {"index.md": main_page(root, lesson_list, titles, linker, docs),
-             "examples.dox": examples(lesson_list)}
+    files = {"index.md": main_page(root, lesson_list, titles, linker, docs, lang),
+             "examples.dox": examples(lesson_list, lang)}
     for i, (num, _, _) in enumerate(lesson_list):
-        files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, short, linker, docs)
+        files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, short, linker,
+                                                docs, lang)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
     return 0

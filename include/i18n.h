@@ -9,7 +9,13 @@
 
 #include <libintl.h>
 
-/** The text domain: catalogs are LOCALEDIR/<lang>/LC_MESSAGES/socketlab.mo. */
+/**
+ * @defgroup i18n Messages in the user's language
+ * @brief GNU gettext: English in the source, Chinese from po/zh_CN.po.
+ * @{
+ */
+
+/** The text domain: catalogs are LOCALEDIR/zh_CN/LC_MESSAGES/socketlab.mo. */
 #define I18N_DOMAIN "socketlab"
 
 /** Translate a message (a string literal, so xgettext finds it). */
@@ -50,5 +56,7 @@ const char *i18n_pgettext(const char *ctx_msgid);
  * @return 1 for Chinese, 0 for English.
  */
 int i18n_zh(void);
+
+/** @} */
 
 #endif /* SOCKETLAB_I18N_H */
