@@ -1,0 +1,82 @@
+"""A correct solution in another style scores full marks.
+
+tests/alt/ holds lesson programs written unlike the kit's reference
+(perror instead of die_call, read/write instead of recv/send, printf,
+other loop shapes). Each is compiled exactly as `make` compiles the
+lesson's own file, put in place of it in a copy of the build directory,
+and the lesson's own tests are run against it: they must all pass.
+"""
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labharness import BUILD, ROOT
+
+ALT = ROOT / "tests" / "alt"
+# (alternative source, lesson, program it replaces)
+ALTERNATIVES = [("05-send-recv-server.c", "05-send-recv", "server")]
+
+
+def make_vars():
+    """make's variables for the build directory the suite tests (SAN=1 for build/san)."""
+    out = [f"BUILD={BUILD}"]
+    if BUILD.name == "san":
+        out.append("SAN=1")
+    return out
+
+
+def build_like_make(src, lesson, prog, out_dir):
+    """Compile and link `src` with the commands make uses for lessons/LESSON/PROG.c."""
+    target = BUILD / lesson / prog
+    plan = subprocess.run(["make", "-s", "-n", "-B", "V=1", *make_vars(), str(target)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert plan.returncode == 0, f"make -n {target} failed:\n{plan.stderr}"
+    obj, exe = out_dir / f"{prog}.o", out_dir / prog
+    compile_cmd = link_cmd = None
+    for line in plan.stdout.splitlines():
+        words = shlex.split(line)
+        if f"lessons/{lesson}/{prog}.c" in words and "-c" in words:
+            compile_cmd = [str(src) if w == f"lessons/{lesson}/{prog}.c" else
+                           str(obj) if w == f"{target}.o" else w for w in words]
+        elif "-o" in words and words[words.index("-o") + 1] == str(target):
+            link_cmd = [str(obj) if w == f"{target}.o" else str(exe) if w == str(target) else w for w in words]
+    assert compile_cmd and link_cmd, f"make's commands for {target} not found in:\n{plan.stdout}"
+    for cmd in (compile_cmd, link_cmd):
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stdout}{r.stderr}"
+    return exe
+
+
+def build_dir_with(exe, lesson, prog, tmp_path):
+    """A copy of BUILD (symlinks) where LESSON/PROG is `exe`."""
+    out = tmp_path / "build"
+    out.mkdir()
+    for entry in BUILD.iterdir():
+        if entry.name != lesson:
+            (out / entry.name).symlink_to(entry)
+    (out / lesson).mkdir()
+    for entry in (BUILD / lesson).iterdir():
+        if entry.name != prog:
+            (out / lesson / entry.name).symlink_to(entry)
+    (out / lesson / prog).symlink_to(exe)
+    return out
+
+
+@pytest.mark.parametrize("src,lesson,prog", ALTERNATIVES)
+def test_another_style_passes_the_lessons_tests(src, lesson, prog, tmp_path):
+    """tests/alt/SRC in place of the lesson's PROG: every test of that lesson passes."""
+    if not (BUILD / lesson / prog).exists():
+        pytest.fail(f"{BUILD / lesson / prog} is missing: run 'make' first")
+    work = tmp_path / "alt"
+    work.mkdir()
+    exe = build_like_make(ALT / src, lesson, prog, work)
+    build = build_dir_with(exe, lesson, prog, tmp_path)
+    env = dict(os.environ, LAB_BUILD=str(build))
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                        str(ROOT / "lessons" / lesson)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, (
+        f"tests/alt/{src} is correct, in another style: lesson {lesson}'s tests should all pass\n{r.stdout[-6000:]}")
