@@ -73,7 +73,7 @@ static int talk(int clientfd)
         while (sent < REPLY_LEN) {
             n = send(clientfd, REPLY + sent, REPLY_LEN - sent, MSG_NOSIGNAL);
             if (n == -1 && errno == EINTR)
-                continue;
+                continue;           /* interrupted before any byte went */
             if (n == -1) {
                 warn_call("send", "reply to client (fd %d)", clientfd);
                 return -1;
