@@ -13,8 +13,9 @@
 DOCS_DIR ?= build/docs
 
 # The link in each site's header to the same page in the other language:
-# to that site's index.html without JavaScript, to the same page with it.
-DOCS_SWITCH_JS := <script type="text/javascript">(function(){var a=document.getElementById("langswitch-link"),f=location.pathname.split("/").pop();if(f)a.href=a.getAttribute("href").replace(/index\\.html$$/,f);})();</script>
+# to that site's index.html without JavaScript, to the same page with it
+# (but for the dir_* pages, named after input folders that differ).
+DOCS_SWITCH_JS := <script type="text/javascript">(function(){var a=document.getElementById("langswitch-link"),f=location.pathname.split("/").pop();if(f&&!/^dir_/.test(f))a.href=a.getAttribute("href").replace(/index\\.html$$/,f);})();</script>
 DOCS_SWITCH_en := <a id="langswitch-link" href="$$relpath^zh/index.html" hreflang="zh-CN" lang="zh-CN">中文</a>$(DOCS_SWITCH_JS)
 DOCS_SWITCH_zh := <a id="langswitch-link" href="$$relpath^../index.html" hreflang="en" lang="en">English</a>$(DOCS_SWITCH_JS)
 

@@ -2,6 +2,10 @@
 # every lesson has a page with its sequence diagram, every public name in
 # include/ is in the API pages, no internal link is broken, and Chromium
 # renders the main page and a lesson page as something other than a blank.
+# The Chinese site (html/zh/) too: built from the README.zh.md files (the
+# English text under a note until one exists), every page of both sites
+# links to the other language, and Chinese text renders with a CJK font
+# (no boxes).
 #
 # Needs doxygen and graphviz (and chromium for the rendering tests); without
 # them the tests skip, except under CI=true where a missing tool fails.
@@ -208,7 +212,8 @@ def test_pages_keep_every_line_of_their_readme(html):
 def test_readmes_stay_plain_markdown_for_a_git_forge():
     """The sources carry no Doxygen commands: the labels, diagrams and links
     are added by docs/lesson-pages.py, so GitHub shows no noise."""
-    readmes = [ROOT / "README.md"] + [d / "README.md" for d in LESSONS]
+    readmes = [ROOT / "README.md", ROOT / "README.zh.md"]
+    readmes += [d / name for d in LESSONS for name in ("README.md", "README.zh.md")]
     for readme in (r for r in readmes if r.exists()):
         text = re.sub(r"^\s*```.*?^\s*```", "", readme.read_text(encoding="utf-8"),
                       flags=re.S | re.M)
@@ -247,8 +252,9 @@ def test_every_public_name_in_include_is_in_the_api_pages(html):
     assert not missing, "not in any API group page: " + ", ".join(missing)
 
 
-def test_no_internal_link_is_broken(html):
-    pages = {p: parse_links(p) for p in html.glob("*.html")}
+def broken_links(site_dir):
+    """Links of SITE_DIR's pages to a file or anchor that is not there: (pages, broken)."""
+    pages = {p: parse_links(p) for p in site_dir.glob("*.html")}
     broken = []
     for page, links in pages.items():
         for tag, key, ref in links.refs:
@@ -258,11 +264,115 @@ def test_no_internal_link_is_broken(html):
             target = (page.parent / unquote(parts.path)).resolve()
             if not target.exists():
                 broken.append(f"{page.name}: {ref}")
-            elif parts.fragment and target in pages and \
-                    parts.fragment not in pages[target].anchors:
+            elif parts.fragment and target.suffix == ".html" and \
+                    parts.fragment not in (pages.get(target) or parse_links(target)).anchors:
                 broken.append(f"{page.name}: {ref} (no such anchor)")
+    return pages, broken
+
+
+def test_no_internal_link_is_broken(html):
+    pages, broken = broken_links(html)
     assert len(pages) > 20
     assert not broken, "broken links:\n" + "\n".join(broken[:30])
+
+
+# --- the Chinese site ---------------------------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+UNTRANSLATED_NOTE = "还没有写好，下面是英文原文"
+
+
+def page_text(path):
+    page = re.sub(r"<script.*?</script>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def lost_lines(readme, page_path):
+    """Lines of prose of README (12+ letters and digits) not on the page; the
+    title line is left out (the page numbers the lesson its own way)."""
+    shown = alnum(page_text(page_path))
+    lost, in_fence = [], False
+    for number, line in enumerate(readme.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("# "):
+            continue
+        if re.match(r"\s*(```|~~~)", line):
+            in_fence = not in_fence
+            continue
+        words = re.sub(r"^\s*(?:[-*+>]|\d+[.)]|#+)\s+", "", line)
+        words = re.sub(r"!?\[([^\]]*)\]\([^)]*\)|<!--.*?-->", r"\1", words)
+        words = re.sub(r"</?(?:a|b|br|code|em|i|kbd|p|span|strong|sub|sup|tt|"
+                       r"details|summary)\b[^>]*>", "", words)
+        words = alnum(unescape(words))
+        if not in_fence and len(words) >= 12 and words not in shown:
+            lost.append(f"{readme.name}:{number}: {line.strip()[:80]}")
+    return lost
+
+
+def test_make_docs_builds_the_chinese_site(site, html):
+    res, _ = site
+    zh = html / "zh"
+    assert (zh / "index.html").is_file()
+    assert f"{zh}/index.html" in res.stdout
+    conf = (ROOT / "docs" / "Doxyfile.zh").read_text(encoding="utf-8")
+    assert re.search(r"^OUTPUT_LANGUAGE\s*=\s*Chinese\s*$", conf, re.M)
+    # Doxygen's own words are Chinese there: the menu and the API pages.
+    assert "首页" in (zh / "menudata.js").read_text(encoding="utf-8")
+    assert "函数" in page_text(zh / "group__args.html")
+    assert re.search(r'<html [^>]*lang="zh-CN"', html_of(zh, "index.html"))
+    assert re.search(r'<html [^>]*lang="en"', html_of(html, "index.html"))
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[d.name for d in LESSONS])
+def test_each_lesson_has_a_chinese_page(html, lesson):
+    num = lesson.name[:2]
+    page = html_of(html / "zh", f"lesson_{num}.html")
+    assert re.search(rf'<div class="title">第 {num} 课：', page), "no Chinese title"
+    images = re.findall(r'<img src="(msc_inline_mscgraph_\d+\.png)"', page)
+    assert images and (html / "zh" / images[0]).stat().st_size > 1000
+    zh_readme, en_readme = lesson / "README.zh.md", lesson / "README.md"
+    if zh_readme.exists():
+        assert UNTRANSLATED_NOTE not in page_text(html / "zh" / f"lesson_{num}.html")
+        lost = lost_lines(zh_readme, html / "zh" / f"lesson_{num}.html")
+        assert not lost, "lines of README.zh.md lost:\n" + "\n".join(lost[:10])
+    elif en_readme.exists():
+        # Until the translation is written: the English text, said so.
+        assert UNTRANSLATED_NOTE in page_text(html / "zh" / f"lesson_{num}.html")
+        assert not lost_lines(en_readme, html / "zh" / f"lesson_{num}.html")
+
+
+def test_chinese_main_page_lists_every_lesson(html):
+    page = html_of(html / "zh", "index.html")
+    assert "服务端和客户端的步骤" in page and "本站的课程" in page
+    for lesson in LESSONS:
+        assert f'href="lesson_{lesson.name[:2]}.html"' in page
+    readme = ROOT / ("README.zh.md" if (ROOT / "README.zh.md").exists() else "README.md")
+    assert not lost_lines(readme, html / "zh" / "index.html")
+
+
+def test_chinese_site_has_no_broken_link(html):
+    pages, broken = broken_links(html / "zh")
+    assert len(pages) > 20
+    assert not broken, "broken links:\n" + "\n".join(broken[:30])
+
+
+def test_every_page_links_to_itself_in_the_other_language(html):
+    """The header of each page of each site: a link to the other site, to its
+    index.html without JavaScript (a script makes it the same page)."""
+    for site_dir, other, word in ((html, html / "zh", "中文"), (html / "zh", html, "English")):
+        pages = sorted(site_dir.glob("*.html"))
+        assert len(pages) > 20
+        for page in pages:
+            text = page.read_text(encoding="utf-8")
+            m = re.search(r'<a id="langswitch-link" href="([^"]+)"[^>]*>([^<]+)</a>', text)
+            assert m, f"{page.relative_to(html)}: no link to the other language"
+            assert m.group(2) == word
+            assert (site_dir / m.group(1)).resolve() == (other / "index.html").resolve()
+            assert 'replace(/index\\.html$/,f)' in text
+        # The same page exists on the other site, so the script's link works
+        # (not for dir_*: the script leaves those at index.html).
+        missing = [p.name for p in pages
+                   if not (other / p.name).exists() and not p.name.startswith("dir_")]
+        assert not missing, f"pages only in {site_dir.name}: {missing[:10]}"
 
 
 # --- rendering in headless Chromium -------------------------------------------
