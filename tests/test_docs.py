@@ -375,6 +375,85 @@ def test_every_page_links_to_itself_in_the_other_language(html):
         assert not missing, f"pages only in {site_dir.name}: {missing[:10]}"
 
 
+SAMPLE_ZH = """# 第04课：accept 和 connect —— 从两端看一个连接
+
+[English](README.md) · 上一课：[第03课：listen](../03-listen/README.zh.md) · 下一课：[第05课](../05-send-recv/README.zh.md)
+
+原教程服务端的第4步，和客户端（demo5）的第1、2步。先看[accept()做了什么](#accept做了什么)。
+
+## `accept()`做了什么
+
+`accept()`从accept队列里取出一个已经完成三次握手的连接，返回一个**新的**socket；
+每个`.c`文件都能在本站浏览。监听socket仍然处于`LISTEN`状态。
+
+## 用GBK终端的同学
+
+终端是GBK编码时，设置`LANG=zh_CN.UTF-8`，或者用`iconv -f UTF-8 -t GBK`转换输出。
+
+```sh
+build/04-accept/server 5005
+```
+"""
+
+
+@pytest.fixture(scope="module")
+def sample_zh_site(tmp_path_factory):
+    """`make docs` in a copy of the kit where lesson 04 and the top README
+    have a README.zh.md (and the English ones link to them, as they will)."""
+    need("doxygen", "doxygen")
+    need("dot", "graphviz")
+    tree = tmp_path_factory.mktemp("zhkit") / "kit"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns("build", ".git", "__pycache__"))
+    lesson = tree / "lessons" / "04-accept"
+    (lesson / "README.zh.md").write_text(SAMPLE_ZH, encoding="utf-8")
+    for d in (lesson, tree):
+        en = d / "README.md"
+        title, _, rest = en.read_text(encoding="utf-8").partition("\n")
+        en.write_text(f"{title}\n\n[中文](README.zh.md)\n{rest}", encoding="utf-8")
+    (tree / "README.zh.md").write_text(
+        "# socketlab：用C语言一步一步学TCP socket\n\n[English](README.md)\n\n"
+        "这是一套TCP socket编程的实验教材，从[第04课](lessons/04-accept/README.zh.md)"
+        "开始也有客户端。\n", encoding="utf-8")
+    out = tree / "build" / "docs"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    res = subprocess.run(["make", "--no-print-directory", "docs"], cwd=tree, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    assert not re.search(r"warning|error", res.stdout + res.stderr, re.I), res.stdout + res.stderr
+    return tree, out / "html"
+
+
+def test_a_readme_zh_becomes_the_chinese_lesson_page(sample_zh_site):
+    tree, html = sample_zh_site
+    page = html / "zh" / "lesson_04.html"
+    assert "<div class=\"title\">第 04 课：accept 和 connect —— 从两端看一个连接" in \
+        page.read_text(encoding="utf-8")
+    assert UNTRANSLATED_NOTE not in page_text(page)
+    lost = lost_lines(tree / "lessons" / "04-accept" / "README.zh.md", page)
+    assert not lost, lost
+    # 每个`.c`文件: a code span, not "<tt>" as text.
+    assert "<code>.c</code>" in page.read_text(encoding="utf-8")
+    assert "&lt;tt&gt;" not in page.read_text(encoding="utf-8")
+    # The other lessons keep the English text under the note.
+    assert UNTRANSLATED_NOTE in page_text(html / "zh" / "lesson_03.html")
+    assert "用C语言一步一步学TCP" in page_text(html / "zh" / "index.html")
+
+
+def test_links_between_the_twins_cross_between_the_sites(sample_zh_site):
+    _, html = sample_zh_site
+    zh = parse_links(html / "zh" / "lesson_04.html").refs
+    en = parse_links(html / "lesson_04.html").refs
+    assert ("a", "href", "../lesson_04.html") in zh, "README.md link: not the English page"
+    assert ("a", "href", "lesson_03.html") in zh and ("a", "href", "lesson_05.html") in zh
+    assert any("#lesson_04_" in r for _, _, r in zh), "no link to a Chinese heading"
+    assert ("a", "href", "zh/lesson_04.html") in en, "README.zh.md link: not the Chinese page"
+    assert ("a", "href", "zh/index.html") in parse_links(html / "index.html").refs
+    for site in (html, html / "zh"):
+        _, broken = broken_links(site)
+        assert not broken, broken
+
+
 # --- rendering in headless Chromium -------------------------------------------
 
 def png_pixels(data):
