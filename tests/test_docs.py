@@ -525,3 +525,100 @@ def test_chromium_renders_the_page_as_more_than_a_blank(html, tmp_path, page):
     assert var > 200, f"{page}: pixel variance {var:.0f}: looks blank"
     assert 0.005 < dark < 0.6, f"{page}: {dark:.1%} dark pixels: no text, or all dark"
     assert len(set(grey)) > 30, f"{page}: only {len(set(grey))} grey levels"
+
+
+# --- Chinese text in the browser: glyphs, not boxes ---------------------------
+
+CELL = 64          # px: one character per square cell
+
+
+def need_cjk_font():
+    """A font with Chinese glyphs (Debian: fonts-wqy-zenhei or fonts-noto-cjk)."""
+    need("fc-list", "fontconfig")
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
+                           text=True).stdout.strip()
+    if found:
+        return
+    msg = "no font with Chinese glyphs (apt-get install fonts-wqy-zenhei)"
+    if IN_CI:
+        pytest.fail(msg + "; CI=true, so .ci/run must install it")
+    pytest.skip(msg)
+
+
+def no_cjk_fonts_env(tmp_path):
+    """An environment in which fontconfig sees DejaVu only: what a machine
+    without a CJK font shows (Chinese as boxes)."""
+    dejavu = Path("/usr/share/fonts/truetype/dejavu")
+    if not dejavu.is_dir():
+        pytest.skip("fonts-dejavu-core is not installed (the no-CJK reference)")
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
+                    f"<fontconfig><dir>{dejavu}</dir><cachedir>{tmp_path / 'fc'}</cachedir>"
+                    f"</fontconfig>\n", encoding="utf-8")
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
+def shot(url, out, size, env=None):
+    """A headless Chromium screenshot of URL: rows of grey levels."""
+    need("chromium", "chromium")
+    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-dev-shm-usage",
+           "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+           f"--user-data-dir={out.with_suffix('.profile')}", f"--screenshot={out}",
+           f"--window-size={size[0]},{size[1]}", url]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=50, env=env)
+    assert res.returncode == 0 and out.exists(), res.stderr[-2000:]
+    w, h, chans, rows = png_pixels(out.read_bytes())
+    return [[sum(r[x:x + 3]) // 3 for x in range(0, w * chans, chans)] for r in rows]
+
+
+def cells(grey, n):
+    """The N square cells of a one-row screenshot, each as a tuple of grey levels."""
+    return [tuple(v for row in grey[:CELL] for v in row[i * CELL:(i + 1) * CELL])
+            for i in range(n)]
+
+
+@pytest.mark.slow
+def test_chinese_on_a_lesson_page_renders_as_glyphs_not_boxes(html, tmp_path):
+    """The Chinese characters of lesson 04's Chinese page, one per cell: each
+    is drawn (ink in its cell), each is its own shape (the boxes a missing
+    font leaves are all alike), and each differs from what the same
+    character looks like with no CJK font at all."""
+    need_cjk_font()
+    chars = []
+    for c in page_text(html / "zh" / "lesson_04.html"):
+        if CJK.match(c) and c not in chars:
+            chars.append(c)
+    chars = chars[:12]
+    assert len(chars) >= 6, f"lesson 04's Chinese page has little Chinese: {chars}"
+    probe = tmp_path / "glyphs.html"
+    probe.write_text(
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>'
+        f"body{{margin:0;background:#fff;display:flex}} div{{width:{CELL}px;height:{CELL}px;"
+        f"font-size:{CELL * 3 // 4}px;line-height:{CELL}px;text-align:center;overflow:hidden;"
+        "color:#000;font-family:sans-serif}</style></head><body>" +
+        "".join(f"<div>{c}</div>" for c in chars) + "</body></html>", encoding="utf-8")
+    size = (CELL * len(chars), CELL * 2)
+    real = cells(shot(probe.as_uri(), tmp_path / "real.png", size), len(chars))
+    boxes = cells(shot(probe.as_uri(), tmp_path / "boxes.png", size,
+                       env=no_cjk_fonts_env(tmp_path)), len(chars))
+    for c, cell, box in zip(chars, real, boxes):
+        ink = sum(1 for v in cell if v < 128)
+        assert ink > CELL, f"{c}: blank cell ({ink} dark pixels)"
+        assert cell != box, f"{c}: drawn as with no CJK font (a box)"
+    alike = [(chars[i], chars[j]) for i in range(len(chars)) for j in range(i)
+             if real[i] == real[j]]
+    assert not alike, f"characters drawn alike, as boxes are: {alike}"
+
+
+@pytest.mark.slow
+def test_the_chinese_lesson_page_is_drawn_with_a_cjk_font(html, tmp_path):
+    """The page itself: its top (title, menu, navigation, all Chinese) comes
+    out differently with and without a CJK font, so the font is in use."""
+    need_cjk_font()
+    url = (html / "zh" / "lesson_04.html").as_uri()
+    real = shot(url, tmp_path / "real.png", (1000, 300))
+    boxes = shot(url, tmp_path / "boxes.png", (1000, 300), env=no_cjk_fonts_env(tmp_path))
+    changed = sum(1 for a, b in zip((v for r in real for v in r), (v for r in boxes for v in r))
+                  if abs(a - b) > 64)
+    assert changed > 2000, f"only {changed} pixels change without a CJK font"
