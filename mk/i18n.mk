@@ -3,8 +3,8 @@
 #   make              also builds the catalog, $(BUILD)/locale/zh_CN/LC_MESSAGES/socketlab.mo,
 #                     where the programs look for it (beside build/<lesson>/)
 #   make po-update    re-extract the messages (po/extract.py: xgettext over src/
-#                     and lessons/) into po/socketlab.pot and merge them into
-#                     po/zh_CN.po; then translate the new and fuzzy entries
+#                     and lessons/) into $(BUILD)/po/socketlab.pot and merge them
+#                     into po/zh_CN.po; then translate the new and fuzzy entries
 #   make po-check     fail unless every message is translated (0 fuzzy, 0 untranslated)
 #
 # Needs msgfmt, xgettext, msgmerge: apt-get install gettext.
@@ -24,8 +24,10 @@ $(BUILD)/obj/i18n.o: CPPFLAGS += -DLOCALEDIR='"$(PREFIX)/share/locale"'
 
 .PHONY: po-update po-check install-locale
 po-update:
-	$(Q)python3 po/extract.py po/socketlab.pot
-	$(Q)msgmerge --quiet --update --backup=none --no-fuzzy-matching po/zh_CN.po po/socketlab.pot
+	@mkdir -p $(BUILD)/po
+	$(Q)python3 po/extract.py $(BUILD)/po/socketlab.pot
+	$(Q)msgmerge --quiet --update --backup=none --no-fuzzy-matching po/zh_CN.po $(BUILD)/po/socketlab.pot
+	$(Q)msgattrib --no-obsolete -o po/zh_CN.po po/zh_CN.po
 	@msgfmt --statistics --check -o /dev/null po/zh_CN.po
 
 po-check:

@@ -2,7 +2,7 @@
 """extract.py - every message the programs print, into a .pot template.
 
 Runs xgettext over src/*.c and lessons/*/*.c with the kit's keywords: _()
-and N_(), C_()/NC_() with a context, and the format argument of the error
+and N_(), C_()/NC_()/NP_() with a context, and the format argument of the error
 helpers (die_call, warn_call, die_msg, die_usage), which translate it
 themselves so the lessons stay plain C. The lessons' ABOUT text (`#define
 ABOUT "..."`, translated by parse_*_args when --help prints it) is no call
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = ["_", "N_", "C_:1c,2", "NC_:1c,2",
+KEYWORDS = ["_", "N_", "C_:1c,2", "NC_:1c,2", "NP_:1c,2",
             "die_call:2", "warn_call:2", "die_msg:1", "die_usage:1"]
 FLAGS = ["die_call:2:c-format", "warn_call:2:c-format",
          "die_msg:1:c-format", "die_usage:1:c-format"]
