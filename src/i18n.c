@@ -27,6 +27,8 @@
 #define CATALOG "/zh_CN/LC_MESSAGES/" I18N_DOMAIN ".mo"
 
 static int zh = -1;
+/* The kit's own override: LAB_LANG=zh or LAB_LANG=en. */
+static const char *const lab[] = {"LAB_LANG", NULL};
 
 /* The first non-empty variable of NAMES, or NULL. */
 static const char *first_set(const char *const names[])
@@ -51,7 +53,6 @@ static int is_c_locale(const char *name)
  */
 static int wants_zh(void)
 {
-    static const char *const lab[] = {"LAB_LANG", NULL};
     static const char *const posix[] = {"LC_ALL", "LC_MESSAGES", "LANG", NULL};
     static const char *const gnu[] = {"LANGUAGE", NULL};
     const char *v = first_set(lab);
@@ -144,7 +145,7 @@ void i18n_init(void)
         setlocale(LC_CTYPE, "C.UTF-8");
         setlocale(LC_MESSAGES, "C.UTF-8");
         setenv("LANGUAGE", "zh_CN", 1);
-    } else if (zh && getenv("LAB_LANG") != NULL) {
+    } else if (zh && first_set(lab) != NULL) {
         setenv("LANGUAGE", "zh_CN", 1);         /* over any other LANGUAGE */
     } else if (!zh) {
         setlocale(LC_MESSAGES, "C");            /* English: no catalog at all */
