@@ -3,9 +3,13 @@
  * nothing else, no tracing, no printing. A forked server answers "ok" to
  * each message; the client times N round trips over loopback.
  *
- * Usage: pingpong N
+ * Usage: pingpong N [SERVER_CPU CLIENT_CPU]
+ *        (with the CPUs, each side is pinned to one, as make bench pins the
+ *        lesson's server and client: see bench/bench.sh)
  */
+#define _GNU_SOURCE             /* sched_setaffinity, CPU_SET */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,19 @@ static void serve(int listenfd)
     _exit(0);
 }
 
+/* Run this process on CPU cpu alone (cpu < 0: leave it be). */
+static void pin(int cpu)
+{
+    cpu_set_t set;
+
+    if (cpu < 0)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) == -1)
+        perror("pingpong: sched_setaffinity");
+}
+
 int main(int argc, char *argv[])
 {
     struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -48,8 +65,11 @@ int main(int argc, char *argv[])
         return 1;
     }
     pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+        pin(argc > 3 ? atoi(argv[2]) : -1);
         serve(listenfd);
+    }
+    pin(argc > 3 ? atoi(argv[3]) : -1);
     fd = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(fd, (struct sockaddr *)&sa, len) == -1) {
         perror("pingpong: connect");

@@ -448,3 +448,13 @@ def lab():
     lab = Lab()
     yield lab
     lab.cleanup()
+
+
+def unquote_data(text):
+    """The bytes behind a data line's quoting (quote_bytes in src/trace.c):
+    `\\xNN` is the byte NN, `\\\\` and `\\"` are themselves, the rest is UTF-8."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    return re.sub(rb'\\(x[0-9a-f]{2}|\\|")',
+                  lambda m: bytes([int(m.group(1)[1:], 16)]) if m.group(1).startswith(b"x") else m.group(1),
+                  text.encode("utf-8"))

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from labharness import ROOT, BUILD, base_env, fault_env, seed_message
+from labharness import ROOT, BUILD, base_env, fault_env, seed_message, unquote_data
 
 TALKING = ["05-send-recv", "06-close"]        # lessons whose programs send/recv
 BINDING = ["02-bind", "03-listen", "04-accept", "05-send-recv", "06-close"]
@@ -24,8 +24,10 @@ NO_LEAK_CHECK = {"ASAN_OPTIONS": "detect_leaks=0"}
 
 
 def received_pieces(stdout_bytes):
-    """The server's `received: ` lines, as raw bytes (pieces may split UTF-8)."""
-    return [l[len(b"received: "):] for l in stdout_bytes.split(b"\n") if l.startswith(b"received: ")]
+    """The server's `received: ` lines, as the raw bytes they quote (a piece
+    that splits a UTF-8 character shows its bytes as \\xNN)."""
+    return [unquote_data(l[len(b"received: "):]) for l in stdout_bytes.split(b"\n")
+            if l.startswith(b"received: ")]
 
 
 def talk_to_server(lab, server, count=COUNT):
@@ -98,8 +100,10 @@ def test_trace_marks_an_injected_short_write_once(lab):
     first = [i for i, l in enumerate(lines) if re.search(r'send\(\d+, "ok", 2, MSG_NOSIGNAL\) = 1', l)]
     assert first, server.stderr
     assert lines[first[0]].endswith("= 1   [injected: short write]")
-    # The rest, 1 byte, goes out as asked: no mark on that line.
-    assert re.search(r'send\(\d+, "k", 1, MSG_NOSIGNAL\) = 1$', lines[first[0] + 1]), server.stderr
+    # The trace says what happened, and the rest, 1 byte, goes out as
+    # asked: no mark on that line.
+    assert "short write: the kernel took 1 of 2 bytes" in lines[first[0] + 1], server.stderr
+    assert re.search(r'send\(\d+, "k", 1, MSG_NOSIGNAL\) = 1$', lines[first[0] + 2]), server.stderr
 
 
 def test_trace_marks_an_injected_eintr_and_the_retry_succeeds(lab):
