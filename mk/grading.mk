@@ -7,7 +7,7 @@
 # GRADE_DOCKER=auto|yes|no (default auto: in the socketlab-grader container when
 # `docker info` works, else locally with limits).
 
-GRADE_PY      := $(or $(PYTHON),/usr/bin/python3)
+GRADE_PY      = $(or $(PYTHON),/usr/bin/python3)
 GRADE_DOCKER  ?= auto
 GRADE_OPTS    ?=
 
