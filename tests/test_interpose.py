@@ -102,14 +102,17 @@ def echo_peer(lab, replies):
     def serve():
         conn, _ = listener.accept()
         with conn:
-            for reply in replies:
-                data = conn.recv(4096)
-                got.append(data)
-                if not data:
-                    return
-                conn.sendall(reply)
-            while conn.recv(4096):
-                pass
+            try:
+                for reply in replies:
+                    data = conn.recv(4096)
+                    got.append(data)
+                    if not data:
+                        return
+                    conn.sendall(reply)
+                while conn.recv(4096):
+                    pass
+            except ConnectionResetError:
+                pass        # the client closed with our replies unread: its RST
 
     import threading
     t = threading.Thread(target=serve, daemon=True)
