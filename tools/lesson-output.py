@@ -292,6 +292,92 @@ def s_06_time_wait(sc):
     return f"{both(server, client)}$ ss -tan state time-wait '{filt}'\n{ss.stdout}"
 
 
+def wait_states(port, want, shown):
+    """`ss -tan` for @port once it lists every state in @want (a deadline, no sleep as sync)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        ss = subprocess.run(["ss", "-tan", f"( sport = :{port} or dport = :{port} )"],
+                            capture_output=True, text=True, timeout=TIMEOUT, check=True).stdout
+        if all(s in ss for s in want):
+            return f"$ {shown}\n{ss}"
+        if time.monotonic() > deadline:
+            raise ScenarioError(f"ss never showed {want} for port {port}:\n{ss}")
+        time.sleep(0.05)
+
+
+def s_03_backlog(sc):
+    """Eight clients against listen(5) while the server never accepts: Linux
+    completes backlog + 1 handshakes; the others stay in SYN-SENT."""
+    server, port = sc.server("03-listen", "-q")
+    server.p.send_signal(signal.SIGSTOP)        # it must not exit at the first client
+    clients = []
+    try:
+        for _ in range(8):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", int(port)))
+            except BlockingIOError:
+                pass
+            clients.append(c)
+        deadline = time.monotonic() + TIMEOUT
+        while True:     # until the kernel has answered all it will: 6 ESTAB, 2 SYN-SENT
+            clients_ss = subprocess.run(["ss", "-tan", f"dport = :{port}"], capture_output=True,
+                                        text=True, timeout=TIMEOUT, check=True).stdout
+            if clients_ss.count("ESTAB") == 6 and clients_ss.count("SYN-SENT") == 2:
+                break
+            if time.monotonic() > deadline:
+                raise ScenarioError(f"expected 6 ESTAB and 2 SYN-SENT clients:\n{clients_ss}")
+            time.sleep(0.05)
+        lines = clients_ss.rstrip("\n").split("\n")
+        listener = subprocess.run(["ss", "-tln", f"sport = :{port}"], capture_output=True, text=True,
+                                  timeout=TIMEOUT, check=True).stdout
+    finally:
+        server.p.send_signal(signal.SIGCONT)
+        server.finish()
+        for c in clients:
+            c.close()
+    return (f"$ ss -tln 'sport = :{port}'\n{listener}"
+            f"$ ss -tan 'dport = :{port}'      # the eight clients\n{lines[0]}\n"
+            + "\n".join(sorted(lines[1:], key=lambda l: (l.split()[0] != "ESTAB", l))) + "\n")
+
+
+def build_seed_demo6(tmp):
+    """The seed's demo6 (tests/seed/demo6.cpp), built with g++ into @tmp."""
+    exe = Path(tmp) / "demo6"
+    r = subprocess.run(["g++", "-O1", "-w", "-o", str(exe), str(ROOT / "tests" / "seed" / "demo6.cpp")],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise ScenarioError(f"g++ could not build the seed's demo6:\n{r.stderr}")
+    return exe
+
+
+def s_06_server_closes_first(sc):
+    """The server closes first (Ctrl-C while a client is connected): the
+    server's port waits in FIN-WAIT-2, then TIME-WAIT; a kit server (with
+    SO_REUSEADDR) restarts on it, the seed's demo6 (without) cannot."""
+    import tempfile
+    server, port = sc.server("06-close", "-k", "-q", port="0")
+    c = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+    server.p.send_signal(signal.SIGINT)         # Ctrl-C: the server closes first
+    server.finish()
+    out = (f"# terminal 1\n$ build/06-close/server -k -q {port}\n{server.text()}"
+           f"^C   (while terminal 2 is connected with nc 127.0.0.1 {port})\n")
+    out += wait_states(port, ["FIN-WAIT-2", "CLOSE-WAIT"], f"ss -tan '( sport = :{port} or dport = :{port} )'")
+    c.close()                                   # nc exits (Ctrl-D): its FIN
+    out += "# terminal 2: Ctrl-D ends nc, which closes its end\n"
+    out += wait_states(port, ["TIME-WAIT"], f"ss -tan '( sport = :{port} or dport = :{port} )'")
+    again, _ = sc.server("06-close", "-q", port=port)
+    out += f"{again.text()}".join([f"$ build/06-close/server -q {port}\n", ""])
+    again.kill()
+    out += "^C\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        demo6 = build_seed_demo6(tmp)
+        p = Proc([str(demo6), port], f"tests/seed/demo6 {port}")
+        out += p.finish().replace(str(demo6), "tests/seed/demo6")
+    return out
+
+
 SCENARIOS = {name[2:].replace("_", "-"): fn
              for name, fn in globals().items() if name.startswith("s_")}
 
