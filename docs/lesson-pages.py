@@ -231,9 +231,17 @@ def heading_text(line):
 def convert(md, src_dir, linker, page):
     """Markdown for Doxygen: links rewritten, markup outside code escaped,
     and each heading labelled as GitHub anchors it (page_anchors())."""
-    out, in_fence = [], False
+    out, in_fence, in_details = [], False, False
     labels = iter(page_anchors(md).values())
     for line in md.splitlines():
+        # A <details> answer block: GitHub needs blank lines around its
+        # Markdown, Doxygen 1.9.4 splits the block at them; drop them here.
+        if re.match(r"\s*<details>", line):
+            in_details = True
+        elif re.match(r"\s*</details>", line):
+            in_details = False
+        if in_details and not in_fence and not line.strip():
+            continue
         if FENCE.match(line):
             in_fence = not in_fence
             out.append(line)
