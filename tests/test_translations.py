@@ -16,6 +16,11 @@ import pytest
 from labharness import ROOT
 
 TOOL = ROOT / "tools" / "zh-sync.py"
+if not (ROOT / "tests" / "grading" / "student-guide.md").exists():
+    # A student's handout: its README.md is the guide, its READMEs are cut
+    # (tests/grading/handout.py); keeping the twins in step is the kit's job.
+    pytest.skip("not the kit (a handout): the translations are checked in the kit",
+                allow_module_level=True)
 _spec = importlib.util.spec_from_file_location("zh_sync", TOOL)
 zh_sync = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(zh_sync)

@@ -48,6 +48,7 @@ EXCLUDE = ("tests/grading/", "tests/mutants/", "mk/grading.mk", "docs/readme-gra
 # What the handout has in place of the kit's files (handout path <- kit path).
 HERE = Path(__file__).resolve().parent
 HANDOUT_FILES = {"README.md": HERE / "student-guide.md",
+                 "README.zh.md": HERE / "student-guide.zh.md",
                  "mk/check.mk": HERE / "check.mk",
                  "tools/check.py": HERE / "check.py"}
 # Rules of the kit's Makefile that the handout drops: its `make help` is
