@@ -287,3 +287,20 @@ def test_student_guide_twin_links_use_the_handout_names(tmp_path):
     zh = (root / "tests" / "grading" / "student-guide.zh.md").read_text(encoding="utf-8")
     assert "English: [README.md](README.md)" in zh
     assert "source=tests/grading/student-guide.md" in zh
+
+
+def test_any_other_translated_file_is_kept_in_step_too(kit):
+    """fault/README.zh.md, say: found by its header, checked like the rest."""
+    run("--stamp", "README.md", "lessons/01-socket/README.md", root=kit)
+    (kit / "fault").mkdir()
+    en = kit / "fault" / "README.md"
+    en.write_text("# Fault injection\n\nText.\n", encoding="utf-8")
+    r = run("--init", "fault/README.md", root=kit)
+    assert r.returncode == 0, r.stderr
+    assert "fault/README.zh.md: not translated yet" in run("--check", root=kit).stdout
+    assert run("--stamp", "fault/README.md", root=kit).returncode == 0
+    assert run("--check", root=kit).returncode == 0
+    en.write_text("# Fault injection\n\nNew text.\n中文: [README.zh.md](README.zh.md)\n",
+                  encoding="utf-8")
+    r = run("--check", root=kit)
+    assert r.returncode == 1 and "fault/README.md changed since fault/README.zh.md" in r.stdout

@@ -41,6 +41,7 @@ Python 3 standard library only. Exit codes: 0 ok, 1 out of step, 2 usage.
 import argparse
 import difflib
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -52,6 +53,7 @@ HEADER = re.compile(r"<!-- zh-sync: source=(?P<source>\S+) blob=(?P<blob>[0-9a-f
 TOP = 12                # the header and the links must be within the first TOP lines
 ZH_LINK = "中文: [{name}]({name})"
 EN_LINK = "English: [{name}]({name})"
+SKIP_DIRS = {"build", "node_modules", "__pycache__"}
 LESSON_DIR = re.compile(r"^\d\d-[a-z0-9-]+$")
 # The student guide becomes the handout's README.md, and its twin the handout's
 # README.zh.md (tests/grading/handout.py): its links name the handout's files.
@@ -85,13 +87,20 @@ def twins(root=ROOT):
     if (root / GUIDE[0]).exists():
         found.append(Twin(*GUIDE))
     known = {t.chinese for t in found}
-    for zh in sorted(root.rglob("*.zh.md")):
+    for zh in chinese_files(root):
         rel = zh.relative_to(root).as_posix()
-        if rel in known or rel.startswith(("build/", ".git/")) or "/build/" in rel:
-            continue
-        header = read_header(zh)
+        header = read_header(zh) if rel not in known else None
         if header:
             found.append(Twin(header[0], rel))
+    return found
+
+
+def chinese_files(root):
+    """Every *.zh.md under ROOT, outside build trees and .git."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        found += [Path(dirpath) / f for f in sorted(filenames) if f.endswith(".zh.md")]
     return found
 
 
