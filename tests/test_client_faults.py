@@ -129,14 +129,14 @@ def test_client_takes_a_reply_in_pieces(lab):
         read_message(lab, conn, i)
         conn.sendall(b"o")
         # The client asked for 2 bytes and got 1 (its trace says so)...
-        wait_count(client, "recv(3, buf, 2, 0) = 1", i)
+        wait_count(client, 'recv(3, "o", 2, 0) = 1', i)
         conn.sendall(b"k")
         # ...and asks again for the other one.
-        wait_count(client, "recv(3, buf, 1, 0) = 1", i)
+        wait_count(client, 'recv(3, "k", 1, 0) = 1', i)
     conn.close()
     assert client.wait() == 0, client.stderr
     assert client.stdout.count("received: ok") == 2
-    assert client.stderr.count("recv(3, buf, 2, 0) = 1") == 2
+    assert client.stderr.count('recv(3, "o", 2, 0) = 1') == 2
 
 
 def test_client_is_not_killed_by_sigpipe_when_writing_to_a_closed_server(lab):

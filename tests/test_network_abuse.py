@@ -4,7 +4,8 @@ Each test plays one bad client with a raw Python socket, then (with -k)
 checks that a well-behaved client is still served: one bad peer must never
 crash, hang or wedge the server. What the server prints for odd bytes is
 checked against quote(), written here from the rule the kit documents
-(control bytes and DEL as \\xNN, backslash and quote escaped, the rest as is).
+(control bytes, DEL, the C1 controls and invalid UTF-8 as \\xNN, backslash
+and quote escaped, printable ASCII and valid UTF-8 as they are).
 """
 import json
 import signal
@@ -19,16 +20,36 @@ LESSON = "06-close"
 BUF_PAYLOAD = 1023          # the server's BUF_SIZE (1024) less the '\0'
 
 
+def utf8_length(data, i):
+    """Bytes the valid UTF-8 character at data[i] takes, or 0 (also for C1 controls)."""
+    b = data[i]
+    n = 2 if 0xC2 <= b <= 0xDF else 3 if 0xE0 <= b <= 0xEF else 4 if 0xF0 <= b <= 0xF4 else 0
+    if not n or i + n > len(data):
+        return 0
+    try:
+        ch = data[i:i + n].decode("utf-8")
+    except UnicodeDecodeError:
+        return 0
+    return n if ord(ch) >= 0xA0 else 0
+
+
 def quote(data):
     """How the server shows received bytes on its `received:` lines."""
-    out = bytearray()
-    for b in data:
+    out, i = bytearray(), 0
+    while i < len(data):
+        b = data[i]
+        seq = utf8_length(data, i) if b >= 0x80 else 0
+        if seq:
+            out += data[i:i + seq]
+            i += seq
+            continue
         if b in (0x5C, 0x22):
             out += b"\\" + bytes([b])
-        elif b < 0x20 or b == 0x7F:
+        elif b < 0x20 or b >= 0x7F:
             out += b"\\x%02x" % b
         else:
             out.append(b)
+        i += 1
     return bytes(out)
 
 

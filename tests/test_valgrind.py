@@ -57,7 +57,19 @@ def test_full_exchange_is_clean_under_memcheck(lab, lesson06):
     assert f"received: {seed_message(3).decode()}" in srv.stdout
     # -q: valgrind prints nothing unless it found something.
     for text in (srv.stderr, cli.stderr):
-        assert [line for line in text.splitlines() if line.startswith("==")] == []
+        assert valgrind_findings(text) == [], text
+
+
+# valgrind's own note that it does not model an ioctl: the trace's SIOCOUTQNSD
+# (0x894b) for the kernel view. Three lines, not a finding about our code.
+UNMODELLED_IOCTL = ("Warning: noted but unhandled ioctl", "This could cause spurious value errors",
+                    "See README_MISSING_SYSCALL_OR_IOCTL")
+
+
+def valgrind_findings(text):
+    """valgrind's lines ("==PID== ...") in text, less its notes on unmodelled ioctls."""
+    return [line for line in text.splitlines()
+            if line.startswith("==") and not any(note in line for note in UNMODELLED_IOCTL)]
 
 
 def test_bad_command_line_is_clean_under_memcheck(lab, lesson06):
