@@ -117,7 +117,7 @@ int main(int argc, char *argv[])
     /* STUB: // ai_family AF_UNSPEC, ai_socktype SOCK_STREAM, ai_flags AI_PASSIVE | AI_NUMERICHOST */
     /* STUB: // | AI_NUMERICSERV), then getaddrinfo(args.bind_addr, port_text, &hints, &res); */
     /* STUB: // when it does not return 0, die_resolve(args.bind_addr, port_text, rc). */
-    /* STUB: (void)hints; (void)port_text; not_implemented(2); */
+    /* STUB: (void)hints; (void)port_text; (void)rc; not_implemented(2); */
     snprintf(port_text, sizeof(port_text), "%u", (unsigned)args.port);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;        /* IPv4 or IPv6, as --bind says */
