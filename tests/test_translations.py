@@ -324,3 +324,20 @@ def test_chinese_text_marks_emphasis_with_html(twin):
         if not in_fence and re.search(r"\*\*|\*[^\s*][^*]*\*", text):
             bad.append(f"{twin.chinese}:{number}: {line.strip()[:70]}")
     assert not bad, "use <b>/<em>, not ** or *, in Chinese text:\n" + "\n".join(bad)
+
+
+def test_copy_output_brings_the_generated_blocks_along(kit):
+    block = "<!-- output: 01-server -->\n```text\n$ server 0\nold\n```\n<!-- end output -->\n"
+    lesson = kit / "lessons" / "01-socket"
+    for name, prose in (("README.md", "Output:"), ("README.zh.md", "输出：")):
+        path = lesson / name
+        path.write_text(path.read_text(encoding="utf-8") + f"\n{prose}\n\n{block}",
+                        encoding="utf-8")
+    run("--stamp", "README.md", "lessons/01-socket/README.md", root=kit)
+    en = lesson / "README.md"
+    en.write_text(en.read_text(encoding="utf-8").replace("old\n", "new\n"), encoding="utf-8")
+    r = run("--copy-output", "lessons/01-socket/README.md", root=kit)
+    assert r.returncode == 0, r.stderr
+    zh = (lesson / "README.zh.md").read_text(encoding="utf-8")
+    assert "$ server 0\nnew\n```" in zh and "输出：" in zh
+    assert run("--check", root=kit).returncode == 1        # still to be stamped

@@ -23,6 +23,11 @@ Usage: tools/zh-sync.py [--check]            every twin in step? exit 1 if not
        tools/zh-sync.py --stamp FILE...      record the English FILE's current
                                              hash in its twin (after updating
                                              the translation)
+       tools/zh-sync.py --copy-output FILE...
+                                             copy the generated output blocks
+                                             (<!-- output: NAME --> ... <!-- end
+                                             output -->, make lesson-output)
+                                             from the English FILE into its twin
        tools/zh-sync.py --init FILE...       start the twin of a new English
                                              FILE: header, links, its text to
                                              translate (not stamped: --check
@@ -331,6 +336,40 @@ def init(names, root=ROOT):
     return 0
 
 
+OUTPUT_BLOCK = re.compile(r"<!-- output: (?P<name>[\w.-]+) -->\n.*?<!-- end output -->", re.S)
+
+
+def copy_output(names, root=ROOT):
+    """Replace each generated output block of the Chinese twin by the English
+    file's block of the same name: those are program output, the same in
+    both (tools/lesson-output.py rewrites only the English ones)."""
+    status = 0
+    for name in names:
+        t = twin_of(name, root)
+        en, zh = root / t.english, root / t.chinese
+        if not zh.exists():
+            print(f"zh-sync: {t.chinese} does not exist", file=sys.stderr)
+            return 1
+        blocks = {m.group("name"): m.group(0)
+                  for m in OUTPUT_BLOCK.finditer(en.read_text(encoding="utf-8"))}
+        text = zh.read_text(encoding="utf-8")
+        missing = [m.group("name") for m in OUTPUT_BLOCK.finditer(text)
+                   if m.group("name") not in blocks]
+        new = OUTPUT_BLOCK.sub(lambda m: blocks.get(m.group("name"), m.group(0)), text)
+        absent = [b for b in blocks if f"<!-- output: {b} -->" not in text]
+        if new != text:
+            zh.write_text(new, encoding="utf-8")
+            print(f"{t.chinese}: output blocks copied from {t.english}")
+        for b in missing:
+            print(f"zh-sync: {t.chinese}: block '{b}' is no longer in {t.english}: remove it",
+                  file=sys.stderr)
+        for b in absent:
+            print(f"zh-sync: {t.chinese}: {t.english} has a new block '{b}': add its text "
+                  f"around it, where the English has it", file=sys.stderr)
+        status = status or (1 if missing or absent else 0)
+    return status
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="zh-sync.py", description=__doc__.splitlines()[0],
@@ -341,6 +380,8 @@ def main(argv=None):
     mode.add_argument("--diff", metavar="FILE", help="the English FILE's changes since translated")
     mode.add_argument("--stamp", nargs="+", metavar="FILE", help="record FILE's current hash")
     mode.add_argument("--init", nargs="+", metavar="FILE", help="start the twin of FILE")
+    mode.add_argument("--copy-output", nargs="+", metavar="FILE",
+                      help="copy FILE's generated output blocks into its twin")
     ap.add_argument("--word-diff", action="store_true", help="with --diff: word by word (git)")
     ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -353,6 +394,8 @@ def main(argv=None):
         return stamp(args.stamp, root)
     if args.init:
         return init(args.init, root)
+    if args.copy_output:
+        return copy_output(args.copy_output, root)
     if args.status:
         return status(root)
     return check(root)
