@@ -89,10 +89,14 @@ $(BENCH): $(BUILD)/bench/pingpong.o
 demo: all
 	@bash tests/demo.sh $(BUILD)/06-close
 
+# The suite runs on every core (pytest-xdist; TEST_JOBS=1 for one at a
+# time) and ends with its slowest tests, so a slow one is seen.
+TEST_JOBS ?= auto
 test: all
 	@bash tests/ensure-deps.sh
 	@PYTHON="$(PYTHON)"; [ -n "$$PYTHON" ] || PYTHON=/usr/bin/python3; \
-	 LAB_BUILD=$(abspath $(BUILD)) $$PYTHON -m pytest $(PYTEST_ARGS)
+	 jobs=; $$PYTHON -c 'import xdist' 2>/dev/null && [ "$(TEST_JOBS)" != 1 ] && jobs="-n $(TEST_JOBS)"; \
+	 LAB_BUILD=$(abspath $(BUILD)) $$PYTHON -m pytest $$jobs --durations=10 $(PYTEST_ARGS)
 
 bench: all $(BENCH)
 	@bash bench/bench.sh $(BUILD)

@@ -7,6 +7,7 @@ set -u
 need=()
 /usr/bin/python3 -c 'import pytest' 2>/dev/null || need+=(python3-pytest)
 /usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null || need+=(python3-pytest-timeout)
+/usr/bin/python3 -c 'import xdist' 2>/dev/null || need+=(python3-pytest-xdist)
 command -v strace >/dev/null || need+=(strace)
 command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v socat >/dev/null || need+=(socat)
