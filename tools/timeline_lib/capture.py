@@ -6,6 +6,7 @@ TCP port. It is ready once it says "listening on" (stderr); it stops on
 SIGINT, after writing what it has, and says "N packets captured".
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -128,6 +129,7 @@ class Network:
         self.client, self.router, self.server = tag + "c", tag + "r", tag + "s"
         self.netem, self.drop_nth = netem, drop_nth
         self.made = []
+        self.emulated = ""
 
     def __enter__(self):
         try:
@@ -166,30 +168,54 @@ class Network:
         run(["ip", "-n", self.client, "route", "add", "default", "via", self.ROUTER_C])
         run(["ip", "-n", self.server, "route", "add", "default", "via", self.ROUTER_S])
         run(["ip", "netns", "exec", self.router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        rules = []
         if self.netem:
-            for dev in ("rc", "rs"):
-                run(["ip", "netns", "exec", self.router, "tc", "qdisc", "add", "dev", dev,
-                     "root", "netem"] + self.netem.split())
+            rules += self.add_netem()
         if self.drop_nth:
-            self.add_drop_rule()
+            # The counter only advances for packets that matched everything
+            # before it: client -> server TCP with a payload (more than the 52
+            # bytes of IP and TCP headers with timestamps; no SYN or RST). It
+            # starts at 0: the drop_nth-th such packet sees drop_nth - 1.
+            rules.append("ip saddr %s ip daddr %s meta l4proto tcp "
+                         "tcp flags & (syn | rst) == 0 ip length > 52 "
+                         "numgen inc mod 1000000 == %d counter drop"
+                         % (self.CLIENT_ADDR, self.SERVER_ADDR, self.drop_nth - 1))
+        if rules:
+            self.nft(rules)
 
-    def add_drop_rule(self):
+    def add_netem(self):
+        """tc netem on both router interfaces. A kernel without netem
+        (CONFIG_NET_SCH_NETEM) can still lose packets: "loss P%" becomes an
+        nftables random drop; a delay it cannot make, and says so."""
+        unknown = None
+        for dev in ("rc", "rs"):
+            r = subprocess.run(["ip", "netns", "exec", self.router, "tc", "qdisc", "add", "dev",
+                                dev, "root", "netem"] + self.netem.split(),
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                if "unknown" not in r.stderr.lower():
+                    raise RuntimeError("tc netem %s: %s" % (self.netem, r.stderr.strip()))
+                unknown = r.stderr.strip()
+        if not unknown:
+            self.emulated = "tc netem"
+            return []
+        words = self.netem.split()
+        if len(words) != 2 or words[0] != "loss" or not re.fullmatch(r"\d+(\.\d+)?%", words[1]):
+            raise RuntimeError("this kernel has no netem (tc says: %s); without it only "
+                               "\"loss P%%\" and --drop can be emulated (with nftables), "
+                               "not %r" % (unknown, self.netem))
+        self.emulated = "nftables (this kernel has no netem)"
+        per_million = int(float(words[1][:-1]) * 10000)
+        return ["meta l4proto tcp numgen random mod 1000000 < %d counter drop" % per_million]
+
+    def nft(self, rules):
         if not shutil.which("nft"):
-            raise RuntimeError("dropping a chosen packet needs nft (apt-get install nftables)")
-        # The counter only advances for packets that matched everything before
-        # it: client -> server TCP with a payload (more than the 52 bytes of
-        # IP and TCP headers with timestamps; no SYN or RST). It starts at 0, so the
-        # drop_nth-th such packet is the one that sees drop_nth - 1.
-        rules = (
-            "table ip timeline {\n"
-            " chain forward {\n"
-            "  type filter hook forward priority 0; policy accept;\n"
-            "  ip saddr %s ip daddr %s meta l4proto tcp "
-            "tcp flags & (syn | rst) == 0 ip length > 52 "
-            "numgen inc mod 1000000 == %d counter drop\n"
-            " }\n}\n" % (self.CLIENT_ADDR, self.SERVER_ADDR, self.drop_nth - 1))
+            raise RuntimeError("dropping packets needs nft (apt-get install nftables)")
+        text = ("table ip timeline {\n chain forward {\n"
+                "  type filter hook forward priority 0; policy accept;\n" +
+                "".join("  %s\n" % r for r in rules) + " }\n}\n")
         r = subprocess.run(["ip", "netns", "exec", self.router, "nft", "-f", "-"],
-                           input=rules, capture_output=True, text=True)
+                           input=text, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("nft: " + r.stderr.strip())
 

@@ -84,7 +84,7 @@ def pair_packets(departures, arrivals):
     None where it never arrived (dropped on the way)."""
     def key(p):
         return (p["src"], p["sport"], p["dst"], p["dport"], p["seq"], p["ack"],
-                tuple(p["flags"]), p["len"])
+                tuple(p["flags"]), p["len"], p.get("tsval"))
     waiting = {}
     for a in arrivals:
         waiting.setdefault(key(a), []).append(a)

@@ -229,7 +229,7 @@ svg .hit:hover text, svg .sel text { font-weight: bold; }
         g.setAttribute("class", "callg");
         g.appendChild(el("circle", { cx: x, cy: y, r: 4, fill: i.errno ? "#c0262d" : "#1d2330" }));
         var t = i.text + " = " + i.ret + (i.errno ? " " + i.errno : "");
-        if (t.length > 44) t = t.slice(0, 42) + "\u2026";
+        if (t.length > 40) t = t.slice(0, 39) + "\u2026";
         g.appendChild(el("text", { x: left ? x - 10 : x + 10, y: y + 4, "text-anchor": left ? "end" : "start",
                                    "class": "call" + (i.errno ? " err" : "") }, t));
       } else if (i.kind === "state") {

@@ -87,8 +87,24 @@ def parse_frame(link, frame):
     sport, dport, seq, ack, off_flags, window = struct.unpack(">HHIIHH", tcp[:16])
     hdr = (off_flags >> 12) * 4
     flags = off_flags & 0xff
+    # The timestamp option's TSval tells a retransmission from the first try.
+    opts, tsval = tcp[20:hdr], None
+    k = 0
+    while k < len(opts):
+        kind = opts[k]
+        if kind == 0:
+            break
+        if kind == 1:
+            k += 1
+            continue
+        size = opts[k + 1] if k + 1 < len(opts) else 0
+        if size < 2:
+            break
+        if kind == 8 and size == 10:
+            tsval = struct.unpack(">I", opts[k + 2:k + 6])[0]
+        k += size
     return {"src": str(src), "dst": str(dst), "sport": sport, "dport": dport,
-            "seq": seq, "ack": ack, "window": window,
+            "seq": seq, "ack": ack, "window": window, "tsval": tsval,
             "flags": [name for bit, name in TCP_FLAGS if flags & bit],
             "len": max(0, tcp_len - hdr),
             "payload": tcp[hdr:hdr + 64].decode("utf-8", "replace")}

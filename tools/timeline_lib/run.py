@@ -104,6 +104,14 @@ def run_pair(server_argv, client_argv, *, server_env=None, client_env=None,
     with tempfile.TemporaryDirectory(prefix="timeline.") as work:
         if netem is not None or drop_nth:
             with capture.Network(netem, drop_nth) as net:
+                notes.append("The programs ran in network namespaces of their own, client "
+                             f"{net.CLIENT_ADDR} and server {net.SERVER_ADDR}, joined through a "
+                             "router namespace" +
+                             (f" that applies \"{netem}\" each way, with {net.emulated}"
+                              if netem else "") +
+                             (f"; the router drops the client's data packet number {drop_nth} "
+                              "once (nftables)" if drop_nth else "") +
+                             ". Arrows run from leaving one side to arriving at the other.")
                 return _run(server_argv, client_argv, server_env, client_env, net, work,
                             settle + 4 * _delay_seconds(netem), notes, server_wait)
         return _run(server_argv, client_argv, server_env, client_env, None, work, settle,
