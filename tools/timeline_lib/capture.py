@@ -75,8 +75,10 @@ class Capture:
             self.stop()
             raise CaptureError(str(e))
         if self.proc.poll() is not None:
+            said = [l.strip() for l in self._text().splitlines()
+                    if l.strip() and "listening on" not in l]
             raise CaptureError("tcpdump could not capture on %s: %s" % (
-                self.iface, self._text().strip().splitlines()[-1:] or "(no message)"))
+                self.iface, " ".join(said) or "(no message)"))
 
     def _text(self):
         try:

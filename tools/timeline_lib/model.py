@@ -48,7 +48,9 @@ def calls_and_states(lane, events):
     items, states = [], {}
     for e in events:
         ts = float(e["ts"])
-        if not e.get("view"):
+        if "note" in e and "call" not in e:
+            items.append({"kind": "note", "lane": lane, "ts": ts, "text": e["note"], "trace": e})
+        elif not e.get("view"):
             items.append({"kind": "call", "lane": lane, "ts": ts, "step": e.get("step"),
                           "label": e.get("label", ""), "call": e.get("call", "?"),
                           "text": e.get("text", e.get("call", "?")), "ret": e.get("ret"),

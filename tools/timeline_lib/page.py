@@ -76,6 +76,7 @@ svg .call.err { fill: #c0262d; }
 svg .state rect { fill: #e7f0ff; stroke: #3a6fd8; }
 svg .state text { fill: #1f4fb5; font-size: 11px; }
 svg .pkt text { font-size: 11px; }
+svg .notetext { fill: #6b4fa8; font-style: italic; font-size: 11px; }
 svg .idle { fill: #8a93a3; font-size: 11px; font-style: italic; }
 svg .hit { cursor: pointer; }
 svg .hit:hover text, svg .sel text { font-weight: bold; }
@@ -166,6 +167,8 @@ svg .hit:hover text, svg .sel text { font-weight: bold; }
       s = "[" + i.lane + "] " + ms(i.t) + "  step " + i.step + " " + i.label + "\n" +
           i.text + " = " + i.ret + (i.errno ? "  " + i.errno + " (" + i.error + ")" : "") +
           "\n\ntrace line:\n" + JSON.stringify(i.trace);
+    } else if (i.kind === "note") {
+      s = "[" + i.lane + "] " + ms(i.t) + "  " + i.text + "\n\ntrace line:\n" + JSON.stringify(i.trace);
     } else if (i.kind === "state") {
       s = "[" + i.lane + "] " + ms(i.t) + "  fd " + i.fd + ": " + (i.from || "(new)") + " -> " + i.to +
           "\n(the kernel's view after the call)\n\ntrace line:\n" + JSON.stringify(i.trace);
@@ -232,6 +235,10 @@ svg .hit:hover text, svg .sel text { font-weight: bold; }
         if (t.length > 40) t = t.slice(0, 39) + "\u2026";
         g.appendChild(el("text", { x: left ? x - 10 : x + 10, y: y + 4, "text-anchor": left ? "end" : "start",
                                    "class": "call" + (i.errno ? " err" : "") }, t));
+      } else if (i.kind === "note") {
+        var nx = i.lane === "server" ? SX : CX, nt = i.text.length > 52 ? i.text.slice(0, 51) + "\u2026" : i.text;
+        g.appendChild(el("text", { x: i.lane === "server" ? nx - 10 : nx + 10, y: y + 4, "class": "notetext",
+                                   "text-anchor": i.lane === "server" ? "end" : "start" }, "\u2139 " + nt));
       } else if (i.kind === "state") {
         var sx = i.lane === "server" ? SX + 8 : CX - 8, w = 8 + 7 * i.to.length;
         g.setAttribute("class", "state");
