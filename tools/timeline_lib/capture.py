@@ -13,6 +13,8 @@ import subprocess
 import time
 
 READY_WAIT = 10.0
+SNAPLEN = 256           # bytes kept of each packet: Ethernet, IP and TCP headers, 100+ of data
+BUFFER_KIB = 32768      # tcpdump's kernel buffer
 STOP_WAIT = 10.0
 # Why a capture is impossible, forced (tests, or a user who wants no capture).
 NO_CAPTURE_ENV = "LAB_TIMELINE_NO_CAPTURE"
@@ -57,11 +59,14 @@ class Capture:
         # --immediate-mode: without it libpcap hands packets over in blocks
         # up to a second old, and on SIGINT the last block is lost (the
         # "received by filter" packets that were never "captured").
+        # -s SNAPLEN: the headers and the start of the payload are enough
+        # (lengths come from the IP header), and small frames with a big
+        # buffer (-B, KiB) keep a busy machine from dropping packets.
         # -Z root: Debian's tcpdump would otherwise switch to user tcpdump,
         # who may not write the output directory. -n: no name lookups.
         argv = netns_prefix(self.ns) + [
             tcpdump, "-i", self.iface, "-w", self.pcap, "-U", "--immediate-mode", "-n",
-            "-s", "262144", "--time-stamp-precision=nano"]
+            "-s", str(SNAPLEN), "-B", str(BUFFER_KIB), "--time-stamp-precision=nano"]
         if os.geteuid() == 0:
             argv += ["-Z", "root"]
         argv += ["tcp port %d" % self.port]
@@ -89,6 +94,11 @@ class Capture:
 
     def _said(self, words):
         return words in self._text()
+
+    def dropped(self):
+        """How many packets the kernel dropped (tcpdump says so when it stops)."""
+        m = re.search(r"(\d+) packets? dropped by kernel", self._text())
+        return int(m.group(1)) if m else 0
 
     def stop(self):
         """SIGINT, then wait until tcpdump has written everything and exited."""

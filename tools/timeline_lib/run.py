@@ -21,6 +21,7 @@ LISTENING = re.compile(r"^(?:listening on|bound to) (\S+):(\d+)\s*$", re.M)
 ROOT = Path(__file__).resolve().parent.parent.parent
 PRELOAD_LIB = "libsocketlab.so"
 PRELOAD_ENV = {"LAB_TRACE": "json"}
+KEEP_ENV = "LAB_TIMELINE_KEEP"   # a directory to keep the run's files in
 WAIT = 10.0          # seconds a server may take to listen
 CLIENT_WAIT = 120.0  # seconds a client may run
 SERVER_WAIT = 5.0    # seconds a server may take to finish once its client did
@@ -101,7 +102,13 @@ def run_pair(server_argv, client_argv, *, server_env=None, client_env=None,
     server/client trace events and output, packets by capture point (None
     without capture), the port, exit codes, and notes (why something is missing)."""
     notes = list(notes or [])
-    with tempfile.TemporaryDirectory(prefix="timeline.") as work:
+    keep = os.environ.get(KEEP_ENV)
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="timeline.", dir=keep or None) as work:
+        if keep:
+            # For debugging: the outputs, pcaps and tcpdump logs stay in KEEP.
+            work = keep
         if netem is not None or drop_nth:
             with capture.Network(netem, drop_nth) as net:
                 notes.append("The programs ran in network namespaces of their own, client "
@@ -180,6 +187,9 @@ def _run(server_argv, client_argv, server_env, client_env, net, work, settle, no
             packets = {}
             for name, c in captures:
                 c.stop()
+                if c.dropped():
+                    notes.append(f"The capture at {name} missed {c.dropped()} packets "
+                                 "(tcpdump: dropped by kernel): the machine was busy.")
                 try:
                     packets[name] = pcap.read_pcap(c.pcap)
                 except (OSError, pcap.PcapError) as e:
