@@ -226,7 +226,26 @@ def nav(i, lesson_list, titles):
     return " | ".join(items) + "\n"
 
 
-def lesson_page(i, lesson_list, titles, short, linker, docs):
+def timeline_section(d, timelines):
+    """The lesson's real run (tools/timeline's page), shown in an iframe; the
+    page is copied into the site by HTML_EXTRA_FILES (mk/docs.mk)."""
+    page = Path(timelines) / f"timeline_{d.name}.html" if timelines else None
+    if not page or not page.exists():
+        return []
+    return ["## The real run, on one clock\n\n",
+            "The diagram above is drawn by hand. Below is what really happened when this "
+            "lesson's programs ran while the site was built (`make timeline LESSON=" +
+            d.name[:2] + "`): each call on its program's lane at the moment it returned, "
+            "each state the kernel reported, each packet captured on the wire as an "
+            "arrow. Hover over or click anything for its details.\n\n",
+            "\\htmlonly\n",
+            f'<iframe src="{page.name}" title="timeline of lesson {d.name}" '
+            'style="width:100%;height:640px;border:1px solid #c4cfe5" loading="lazy"></iframe>\n',
+            f'<p><a href="{page.name}">Open the timeline on its own page</a></p>\n',
+            "\\endhtmlonly\n\n"]
+
+
+def lesson_page(i, lesson_list, titles, short, linker, docs, timelines=None):
     num, name, d = lesson_list[i]
     readme = d / "README.md"
     if readme.exists():
@@ -244,6 +263,7 @@ def lesson_page(i, lesson_list, titles, short, linker, docs):
     diagram = read_diagram(docs, f"lesson_{num}.md")
     if diagram:
         page += ["## On the wire and in the kernel\n\n", diagram, "\n"]
+    page += timeline_section(d, timelines)
     if rest:
         page += [rest.rstrip() + "\n\n"]
     if programs:
@@ -310,6 +330,8 @@ def main():
     here = Path(__file__).resolve().parent
     ap.add_argument("--root", type=Path, default=here.parent)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--timelines", type=Path, default=None,
+                    help="where tools/timeline wrote timeline_<lesson>.html pages to embed")
     args = ap.parse_args()
     root = args.root.resolve()
     out = args.out or root / "build" / "docs" / "pages"
@@ -322,7 +344,8 @@ def main():
     files = {"index.md": main_page(root, lesson_list, titles, linker, docs),
              "examples.dox": examples(lesson_list)}
     for i, (num, _, _) in enumerate(lesson_list):
-        files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, short, linker, docs)
+        files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, short, linker, docs,
+                                                args.timelines)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
     return 0

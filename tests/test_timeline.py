@@ -395,3 +395,22 @@ def test_make_timeline_accepts_a_lesson_number_and_prints_the_path(tmp_path):
     assert path == ROOT / "build" / "timeline" / "05-send-recv.html"
     data = page.read_data(path.read_text(encoding="utf-8"))
     assert data["client_argv"][:2] == ["build/05-send-recv/client", "--json"]
+
+
+# --- the docs embed each lesson's run ------------------------------------------------
+
+def test_lesson_pages_embed_the_timeline_beside_the_diagram(tmp_path):
+    runs = tmp_path / "timeline"
+    runs.mkdir()
+    (runs / "timeline_06-close.html").write_text("<!DOCTYPE html><p>run</p>")
+    r = subprocess.run([PY, str(ROOT / "docs" / "lesson-pages.py"), "--out", str(tmp_path / "pages"),
+                        "--timelines", str(runs)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    page06 = (tmp_path / "pages" / "lesson_06.md").read_text(encoding="utf-8")
+    diagram = page06.index("\\msc")
+    section = page06.index("## The real run, on one clock")
+    assert diagram < section
+    assert '<iframe src="timeline_06-close.html"' in page06[section:]
+    assert "\\endhtmlonly" in page06[section:]
+    # A lesson without a run keeps its page as it was.
+    assert "The real run" not in (tmp_path / "pages" / "lesson_05.md").read_text(encoding="utf-8")
