@@ -414,3 +414,24 @@ def test_lesson_pages_embed_the_timeline_beside_the_diagram(tmp_path):
     assert "\\endhtmlonly" in page06[section:]
     # A lesson without a run keeps its page as it was.
     assert "The real run" not in (tmp_path / "pages" / "lesson_05.md").read_text(encoding="utf-8")
+
+
+def test_a_delay_stretches_every_arrow_by_at_least_the_delay(tmp_path):
+    """NETEM "delay 20ms": tc netem where the kernel has it, else tools/timeline's
+    user-space relay. Either way no packet may arrive sooner than 20 ms after it
+    left (a lower bound: the test does not depend on how busy the machine is)."""
+    need_capture()
+    need(shutil.which("ip"), "ip is not installed (apt-get install iproute2)")
+    need(shutil.which("nft"), "nft is not installed (apt-get install nftables)")
+    r, data = timeline(tmp_path / "delay.html", "--lesson", "06", "-n", "2", "-i", "0",
+                       "--netem", "delay 20ms")
+    assert r.returncode == 0, r.stderr
+    assert data["netem"] == "delay 20ms"
+    arrows = packets(data)
+    assert len(arrows) >= 10 and not any(p["lost"] for p in arrows)
+    assert all(p["t_arrive"] - p["t"] >= 0.0199 for p in arrows), \
+        [(p["label"], p["t_arrive"] - p["t"]) for p in arrows]
+    # The handshake alone now takes a round trip: connect() returns 40 ms after its SYN.
+    syn, = packets(data, "SYN", "client")
+    connect, = calls(data, "client", "connect")
+    assert connect["t"] - syn["t"] >= 0.0399

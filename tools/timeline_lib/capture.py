@@ -7,9 +7,11 @@ SIGINT, after writing what it has, and says "N packets captured".
 """
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 READY_WAIT = 10.0
@@ -122,6 +124,37 @@ def run(argv, **kw):
     return r.stdout
 
 
+def parse_netem(spec, why):
+    """(delay s, jitter s, loss fraction) of a netem SPEC the relay can do:
+    "delay 50ms [10ms]" and "loss 10%", in any order; else RuntimeError."""
+    units = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "": 1e-3}
+    time_re = r"(\d+(?:\.\d+)?)(us|ms|s)?"
+    delay = jitter = loss = 0.0
+    words = spec.split()
+    i = 0
+    try:
+        while i < len(words):
+            if words[i] == "delay":
+                m = re.fullmatch(time_re, words[i + 1])
+                delay = float(m.group(1)) * units[m.group(2) or ""]
+                i += 2
+                m = re.fullmatch(time_re, words[i]) if i < len(words) else None
+                if m:
+                    jitter = float(m.group(1)) * units[m.group(2) or ""]
+                    i += 1
+            elif words[i] == "loss":
+                m = re.fullmatch(r"(\d+(?:\.\d+)?)%", words[i + 1])
+                loss = float(m.group(1)) / 100
+                i += 2
+            else:
+                raise ValueError(words[i])
+    except (ValueError, IndexError, AttributeError):
+        raise RuntimeError("this kernel has no netem (tc says: %s); without it timeline "
+                           "emulates \"delay TIME [JITTER]\" and \"loss P%%\" only, not %r"
+                           % (why, spec))
+    return delay, jitter, loss
+
+
 class Network:
     """Three namespaces: client -- router -- server, joined by two veth pairs,
     with `tc netem NETEM` on both of the router's interfaces (so each direction
@@ -142,6 +175,7 @@ class Network:
         self.netem, self.drop_nth = netem, drop_nth
         self.made = []
         self.emulated = ""
+        self.relay = None
 
     def __enter__(self):
         try:
@@ -183,7 +217,7 @@ class Network:
         rules = []
         if self.netem:
             rules += self.add_netem()
-        if self.drop_nth:
+        if self.drop_nth and not self.relay:
             # The counter only advances for packets that matched everything
             # before it: client -> server TCP with a payload (more than the 52
             # bytes of IP and TCP headers with timestamps; no SYN or RST). It
@@ -211,14 +245,42 @@ class Network:
         if not unknown:
             self.emulated = "tc netem"
             return []
-        words = self.netem.split()
-        if len(words) != 2 or words[0] != "loss" or not re.fullmatch(r"\d+(\.\d+)?%", words[1]):
-            raise RuntimeError("this kernel has no netem (tc says: %s); without it only "
-                               "\"loss P%%\" and --drop can be emulated (with nftables), "
-                               "not %r" % (unknown, self.netem))
-        self.emulated = "nftables (this kernel has no netem)"
-        per_million = int(float(words[1][:-1]) * 10000)
-        return ["meta l4proto tcp numgen random mod 1000000 < %d counter drop" % per_million]
+        delay, jitter, loss = parse_netem(self.netem, unknown)
+        if not delay:
+            self.emulated = "nftables (this kernel has no netem)"
+            return ["meta l4proto tcp numgen random mod 1000000 < %d counter drop"
+                    % int(loss * 1000000)]
+        self.start_relay(delay, jitter, loss)
+        return []
+
+    def start_relay(self, delay, jitter, loss):
+        """relay.py forwards between rc and rs in user space, with the delay;
+        the router's kernel drops all IPv4 so nothing crosses twice."""
+        def mac(ns, dev):
+            out = run(["ip", "-n", ns, "-o", "link", "show", "dev", dev])
+            return re.search(r"link/ether ([0-9a-f:]{17})", out).group(1)
+        text = ("table ip timelinerelay {\n chain pre {\n"
+                "  type filter hook prerouting priority -300; policy drop;\n }\n}\n")
+        r = subprocess.run(["ip", "netns", "exec", self.router, "nft", "-f", "-"],
+                           input=text, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("nft: " + r.stderr.strip())
+        relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "relay.py")
+        argv = ["ip", "netns", "exec", self.router, sys.executable, relay,
+                "rc", mac(self.client, "vc"), self.CLIENT_ADDR,
+                "rs", mac(self.server, "vs"), self.SERVER_ADDR,
+                repr(delay), repr(jitter), repr(loss), str(self.drop_nth)]
+        self.relay = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, start_new_session=True)
+        ready, _, _ = select.select([self.relay.stdout], [], [], READY_WAIT)
+        if not ready or self.relay.stdout.readline().strip() != b"ready":
+            self.relay.kill()
+            err = self.relay.stderr.read().decode(errors="replace").strip()
+            self.relay.wait()
+            self.relay = None
+            raise RuntimeError("the user-space netem relay did not start: " + err[-500:])
+        self.emulated = ("tools/timeline_lib/relay.py, a user-space netem (this kernel has "
+                         "no netem)")
 
     def nft(self, rules):
         if not shutil.which("nft"):
@@ -232,6 +294,14 @@ class Network:
             raise RuntimeError("nft: " + r.stderr.strip())
 
     def teardown(self):
+        if self.relay:
+            self.relay.terminate()
+            try:
+                self.relay.wait(STOP_WAIT)
+            except subprocess.TimeoutExpired:
+                self.relay.kill()
+                self.relay.wait()
+            self.relay = None
         for ns in reversed(self.made):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         self.made = []
