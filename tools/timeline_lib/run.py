@@ -32,12 +32,17 @@ def preload_env(build_dir, lane):
     (None, reason) when it is not built."""
     lib = Path(build_dir) / PRELOAD_LIB
     if not lib.exists():
-        return None, (f"the {lane}'s calls are missing: the preload tracer {lib} "
-                      "is not built (run make; tools/trace needs it too)")
+        return None, preload_missing(build_dir)
     env = dict(PRELOAD_ENV)
     env["LD_PRELOAD"] = str(lib)
     env["LAB_ROLE"] = lane
     return env, None
+
+
+def preload_missing(build_dir):
+    """The end of the note that says why a program's calls are missing."""
+    return (f": no calls drawn, because the preload tracer {Path(build_dir) / PRELOAD_LIB} "
+            "is not built (run make; tools/trace needs it too). The packets are drawn.")
 
 
 def free_port():
@@ -117,7 +122,7 @@ def run_pair(server_argv, client_argv, *, server_env=None, client_env=None,
                              (f" that applies \"{netem}\" each way, with {net.emulated}"
                               if netem else "") +
                              (f"; the router drops the client's data packet number {drop_nth} "
-                              "once (nftables)" if drop_nth else "") +
+                              "once (retransmissions count too)" if drop_nth else "") +
                              ". Arrows run from leaving one side to arriving at the other.")
                 return _run(server_argv, client_argv, server_env, client_env, net, work,
                             settle + 4 * _delay_seconds(netem), notes, server_wait)
