@@ -27,8 +27,6 @@ machine_mirror() {
         sed -e 's/#.*//' -e 's/\[[^]]*\]//' |
         awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2 }'
 }
-mirror=${DEBIAN_MIRROR:-$(machine_mirror | head -n 1)}
-mirror=${mirror%/}
 
 if docker image inspect "$image" >/dev/null 2>&1; then
     echo "base-image: $image is present"
@@ -38,6 +36,8 @@ command -v debootstrap >/dev/null || {
     echo "base-image: $image is missing and debootstrap is not installed (apt-get install debootstrap)" >&2
     exit 1; }
 [ "$(id -u)" = 0 ] || { echo "base-image: debootstrap needs root" >&2; exit 1; }
+mirror=${DEBIAN_MIRROR:-$(machine_mirror | head -n 1 || true)}
+mirror=${mirror%/}
 [ -n "$mirror" ] || {
     echo "base-image: no Debian mirror for $suite in this machine's apt sources" \
          "(/etc/apt/sources.list.d/*.sources, /etc/apt/sources.list): set DEBIAN_MIRROR=URL" >&2
