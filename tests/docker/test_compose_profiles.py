@@ -47,6 +47,9 @@ def test_slow_pair_exchanges_the_messages_over_netem(dock, cmd):
     res = dock.compose(cmd, "--profile", "slow", "up", "--no-build", "--no-color",
                        "--exit-code-from", "slow-client", "slow-client", env=env, timeout=180)
     output = res.stdout + res.stderr
+    if res.returncode != 0:
+        logs = dock.compose(cmd, "--profile", "slow", "logs", "--no-color", "slow-server")
+        output += logs.stdout + logs.stderr
     if "netem: cannot put 'netem delay 50ms' on eth0" in output:
         # The message names what is missing, and the pair does not run without it.
         assert res.returncode != 0
