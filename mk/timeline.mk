@@ -5,7 +5,8 @@
 #   make timeline NETEM="delay 50ms loss 10%"   through network namespaces with tc netem
 #   make timeline DROP=2                  the client's 2nd data packet lost once: a retransmission
 #   make timeline COUNT=1000 INTERVAL=0   many messages (the page zooms and scrolls)
-#   make timeline LESSON=05 PEER=upload   a Python client: one big upload (Nagle, delayed ACK)
+#   make timeline LESSON=05 PEER=upload   a Python client: one big upload (Nagle)
+#   make timeline LESSON=05 PEER=pieces   two small replies per request: Nagle + delayed ACK
 #   make timeline LESSON=05 PEER=burst    a Python client: messages back to back (glued)
 #   make timeline-all                     every lesson, into build/timeline/
 #

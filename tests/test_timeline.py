@@ -436,3 +436,25 @@ def test_a_delay_stretches_every_arrow_by_at_least_the_delay(tmp_path):
     syn, = packets(data, "SYN", "client")
     connect, = calls(data, "client", "connect")
     assert connect["t"] - syn["t"] >= 0.0399
+
+
+def test_two_small_replies_in_a_row_wait_for_the_clients_ack(tmp_path):
+    """PEER=pieces: each request of two 1023-byte pieces gets two "ok"s written one after
+    the other. Nagle holds the second until the client acknowledges the first, so on the
+    wire it follows the client's ACK, while the server's send() returned long before."""
+    need_capture()
+    r, data = timeline(tmp_path / "pieces.html", "--lesson", "05", "--peer", "pieces",
+                       "-n", "8")
+    assert r.returncode == 0, r.stderr
+    assert "received 16 replies" in data["client_stdout"]
+    seq = [(p["from"], p["label"], p["t"]) for p in packets(data)]
+    held = 0
+    sends = [c["t"] for c in calls(data, "server", "send")]
+    for k in range(len(seq) - 2):
+        a, b, c = seq[k:k + 3]
+        if (a[:2], b[:2], c[:2]) == (("server", "data 2"), ("client", "ACK"),
+                                     ("server", "data 2")):
+            # The call that wrote this "ok" had returned before the ACK came.
+            assert any(a[2] < t < b[2] for t in sends)
+            held += 1
+    assert held >= 4, seq
