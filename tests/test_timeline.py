@@ -454,7 +454,8 @@ def test_two_small_replies_in_a_row_wait_for_the_clients_ack(tmp_path):
         a, b, c = seq[k:k + 3]
         if (a[:2], b[:2], c[:2]) == (("server", "data 2"), ("client", "ACK"),
                                      ("server", "data 2")):
-            # The call that wrote this "ok" had returned before the ACK came.
-            assert any(a[2] < t < b[2] for t in sends)
-            held += 1
+            # Held back: the call that wrote this "ok" had returned before the ACK came.
+            # (At first the client's kernel ACKs at once, "quick ACK": not held then.)
+            if any(a[2] < t < b[2] for t in sends):
+                held += 1
     assert held >= 4, seq
