@@ -25,6 +25,10 @@ RUN make -j"$(nproc)" \
  && strip /out/*/*
 
 FROM ${BASE_IMAGE}
+# iproute2: `tc netem` for compose.yaml's slow profile (a slow or lossy link).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iproute2 \
+ && rm -rf /var/lib/apt/lists/*
 # A fixed uid, so files and `ps` inside read the same on every host.
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin lab
 COPY --from=build /out/ /opt/socketlab/

@@ -33,7 +33,14 @@ WORDS = {
            "examples": "All the lessons' programs", "annotated": "annotated",
            "role": {"server": "The server of", "client": "The client of"},
            "unwritten": "The README of this lesson is not written yet; see its programs below.",
-           "untranslated": None},
+           "untranslated": None,
+           "timeline": "The real run, on one clock",
+           "timeline_text": "The diagram above is drawn by hand. Below is what really happened when this "
+                            "lesson's programs ran while the site was built (`make timeline LESSON={n}`): "
+                            "each call on its program's lane at the moment it returned, each state the "
+                            "kernel reported, each packet captured on the wire as an arrow. Hover over or "
+                            "click anything for its details.",
+           "timeline_open": "Open the timeline on its own page"},
     "zh": {"readme": "README.zh.md", "lesson": "第 {n} 课", "colon": "：", "contents": "目录",
            "library": "支持库", "wire": "线路上和内核里发生了什么",
            "programs": "本课的程序（带注释的源码）", "built": "编译为",
@@ -43,7 +50,12 @@ WORDS = {
            "examples": "各课的全部程序", "annotated": "带注释",
            "role": {"server": "服务端：", "client": "客户端："},
            "unwritten": "本课的 README 还没有写好；请看下面的程序。",
-           "untranslated": "本页的中文版（{file}）还没有写好，下面是英文原文。"},
+           "untranslated": "本页的中文版（{file}）还没有写好，下面是英文原文。",
+           "timeline": "真实的一次运行：同一个时钟上的调用和报文",
+           "timeline_text": "上面的图是手画的。下面是建站时本课程序真正运行的记录（`make timeline LESSON={n}`）："
+                            "每个调用在它返回的那一刻画在所属程序的泳道上，内核报告的每个 TCP 状态、"
+                            "线路上抓到的每个报文都画成箭头。把鼠标移到任何一项上或点击它，可以看到细节。",
+           "timeline_open": "在单独的页面中打开时间线"},
 }
 OTHER = {"en": "zh", "zh": "en"}
 # Where the other language's site is, from this one's pages.
@@ -288,6 +300,22 @@ def nav(i, lesson_list, titles, w):
     return " | ".join(items) + "\n"
 
 
+def timeline_section(d, timelines, lang):
+    """The lesson's real run (tools/timeline's page), shown in an iframe; the
+    page is copied into the site by HTML_EXTRA_FILES (mk/docs.mk)."""
+    page = Path(timelines) / f"timeline_{d.name}.html" if timelines else None
+    if not page or not page.exists():
+        return []
+    w = WORDS[lang]
+    return [f"## {w['timeline']}\n\n",
+            w["timeline_text"].format(n=d.name[:2]) + "\n\n",
+            "\\htmlonly\n",
+            f'<iframe src="{page.name}" title="timeline of lesson {d.name}" '
+            'style="width:100%;height:640px;border:1px solid #c4cfe5" loading="lazy"></iframe>\n',
+            f'<p><a href="{page.name}">{w["timeline_open"]}</a></p>\n',
+            "\\endhtmlonly\n\n"]
+
+
 def readme_text(d, lang):
     """(text, note) of the README of directory D in LANG: the English one
     under a note when the translation is not written yet; ("", None) if none."""
@@ -302,7 +330,7 @@ def readme_text(d, lang):
     return "", None
 
 
-def lesson_page(i, lesson_list, titles, short, linker, docs, lang):
+def lesson_page(i, lesson_list, titles, short, linker, docs, lang, timelines=None):
     w = WORDS[lang]
     num, name, d = lesson_list[i]
     text, note = readme_text(d, lang)
@@ -321,6 +349,7 @@ def lesson_page(i, lesson_list, titles, short, linker, docs, lang):
     diagram = read_diagram(docs, f"lesson_{num}.md")
     if diagram:
         page += [f"## {w['wire']}\n\n", diagram, "\n"]
+    page += timeline_section(d, timelines, lang)
     if rest:
         page += [rest.rstrip() + "\n\n"]
     if programs:
@@ -393,6 +422,8 @@ def main():
     ap.add_argument("--root", type=Path, default=here.parent)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--lang", choices=sorted(WORDS), default="en")
+    ap.add_argument("--timelines", type=Path, default=None,
+                    help="where tools/timeline wrote timeline_<lesson>.html pages to embed")
     args = ap.parse_args()
     root = args.root.resolve()
     lang = args.lang
@@ -407,7 +438,7 @@ def main():
              "examples.dox": examples(lesson_list, lang)}
     for i, (num, _, _) in enumerate(lesson_list):
         files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, short, linker,
-                                                docs, lang)
+                                                docs, lang, args.timelines)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
     return 0
