@@ -110,6 +110,17 @@ svg .hit:hover text, svg .sel text { font-weight: bold; }
 <script>
 "use strict";
 (function () {
+  /* Cut text to at most n columns: a CJK character takes two (the seed's
+   * messages are Chinese), so a label never runs into the time column. */
+  function fit(t, n) {
+    var w = 0;
+    for (var k = 0; k < t.length; k++) {
+      w += t.charCodeAt(k) >= 0x2e80 ? 2 : 1;
+      if (w > n - 1) return t.slice(0, k) + "\u2026";
+    }
+    return t;
+  }
+
   var data = JSON.parse(document.getElementById("@DATA_ID@").textContent);
   var items = data.items, zoom = 1, mode = "gaps", showAcks = true, pinned = null;
   var NS = "http://www.w3.org/2000/svg";
@@ -232,11 +243,11 @@ svg .hit:hover text, svg .sel text { font-weight: bold; }
         g.setAttribute("class", "callg");
         g.appendChild(el("circle", { cx: x, cy: y, r: 4, fill: i.errno ? "#c0262d" : "#1d2330" }));
         var t = i.text + " = " + i.ret + (i.errno ? " " + i.errno : "");
-        if (t.length > 40) t = t.slice(0, 39) + "\u2026";
+        t = fit(t, 40);
         g.appendChild(el("text", { x: left ? x - 10 : x + 10, y: y + 4, "text-anchor": left ? "end" : "start",
                                    "class": "call" + (i.errno ? " err" : "") }, t));
       } else if (i.kind === "note") {
-        var nx = i.lane === "server" ? SX : CX, nt = i.text.length > 52 ? i.text.slice(0, 51) + "\u2026" : i.text;
+        var nx = i.lane === "server" ? SX : CX, nt = fit(i.text, 52);
         g.appendChild(el("text", { x: i.lane === "server" ? nx - 10 : nx + 10, y: y + 4, "class": "notetext",
                                    "text-anchor": i.lane === "server" ? "end" : "start" }, "\u2139 " + nt));
       } else if (i.kind === "state") {
