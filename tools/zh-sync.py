@@ -372,8 +372,9 @@ def copy_output(names, root=ROOT):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        prog="zh-sync.py", description=__doc__.splitlines()[0],
-        epilog="Exit codes: 0 in step, 1 out of step or failed, 2 usage error.")
+        prog="zh-sync.py", description=__doc__.split("\nUsage:")[0].strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Usage:" + __doc__.split("\nUsage:")[1])
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="every twin in step? (the default)")
     mode.add_argument("--status", action="store_true", help="one line per twin")
