@@ -88,7 +88,10 @@ int main(int argc, char *argv[])
         die_call("connect", "to %s port %s", args.host, args.port_text);
     }
 
-    /* Connected: the socket is ESTABLISHED (the trace shows it). Step 3,
-     * talking, is lesson 05; exit() closes the socket for us. */
+    /* Connected: the socket is ESTABLISHED (the trace shows it). Against
+     * this lesson's server it may already read CLOSE_WAIT: that server
+     * exits right after accept(), so its FIN can arrive before we look -
+     * the server closed its end, ours is still open. Step 3, talking, is
+     * lesson 05; exit() closes the socket for us. */
     return EXIT_OK;
 }
