@@ -128,8 +128,9 @@ int main(int argc, char *argv[])
         die_resolve(args.bind_addr, port_text, rc);
     /* END SOLUTION */
 
-    /* Try each address until one binds (there is one for a numeric
-     * --bind; a host name could give several). */
+    /* Try each address until one binds: the loop shape of every
+     * getaddrinfo() caller. A numeric --bind gives one address; a host
+     * name (without AI_NUMERICHOST) could give several. */
     for (p = res; p != NULL; p = p->ai_next) {
         tried = addr_str(p->ai_addr, p->ai_addrlen);
 
