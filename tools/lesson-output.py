@@ -361,7 +361,7 @@ def s_06_server_closes_first(sc):
     c = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
     server.p.send_signal(signal.SIGINT)         # Ctrl-C: the server closes first
     server.finish()
-    out = (f"# terminal 1\n$ build/06-close/server -k -q {port}\n{server.text()}"
+    out = (f"# terminal 1\n$ {server.shown}\n{server.text()}"
            f"^C   (while terminal 2 is connected with nc 127.0.0.1 {port})\n")
     out += wait_states(port, ["FIN-WAIT-2", "CLOSE-WAIT"], f"ss -tan '( sport = :{port} or dport = :{port} )'")
     c.close()                                   # nc exits (Ctrl-D): its FIN
@@ -373,8 +373,9 @@ def s_06_server_closes_first(sc):
     out += "^C\n"
     with tempfile.TemporaryDirectory() as tmp:
         demo6 = build_seed_demo6(tmp)
-        p = Proc([str(demo6), port], f"tests/seed/demo6 {port}")
-        out += p.finish().replace(str(demo6), "tests/seed/demo6")
+        p = Proc([str(demo6), port], f"./demo6 {port}")
+        out += "# the seed's server (g++ -O1 -w -o demo6 tests/seed/demo6.cpp), no SO_REUSEADDR\n"
+        out += p.finish()
     return out
 
 
