@@ -299,7 +299,8 @@ def wait_states(port, want, shown):
         ss = subprocess.run(["ss", "-tan", f"( sport = :{port} or dport = :{port} )"],
                             capture_output=True, text=True, timeout=TIMEOUT, check=True).stdout
         if all(s in ss for s in want):
-            return f"$ {shown}\n{ss}"
+            head, *rows = ss.rstrip("\n").split("\n")
+            return f"$ {shown}\n{head}\n" + "".join(r + "\n" for r in sorted(rows))   # a stable order
         if time.monotonic() > deadline:
             raise ScenarioError(f"ss never showed {want} for port {port}:\n{ss}")
         time.sleep(0.05)
