@@ -292,3 +292,55 @@ def test_data_lines_and_json_keys_do_not_change_under_chinese(lab):
         assert not stray, stray
     strip = lambda text: re.sub(r":\d+$", ":PORT", text, flags=re.M)  # noqa: E731
     assert strip(en_client.stdout) == strip(zh_client.stdout)
+
+
+# --- the trace: the seed's own words, in any program ------------------------
+
+SEED_LABELS = {
+    ("server", "create socket"): "创建服务端的socket",
+    ("server", "bind address"): "把IP和端口绑定到socket上",
+    ("server", "listen"): "把socket设置为监听状态",
+    ("server", "accept client"): "受理客户端的连接",
+    ("server", "talk"): "与客户端通信",
+    ("server", "close"): "关闭socket，释放资源",
+    ("client", "create socket"): "创建客户端的socket",
+    ("client", "connect"): "向服务器发起连接请求",
+    ("client", "talk"): "与服务端通讯",
+    ("client", "close"): "关闭socket，释放资源",
+}
+
+
+def po_translations(text):
+    """{(msgctxt or None, msgid): msgstr} of a .po text."""
+    def unquote(lines):
+        return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', lines or ""))
+    return {(unquote(m.group(1)) or None, unquote(m.group(2))): unquote(m.group(3))
+            for m in re.finditer(r'^(?:msgctxt ((?:".*"\n)+))?msgid ((?:".*"\n)+)'
+                                 r'msgstr ((?:".*"\n?)+)', text, re.M)}
+
+
+def test_step_labels_are_the_seeds_own_chinese():
+    """The seed's comments name each step (第1步：创建服务端的socket): the
+    catalog keeps exactly those words, the server's and the client's apart."""
+    found = po_translations(PO.read_text(encoding="utf-8"))
+    wrong = {k: found.get(k) for k, v in SEED_LABELS.items() if found.get(k) != v}
+    assert not wrong, f"step labels differ from the seed's: {wrong}"
+
+
+def test_the_preloaded_tracer_speaks_chinese_in_any_program(lab, tmp_path):
+    """tools/trace preloads build/libsocketlab.so into a program that is not
+    the kit's: it finds the catalog beside itself, without main()."""
+    tool, lib = ROOT / "tools" / "trace", BUILD / "libsocketlab.so"
+    if not (tool.exists() and lib.exists()):
+        pytest.skip("no tools/trace or build/libsocketlab.so in this tree")
+    code = ("import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); "
+            "s.listen(3); s.close()")
+    r = run(lab, [tool, "--role", "server", "--", "/usr/bin/python3", "-c", code],
+            {**ZH, "LAB_BUILD": str(BUILD)})
+    assert r.returncode == 0, r
+    assert re.search(r"第1步 创建服务端的socket  socket\(", r.stderr), r
+    assert re.search(r"第3步 把socket设置为监听状态  listen\(\d+, 3\) = 0", r.stderr), r
+    assert "内核：fd " in r.stderr
+    en = run(lab, [tool, "--role", "server", "--", "/usr/bin/python3", "-c", code],
+             {**EN, "LAB_BUILD": str(BUILD)})
+    assert "step 1 create socket  socket(" in en.stderr and not CJK.search(en.stderr), en
