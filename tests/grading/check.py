@@ -28,6 +28,7 @@ BUILD = Path(os.environ.get("LAB_BUILD", ROOT / "build"))
 LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]-*") if p.is_dir())
 STUB_RE = re.compile(r"(server|client): step (\d+) not implemented yet")
 STEP_RE = re.compile(r"^\s*(?:(server|client) )?step (\d+)(?: \([^)]*\))?:\s*")
+HARNESS_RE = re.compile(r"never appeared on \w+ \(exit (?P<wait>[^)]*)\)|did not exit within|is missing: run 'make'")
 EXCEPTION_RE = re.compile(r"^[A-Z]\w*(Error|Exception|Timeout|Expired)\b")
 PROGRAM_SAID_RE = re.compile(r"^(?:server|client): (?!hint:).*$", re.M)
 PYTHON = os.environ.get("CHECK_PYTHON", sys.executable)
@@ -122,7 +123,8 @@ def verdict(lesson, r):
     message = r["message"].removeprefix("AssertionError: ").strip()
     first = message.split("\n", 1)[0]
     crashed = not r["message"].startswith("AssertionError") and EXCEPTION_RE.match(first)
-    if crashed or first.startswith(("assert ", "<")) or not first:     # a bare assert, or a repr as the message
+    harness = HARNESS_RE.search(first)          # the harness's own words: what it waited for
+    if crashed or harness or first.startswith(("assert ", "<")) or not first:     # or a bare assert, or a repr
         expected = STEP_RE.sub("", r["doc"].split("\n")[0]) if r["doc"] else r["test"]
     else:
         expected = STEP_RE.sub("", first)
@@ -139,8 +141,18 @@ def verdict(lesson, r):
     check = [l.strip() for l in message.split("\n") if l.strip().startswith("assert ")]
     if crashed:
         lines.append(f"happened: {cut(first)}")
+    elif harness and harness.group("wait"):
+        lines.append(f"happened: the program ended (exit {harness.group('wait')}) before printing what "
+                     f"the test waits for")
+        return lines
+    elif harness:
+        lines.append(f"happened: {cut(first)}")
+        return lines
     if said:
-        lines.append(f"happened: the program said: {cut(said[-1], WIDTH - 28)}")
+        label = "said:    " if crashed else "happened:"
+        lines.append(f"{label} {cut(said[-1], WIDTH + 20)}")
+    # pytest's view of the failed comparison, when it compares something.
+    check = [c for c in check if re.search(r"==|!=| in |<|>", c)]
     if check:
         lines.append(f"check:    {cut(check[-1])}")
     if not said and not check and not crashed:
