@@ -223,6 +223,10 @@ def main(argv):
         return usage("give at most one lesson")
     if not LESSONS:
         return usage("no lessons/ here: run it from the handout's top directory")
+    if subprocess.run([PYTHON, "-c", "import pytest"], capture_output=True).returncode != 0:
+        print(f"check: {PYTHON} has no pytest, which runs the lessons' tests; install it with\n"
+              "  sudo apt-get install python3-pytest python3-pytest-timeout strace", file=sys.stderr)
+        return 1
     lessons = LESSONS
     if len(argv) == 2 and argv[1].strip():
         one = find_lesson(argv[1])
