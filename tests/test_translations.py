@@ -341,3 +341,17 @@ def test_copy_output_brings_the_generated_blocks_along(kit):
     zh = (lesson / "README.zh.md").read_text(encoding="utf-8")
     assert "$ server 0\nnew\n```" in zh and "输出：" in zh
     assert run("--check", root=kit).returncode == 1        # still to be stamped
+
+
+def test_stamp_expect_refuses_an_english_file_changed_since_the_diff(kit):
+    run("--stamp", "README.md", "lessons/01-socket/README.md", root=kit)
+    top = kit / "README.md"
+    top.write_text(top.read_text(encoding="utf-8") + "More.\n", encoding="utf-8")
+    seen = zh_sync.file_hash(top)
+    top.write_text(top.read_text(encoding="utf-8") + "Even more.\n", encoding="utf-8")
+    r = run("--stamp", "README.md", "--expect", seen[:12], root=kit)
+    assert r.returncode == 1 and "changed again" in r.stderr
+    assert run("--check", root=kit).returncode == 1
+    r = run("--stamp", "README.md", "--expect", zh_sync.file_hash(top)[:12], root=kit)
+    assert r.returncode == 0, r.stderr
+    assert run("--check", root=kit).returncode == 0

@@ -37,7 +37,9 @@ FILE may be the English file or its Chinese twin. --diff takes --word-diff
 
     tools/zh-sync.py --diff lessons/05-send-recv/README.md   # see the change
     $EDITOR lessons/05-send-recv/README.zh.md                # translate it
-    tools/zh-sync.py --stamp lessons/05-send-recv/README.md  # mark it done
+    tools/zh-sync.py --stamp lessons/05-send-recv/README.md --expect BLOB
+                                            # mark it done (BLOB: what --diff
+                                            # showed; refused if changed since)
 
 --check needs no git and no history (it hashes the files as git does); --diff
 needs the old English text, which git has if that version was ever committed.
@@ -261,7 +263,8 @@ def diff(name, root=ROOT, word_diff=False, out=sys.stdout):
               f"git log -p -- {t.english}", file=sys.stderr)
         return 1
     print(f"# {t.english}: changes since {t.chinese} was translated "
-          f"(blob {blob[:12]} -> {now[:12]})", file=out, flush=True)
+          f"(blob {blob[:12]} -> {now[:12]});\n# once translated: "
+          f"tools/zh-sync.py --stamp {t.english} --expect {now[:12]}", file=out, flush=True)
     if word_diff:
         with tempfile.NamedTemporaryFile(suffix=".md") as f:
             f.write(old)
@@ -296,7 +299,7 @@ def set_header(zh_text, twin, blob):
     return "\n".join(lines[:at] + block + lines[at:])
 
 
-def stamp(names, root=ROOT):
+def stamp(names, root=ROOT, expect=None):
     for name in names:
         t = twin_of(name, root)
         zh = root / t.chinese
@@ -305,6 +308,11 @@ def stamp(names, root=ROOT):
                   f"(tools/zh-sync.py --init {t.english})", file=sys.stderr)
             return 1
         now = file_hash(root / t.english)
+        if expect and not now.startswith(expect):
+            print(f"zh-sync: {t.english} changed again (blob {now[:12]}, not {expect[:12]} "
+                  f"as --diff showed): not stamped; see tools/zh-sync.py --diff {t.english}",
+                  file=sys.stderr)
+            return 1
         zh.write_text(set_header(zh.read_text(encoding="utf-8"), t, now), encoding="utf-8")
         print(f"{t.chinese}: translates {t.english} at blob {now[:12]}")
     return 0
@@ -384,6 +392,9 @@ def main(argv=None):
     mode.add_argument("--copy-output", nargs="+", metavar="FILE",
                       help="copy FILE's generated output blocks into its twin")
     ap.add_argument("--word-diff", action="store_true", help="with --diff: word by word (git)")
+    ap.add_argument("--expect", metavar="BLOB",
+                    help="with --stamp: only if the English file is still this version "
+                         "(the one --diff showed), not one changed since")
     ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     root = args.root.resolve()
@@ -391,8 +402,10 @@ def main(argv=None):
         ap.error("--word-diff goes with --diff")
     if args.diff:
         return diff(args.diff, root, args.word_diff)
+    if args.expect and not args.stamp:
+        ap.error("--expect goes with --stamp")
     if args.stamp:
-        return stamp(args.stamp, root)
+        return stamp(args.stamp, root, args.expect)
     if args.init:
         return init(args.init, root)
     if args.copy_output:
