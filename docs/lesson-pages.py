@@ -97,7 +97,14 @@ def escape_text(text):
         if m.group(2).lower() in KNOWN_TAGS or m.group(3).startswith("://"):
             return m.group(0)
         return "&lt;" + m.group(0)[1:-1] + "&gt;"
-    return TAG.sub(tag, text)
+    # Doxygen 1.9.4 shows "quoted text" as it is, so a `code span` in
+    # quotes ("more than `backlog`") stays raw: &quot; is a plain quote to
+    # it. Not inside the tags, whose attributes keep their quotes.
+    out, pos = [], 0
+    for m in TAG.finditer(text):
+        out += [text[pos:m.start()].replace('"', "&quot;"), tag(m)]
+        pos = m.end()
+    return "".join(out) + text[pos:].replace('"', "&quot;")
 
 
 HEADING = re.compile(r"^(#{2,6})\s+(.*?)\s*$")
@@ -245,7 +252,13 @@ def convert(md, src_dir, linker, page):
     and each heading labelled as GitHub anchors it (page_anchors())."""
     out, in_fence, in_details = [], False, False
     labels = iter(page_anchors(md).values())
-    for line in md.splitlines():
+    lines = md.splitlines()
+    while lines:
+        line = lines.pop(0)
+        # A `code span` that goes on to the next line is converted whole.
+        while (not in_fence and not FENCE.match(line) and line.count("`") % 2 and
+               lines and lines[0].strip() and not FENCE.match(lines[0])):
+            line += "\n" + lines.pop(0)
         # A <details> answer block: GitHub needs blank lines around its
         # Markdown, Doxygen 1.9.4 splits the block at them; drop them here.
         if re.match(r"\s*<details>", line):
