@@ -293,9 +293,19 @@ def split_lead(body):
     return body[:m.start()], body[m.start():]
 
 
-def read_diagram(docs, name):
+def read_diagram(docs, name, lang="en"):
+    """docs/diagrams/NAME; for another language, its words from
+    docs/diagrams/LANG/NAME before the (shared) \\msc or \\dot picture."""
     path = docs / "diagrams" / name
-    return path.read_text(encoding="utf-8").strip() + "\n" if path.exists() else ""
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8").strip() + "\n"
+    words = docs / "diagrams" / lang / name
+    if lang != "en" and words.exists():
+        m = re.search(r"^\\(?:msc|dot)\b", text, re.M)
+        if m:
+            text = words.read_text(encoding="utf-8").strip() + "\n\n" + text[m.start():]
+    return text
 
 
 def nav(i, lesson_list, titles, w):
@@ -359,7 +369,7 @@ def lesson_page(i, lesson_list, titles, short, linker, docs, lang, timelines=Non
     programs = sorted(p.name for p in d.glob("*.c"))
     page = [f"# {w['lesson'].format(n=num)}{w['colon']}{escape_text(titles[num])} {{#lesson_{num}}}\n",
             nav(i, lesson_list, short, w), "\n", lead.rstrip() + "\n\n"]
-    diagram = read_diagram(docs, f"lesson_{num}.md")
+    diagram = read_diagram(docs, f"lesson_{num}.md", lang)
     if diagram:
         page += [f"## {w['wire']}\n\n", diagram, "\n"]
     page += timeline_section(d, timelines, lang)
@@ -401,7 +411,7 @@ def main_page(root, lesson_list, titles, linker, docs, lang):
     lead, rest = split_lead(convert(body, root, linker, "index"))
     page = [f"# {escape_text(title)}\n", lead.rstrip() + "\n\n",
             f"## {w['steps']}\n\n",
-            read_diagram(docs, "overview.md"), "\n"]
+            read_diagram(docs, "overview.md", lang), "\n"]
     if rest:
         page.append(rest.rstrip() + "\n\n")
     page.append(f"## {w['course']}\n\n")
