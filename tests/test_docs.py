@@ -329,6 +329,9 @@ def test_each_lesson_has_a_chinese_page(html, lesson):
     assert re.search(rf'<div class="title">第 {num} 课：', page), "no Chinese title"
     images = re.findall(r'<img src="(msc_inline_mscgraph_\d+\.png)"', page)
     assert images and (html / "zh" / images[0]).stat().st_size > 1000
+    words = ROOT / "docs" / "diagrams" / "zh" / f"lesson_{num}.md"
+    if words.exists():
+        assert not lost_lines(words, html / "zh" / f"lesson_{num}.html"), "diagram's words"
     zh_readme, en_readme = lesson / "README.zh.md", lesson / "README.md"
     if zh_readme.exists():
         assert UNTRANSLATED_NOTE not in page_text(html / "zh" / f"lesson_{num}.html")
