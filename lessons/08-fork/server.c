@@ -285,7 +285,7 @@ int main(int argc, char *argv[])
              * listening socket, or the port stays open (LISTEN, clients
              * queued and never served) for as long as any child lives,
              * even after the parent has exited. */
-            close(listenfd);
+            close(listenfd);        /* the child's copy: it never accepts */
             /* Step 5: framed messages in, framed "ok" out. */
             status = talk(clientfd) == 0 ? EXIT_OK : EXIT_RUNTIME;
             /* Step 6 (for this client): the last fd of this connection:
@@ -297,7 +297,7 @@ int main(int argc, char *argv[])
          * has one. Forget this and every client leaks an fd here (see
          * /proc/PID/fd), and the connection never closes, because the
          * child's close() is no longer the last one. */
-        close(clientfd);
+        close(clientfd);            /* the parent's copy: the child serves */
         /* END SOLUTION */
     }
 
