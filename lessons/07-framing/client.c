@@ -167,7 +167,7 @@ int main(int argc, char *argv[])
      * returns 0, which it takes as "done" (a close between frames). */
     /* BEGIN SOLUTION */
     /* STUB: not_implemented(4); */
-    close(sockfd);
+    close(sockfd);                  /* our FIN */
     /* END SOLUTION */
     return EXIT_OK;
 }

@@ -233,7 +233,7 @@ int main(int argc, char *argv[])
          * the server goes on with the next one. */
         /* BEGIN SOLUTION */
         /* STUB: not_implemented(6); */
-        close(clientfd);
+        close(clientfd);            /* FIN (or RST if bytes are unread) */
         /* END SOLUTION */
         if (!args.keep || stop_requested())
             break;
@@ -242,7 +242,7 @@ int main(int argc, char *argv[])
     /* Step 6: close the listening socket. */
     /* BEGIN SOLUTION */
     /* STUB: not_implemented(6); */
-    close(listenfd);
+    close(listenfd);                /* the port is free again */
     /* END SOLUTION */
     /* With -k, one bad client does not make the whole run a failure. */
     return args.keep ? EXIT_OK : status;

@@ -277,7 +277,7 @@ int main(int argc, char *argv[])
             /* Too many processes (EAGAIN) or no memory: this client is
              * closed unserved, the server goes on. */
             warn_call("fork", "to serve client (fd %d)", clientfd);
-            close(clientfd);
+            close(clientfd);        /* unserved: the client sees EOF */
             continue;
         }
         if (pid == 0) {
@@ -290,7 +290,7 @@ int main(int argc, char *argv[])
             status = talk(clientfd) == 0 ? EXIT_OK : EXIT_RUNTIME;
             /* Step 6 (for this client): the last fd of this connection:
              * close() sends the FIN. */
-            close(clientfd);
+            close(clientfd);        /* the last fd of this connection */
             exit(status);           /* exit, not return: never back into the loop */
         }
         /* The parent. Close its copy of the client's socket: the child
@@ -307,7 +307,7 @@ int main(int argc, char *argv[])
      * group, stops them too). */
     /* BEGIN SOLUTION */
     /* STUB: not_implemented(6); */
-    close(listenfd);
+    close(listenfd);                /* the port is free again */
     /* END SOLUTION */
     return EXIT_OK;
 }
