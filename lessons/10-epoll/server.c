@@ -36,6 +36,8 @@
 #define READ_CHUNK 16384
 /* Replies waiting for one client past this: stop reading it (back-pressure). */
 #define OUT_LIMIT (64 * 1024)
+/* The C10K problem's ten thousand clients, and a few fds of our own. */
+#define FDS_WANTED 10016
 /* Events one epoll_wait() returns at most; more wait for the next call. */
 #define MAX_EVENTS 256
 /* The reply to every message: length 2, then "ok". */
@@ -62,6 +64,7 @@ struct client {
  */
 struct server {
     int epfd, listenfd, edge;
+    int accept_paused;      /* out of fds: the listening socket unwatched */
     struct client *clients;
     size_t nclients;        /* the size of clients[]: the fd limit */
 };
@@ -127,6 +130,9 @@ static rlim_t raise_fd_limit(void)
             rl.rlim_cur = soft;
         }
     }
+    if (rl.rlim_cur < FDS_WANTED)
+        warn_msg("RLIMIT_NOFILE is %lu: at most about that many clients at once "
+                 "(the hard limit, `ulimit -Hn`, is raised by root)", (unsigned long)rl.rlim_cur);
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 20))
         rl.rlim_cur = 1 << 20;      /* a table that size is plenty */
     return rl.rlim_cur;
@@ -154,6 +160,10 @@ static void drop_client(struct server *s, int fd)
     free(c->in.data);
     free(c->out.data);
     memset(c, 0, sizeof(*c));
+    /* A free fd again: accept, if out of fds paused it. (MOD reports the
+     * clients already queued, in edge-triggered mode too.) */
+    if (s->accept_paused && watch(s, EPOLL_CTL_MOD, s->listenfd, EPOLLIN) == 0)
+        s->accept_paused = 0;
 }
 
 /*
@@ -173,14 +183,24 @@ static void accept_clients(struct server *s)
                 return;             /* the queue is empty */
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;           /* that one gave up: take the next */
-            /* EMFILE: out of fds; the client stays queued, so we will be
-             * told again (level-triggered) or when another arrives (edge).
-             * Leaving the loop keeps the others served meanwhile. */
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of fds: the client stays in the queue. Stop watching
+                 * the listening socket, or level-triggered epoll would
+                 * report it at once, forever; drop_client() resumes. */
+                warn_call("accept", "on fd %d: pausing accept until a client leaves", s->listenfd);
+                if (watch(s, EPOLL_CTL_MOD, s->listenfd, 0) == 0)
+                    s->accept_paused = 1;
+                return;
+            }
             warn_call("accept", "on fd %d", s->listenfd);
             return;
         }
-        if ((size_t)fd >= s->nclients || set_nonblocking(fd) == -1 ||
-            watch(s, EPOLL_CTL_ADD, fd, EPOLLIN) == -1) {
+        if ((size_t)fd >= s->nclients) {
+            warn_msg("client fd %d is beyond the table of %zu: closing it", fd, s->nclients);
+            close(fd);
+            continue;
+        }
+        if (set_nonblocking(fd) == -1 || watch(s, EPOLL_CTL_ADD, fd, EPOLLIN) == -1) {
             warn_call("accept", "setting up client fd %d", fd);
             close(fd);
             continue;
