@@ -84,14 +84,18 @@ def bytes_until_closed(lab, sock):
 @pytest.mark.lesson(LESSON)
 @pytest.mark.points(2)
 def test_a_second_client_is_served_while_the_first_is_still_connected(lab):
-    """step 4 (fork): client A holds its connection open; client B is served meanwhile."""
+    """step 4 (fork): client A holds its connection open, C stops mid-frame; B is served meanwhile."""
     server = lab.server(LESSON)
     a = lab.connect(server.port)
     assert round_trip(lab, a, b"A1") == OK_FRAME
+    c = lab.connect(server.port)
+    c.sendall(frame(b"half a frame")[:7])       # and then nothing: its child waits in recv()
     client = lab.run_client(LESSON, "-n", "3", "-i", "0", "-t", "5", port=server.port)
-    assert client.returncode == 0, f"B must not wait for A to leave\n{client}"
+    assert client.returncode == 0, f"B must not wait for A or C to leave\n{client}"
     assert client.stdout.count("received: ok\n") == 3, client.stdout
     assert round_trip(lab, a, b"A2") == OK_FRAME, "A is still served after B has gone"
+    c.sendall(frame(b"half a frame")[7:])
+    assert lab.recv_exactly(c, 6) == OK_FRAME, "C's frame, finished late, is answered"
 
 
 @pytest.mark.lesson(LESSON)
