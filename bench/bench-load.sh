@@ -28,7 +28,7 @@ for f in "$loadgen" "$build/bench/epoll_baseline" "$build/09-poll/server" "$buil
 done
 
 # Pin only where there are two CPUs to pin to.
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+if command -v taskset >/dev/null && taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
     server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); pinned="server on CPU 0, load client on CPU 1"
 else
     server_cpu=(); client_cpu=(); pinned="not pinned (taskset missing or one CPU)"

@@ -318,6 +318,9 @@ int main(int argc, char *argv[])
            "rt_per_s=%.0f p50_us=%.0f p99_us=%.0f accept_per_s=%.0f\n",
            nconn, messages, trips, errors, (double)(t2 - t0) / 1e9, rate, p50, p99,
            (double)accepted / ((double)(t1 - t0) / 1e9));
+    free(conns);
+    free(lat);
+    close(epfd);
     if (errors)
         fprintf(stderr, "loadgen: %ld of %ld connections failed; first: %s\n", errors, nconn, first_error);
     return errors ? 1 : 0;
