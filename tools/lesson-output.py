@@ -493,6 +493,44 @@ def s_08_zombie(sc):
             f"{zombie}$ kill -CONT {server.p.pid}\n{reaped}")
 
 
+def s_09_many_at_once(sc):
+    server, port = sc.server("09-poll")
+    a = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+    whole = frame("A 的消息，分两次发".encode())
+    a.sendall(whole[:9])                        # a header and half the message, then nothing
+    clients = []
+    for _ in range(2):
+        clients.append(sc.start("09-poll", "client", "-n", "2", "-i", "0", "127.0.0.1", port))
+        clients[-1].finish()
+    a.sendall(whole[9:])
+    a.recv(6)
+    a.close()
+    server.p.send_signal(signal.SIGINT)
+    server.finish()
+    return (f"# terminal 1\n{server.transcript()}"
+            f"# terminal 2: client A (Python) sent 9 bytes of a frame and stopped\n"
+            f"# terminal 3, while A is stopped mid-frame\n{clients[0].transcript()}{clients[1].transcript()}"
+            f"# then A sent the rest of its frame and left; Ctrl-C in terminal 1\n")
+
+
+def s_10_edge(sc):
+    server, port = sc.server("10-epoll", "--edge")
+    client = sc.start("10-epoll", "client", "-n", "3", "-i", "0", "127.0.0.1", port)
+    client.finish()
+    server.p.send_signal(signal.SIGINT)
+    server.finish()
+    return f"# terminal 1\n{server.transcript()}# terminal 2\n{client.transcript()}# Ctrl-C in terminal 1\n"
+
+
+def s_10_fd_limit(sc):
+    shown = "prlimit --nofile=256:256 build/10-epoll/server -q 0"
+    p = Proc(["prlimit", "--nofile=256:256", str(BUILD / "10-epoll" / "server"), "-q", "0"], shown)
+    sc.procs.append(p)
+    p.wait_for(r"^listening on .*:(\d+)$")
+    p.p.send_signal(signal.SIGINT)
+    return p.finish()
+
+
 SCENARIOS = {name[2:].replace("_", "-"): fn
              for name, fn in globals().items() if name.startswith("s_")}
 

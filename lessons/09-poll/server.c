@@ -191,7 +191,7 @@ static void accept_clients(struct server *s)
 static int client_write(struct client *c)
 {
     /* BEGIN SOLUTION */
-    /* STUB: (void)c; not_implemented(5); */
+    /* STUB: (void)c; (void)buffer_consume; not_implemented(5); */
     while (c->out.len > 0) {
         ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
 
@@ -217,7 +217,7 @@ static int client_write(struct client *c)
 static int answer_frames(struct client *c)
 {
     /* BEGIN SOLUTION */
-    /* STUB: (void)c; not_implemented(5); */
+    /* STUB: (void)c; (void)buffer_reserve; not_implemented(5); */
     size_t used = 0;
 
     while (c->in.len - used >= HEADER_LEN) {
@@ -256,7 +256,7 @@ static int answer_frames(struct client *c)
 static int client_read(struct client *c)
 {
     /* BEGIN SOLUTION */
-    /* STUB: (void)c; not_implemented(5); */
+    /* STUB: (void)c; (void)answer_frames; (void)client_write; not_implemented(5); */
     ssize_t n;
 
     if (buffer_reserve(&c->in, READ_CHUNK) == -1) {
@@ -301,7 +301,7 @@ static short client_events(const struct client *c)
 static void serve(struct server *s)
 {
     /* BEGIN SOLUTION */
-    /* STUB: (void)s; not_implemented(5); */
+    /* STUB: (void)s; (void)accept_clients; (void)client_read; (void)client_events; not_implemented(5); */
     while (!stop_requested()) {
         fflush(stdout);             /* this round's data lines, in one write */
         int ready = poll(s->fds, s->nfds, -1);
