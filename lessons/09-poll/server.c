@@ -341,7 +341,7 @@ int main(int argc, char *argv[])
     struct server s = {0};
     struct addrinfo hints, *res;
     struct sockaddr_storage servaddr;
-    socklen_t servlen = sizeof(servaddr);
+    socklen_t addrlen = sizeof(servaddr);
     int listenfd, rc, on = 1;
 
     /* -k is accepted and changes nothing: this server always serves
@@ -373,13 +373,13 @@ int main(int argc, char *argv[])
     if (bind(listenfd, res->ai_addr, res->ai_addrlen) == -1)
         die_call("bind", "%s", addr_str(res->ai_addr, res->ai_addrlen));
     freeaddrinfo(res);
-    if (getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
+    if (getsockname(listenfd, (struct sockaddr *)&servaddr, &addrlen) == -1)
         die_call("getsockname", "fd %d", listenfd);
 
     /* Step 3: listen. */
     if (listen(listenfd, BACKLOG) == -1)
         die_call("listen", "on fd %d", listenfd);
-    print_address("listening on", (struct sockaddr *)&servaddr, servlen);
+    print_address("listening on", (struct sockaddr *)&servaddr, addrlen);
 
     /* Steps 4 and 5, for every client at once: the poll loop. */
     if (add_fd(&s, listenfd, POLLIN) == -1)

@@ -214,6 +214,8 @@ static void accept_clients(struct server *s)
  * (the rest waits for EPOLLOUT). Returns -1 if the client must go. */
 static int client_write(struct client *c, int fd)
 {
+    /* BEGIN SOLUTION */
+    /* STUB: (void)c; (void)fd; (void)buffer_consume; not_implemented(5); */
     while (c->out.len > 0) {
         ssize_t n = send(fd, c->out.data, c->out.len, MSG_NOSIGNAL);
 
@@ -228,6 +230,7 @@ static int client_write(struct client *c, int fd)
         buffer_consume(&c->out, (size_t)n);
     }
     return 0;
+    /* END SOLUTION */
 }
 
 /* Step 5, in: answer each whole frame in c->in, keep the partial one. */
@@ -378,7 +381,7 @@ int main(int argc, char *argv[])
     struct server s = {.epfd = -1};
     struct addrinfo hints, *res;
     struct sockaddr_storage servaddr;
-    socklen_t servlen = sizeof(servaddr);
+    socklen_t addrlen = sizeof(servaddr);
     int rc, on = 1;
 
     s.edge = take_flag(&argc, argv, "--edge");
@@ -411,7 +414,7 @@ int main(int argc, char *argv[])
     if (bind(s.listenfd, res->ai_addr, res->ai_addrlen) == -1)
         die_call("bind", "%s", addr_str(res->ai_addr, res->ai_addrlen));
     freeaddrinfo(res);
-    if (getsockname(s.listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
+    if (getsockname(s.listenfd, (struct sockaddr *)&servaddr, &addrlen) == -1)
         die_call("getsockname", "fd %d", s.listenfd);
 
     /* Step 3: listen. */
@@ -428,7 +431,7 @@ int main(int argc, char *argv[])
     if (watch(&s, EPOLL_CTL_ADD, s.listenfd, EPOLLIN) == -1)
         die_call("epoll_ctl", "EPOLL_CTL_ADD listening fd %d", s.listenfd);
     /* END SOLUTION */
-    print_address("listening on", (struct sockaddr *)&servaddr, servlen);
+    print_address("listening on", (struct sockaddr *)&servaddr, addrlen);
 
     /* Steps 4 and 5, for every client at once: the epoll loop. */
     serve(&s);
