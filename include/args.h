@@ -26,6 +26,7 @@ struct server_args {
     int pause;              /**< `--pause`: wait for Enter before each socket call */
     int keep;               /**< `-k`: serve clients one after another */
     const char *bind_addr;  /**< `--bind ADDR`, a numeric IPv4 or IPv6 address */
+    const char *port_text;  /**< PORT as given, checked (getaddrinfo's service) */
     unsigned short port;    /**< PORT as a number; 0 lets the kernel choose */
 };
 

@@ -84,6 +84,14 @@ void die_msg(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 /**
+ * @brief Report a problem that has no errno and go on (a server's one bad
+ *        client: a frame above the maximum, a close mid-frame).
+ * @param fmt  printf format of the message.
+ * @param ...  the values for @p fmt.
+ */
+void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
  * @brief Report a failed name lookup (getaddrinfo) with a hint, then exit 1.
  * @param host     the name that was looked up.
  * @param port     the port that went with it.

@@ -18,9 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = ["_", "N_", "C_:1c,2", "NC_:1c,2", "NP_:1c,2",
-            "die_call:2", "warn_call:2", "die_msg:1", "die_usage:1"]
+            "die_call:2", "warn_call:2", "die_msg:1", "warn_msg:1", "die_usage:1"]
 FLAGS = ["die_call:2:c-format", "warn_call:2:c-format",
-         "die_msg:1:c-format", "die_usage:1:c-format"]
+         "die_msg:1:c-format", "warn_msg:1:c-format", "die_usage:1:c-format"]
 # `#define ABOUT "..." \` and its continuation lines of string literals.
 ABOUT = re.compile(r'^#\s*define\s+ABOUT\s+((?:"(?:[^"\\]|\\.)*"\s*\\?\s*\n?\s*)+)', re.M)
 

@@ -244,7 +244,8 @@ void parse_server_args(int argc, char **argv, const char *about, int flags,
         die_usage("missing PORT");
     if (argc - optind > 1)
         die_usage("too many arguments (expected only PORT)");
-    if (parse_port(argv[optind], 1, &out->port, err, sizeof(err)) == -1)
+    out->port_text = argv[optind];
+    if (parse_port(out->port_text, 1, &out->port, err, sizeof(err)) == -1)
         die_usage("%s", err);
     if (!is_numeric_address(out->bind_addr))
         die_usage("--bind '%s' is not a numeric IPv4 or IPv6 address "

@@ -203,6 +203,17 @@ void die_msg(const char *fmt, ...)
     exit(EXIT_RUNTIME);
 }
 
+void warn_msg(const char *fmt, ...)
+{
+    int err = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    message(fmt, ap);
+    va_end(ap);
+    errno = err;
+}
+
 /* getaddrinfo's error codes with glibc's English text (gai_strerror() in
  * the C locale), so they are translated from our catalog too. */
 static const char *resolve_text(int gai_err)

@@ -4,9 +4,8 @@ import re
 import subprocess
 import sys
 
-from labharness import BUILD, ROOT
+from labharness import BUILD, LESSONS, ROOT
 
-LESSONS = ["01-socket", "02-bind", "03-listen", "04-accept", "05-send-recv", "06-close"]
 OUTPUT_BLOCK = re.compile(r"<!-- output: ([\w.-]+) -->\n```text\n.*?```\n<!-- end output -->", re.S)
 
 

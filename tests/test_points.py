@@ -1,6 +1,7 @@
 """Grading points: every test of a lesson carries its lesson and points, and
-each lesson's points add up to its share of the 100 (01-socket 10, 02-bind 15,
-03-listen 15, 04-accept 20, 05-send-recv 25, 06-close 15).
+each lesson's points add up to its share: 100 for the seed's lessons (01-socket 10,
+02-bind 15, 03-listen 15, 04-accept 20, 05-send-recv 25, 06-close 15) and 60 for
+those beyond one client (07-framing, 08-fork, 09-poll, 10-epoll: 15 each).
 
 The lessons' tests are collected by a pytest of their own, with a tiny
 plugin that writes each collected test's markers to a file.
@@ -14,7 +15,8 @@ import textwrap
 from labharness import LESSONS, ROOT
 
 POINTS = {"01-socket": 10, "02-bind": 15, "03-listen": 15,
-          "04-accept": 20, "05-send-recv": 25, "06-close": 15}
+          "04-accept": 20, "05-send-recv": 25, "06-close": 15,
+          "07-framing": 15, "08-fork": 15, "09-poll": 15, "10-epoll": 15}
 
 PLUGIN = textwrap.dedent('''
     import json, os
@@ -54,5 +56,6 @@ def test_every_lesson_test_has_a_lesson_and_points_and_the_totals_add_up(tmp_pat
         assert row["lesson"] == folder, f"{row['id']}: marked lesson {row['lesson']} but lives in {folder}"
         totals[row["lesson"]] = totals.get(row["lesson"], 0) + row["points"]
     assert totals == POINTS, f"points per lesson should be {POINTS}, are {totals}"
-    assert sum(totals.values()) == 100
+    assert sum(v for l, v in totals.items() if l < "07") == 100
+    assert sum(totals.values()) == 160
     assert sorted(totals) == LESSONS, f"every lesson has graded tests: {LESSONS}"

@@ -380,6 +380,245 @@ def s_06_server_closes_first(sc):
     return out
 
 
+# --- lessons 07 and 08: framing, fork ------------------------------------
+
+def with_faults(sc, spec, lesson, prog, *args):
+    """Start build/LESSON/PROG under tools/with-faults SPEC (fault injection)."""
+    shown = " ".join(["tools/with-faults", f"'{spec}'", f"build/{lesson}/{prog}", *args])
+    p = Proc([str(ROOT / "tools" / "with-faults"), spec, str(BUILD / lesson / prog), *args], shown,
+             {"LAB_BUILD": str(BUILD)})
+    sc.procs.append(p)
+    return p
+
+
+def frame(payload):
+    """A message as lessons 07-10 put it on the wire: 4-byte big-endian length, bytes."""
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def send_then_read_all(port, data, pieces=1):
+    """A Python client: connect, send `data` in `pieces` send() calls, shut down
+    the sending side, read until the server closes; return what came back."""
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT) as c:
+        step = -(-len(data) // pieces)
+        try:
+            for i in range(0, len(data), step):
+                c.sendall(data[i:i + step])
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass                    # the server has closed (or reset) us already
+        reply = b""
+        while True:
+            try:
+                piece = c.recv(4096)
+            except ConnectionResetError:
+                break
+            if not piece:
+                break
+            reply += piece
+        return reply
+
+
+def s_07_glued(sc):
+    server, port = sc.server("06-close")
+    server.p.send_signal(signal.SIGSTOP)        # busy: the messages queue up
+    try:
+        c = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+        for i in (1, 2, 3):
+            c.sendall(f"这是第{i}个超级女生，编号{i:03d}。".encode())
+    finally:
+        server.p.send_signal(signal.SIGCONT)
+    with c:
+        server.wait_for(r"^sent: ok$")
+        c.shutdown(socket.SHUT_WR)
+        reply = b""
+        while True:
+            piece = c.recv(16)
+            if not piece:
+                break
+            reply += piece
+    server.finish()
+    return (f"# terminal 1: lesson 06's server\n{server.transcript()}"
+            f"# terminal 2: a client sent three messages back to back, as `client -i 0` would if it\n"
+            f"# did not wait for each ok, while the server was busy. All it got back: {reply!r}\n")
+
+
+def s_07_split(sc):
+    server = with_faults(sc, "recv:short=7", "06-close", "server", "0")
+    port = server.wait_for(r"^listening on .*:(\d+)$").group(1)
+    server.p.send_signal(signal.SIGSTOP)        # the same view after accept() on every run
+    try:
+        c = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+        c.sendall("这是第1个超级女生，编号001。".encode())
+        c.shutdown(socket.SHUT_WR)
+    finally:
+        server.p.send_signal(signal.SIGCONT)
+    with c:
+        reply = b""
+        while True:
+            piece = c.recv(4096)
+            if not piece:
+                break
+            reply += piece
+    server.finish()
+    return (f"# terminal 1: lesson 06's server, each recv() cut to at most 7 bytes\n{server.transcript()}"
+            f"# terminal 2: a client sent one 40-byte message. All it got back: {reply!r}\n")
+
+
+def s_07_exchange(sc):
+    return both(*exchange(sc, "07-framing"))
+
+
+def s_07_split_framed(sc):
+    server = with_faults(sc, "recv:short=7", "07-framing", "server", "0")
+    port = server.wait_for(r"^listening on .*:(\d+)$").group(1)
+    client = sc.start("07-framing", "client", "-n", "3", "-i", "0", "127.0.0.1", port)
+    client.finish()
+    server.finish()
+    return (f"# terminal 1: lesson 07's server, each recv() cut to at most 7 bytes\n"
+            f"{server.transcript()}# terminal 2\n{client.transcript()}")
+
+
+def s_07_too_long(sc):
+    server, port = sc.server("07-framing", "-k")
+    reply = send_then_read_all(port, (1 << 20).to_bytes(4, "big") + b"x" * 16)
+    server.wait_for(r"protocol error")
+    client = sc.start("07-framing", "client", "-n", "1", "127.0.0.1", port)
+    client.finish()
+    server.wait_for(r"^sent: ok$")
+    server.p.send_signal(signal.SIGINT)
+    server.finish()
+    return (f"# terminal 1\n{server.transcript()}"
+            f"# terminal 2: a client sent the header 00 10 00 00 (1 MiB) and 16 bytes,\n"
+            f"# and got back {reply!r} before the server closed it; then lesson 07's client:\n"
+            f"{client.transcript()}# terminal 1: Ctrl-C\n")
+
+
+def ps_family(pid):
+    """`ps` of a process and its children: pid, parent, state, command."""
+    argv = ["ps", "-o", "pid,ppid,stat,args", "--pid", str(pid), "--ppid", str(pid)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT).stdout
+    out = out.replace(str(BUILD) + "/", "build/")
+    return f"$ ps -o pid,ppid,stat,args --pid {pid} --ppid {pid}\n{out}"
+
+
+def proc_state(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def wait_state(pid, states):
+    deadline = time.monotonic() + TIMEOUT
+    while proc_state(pid) not in states:
+        if time.monotonic() > deadline:
+            raise ScenarioError(f"process {pid} never reached state {states}")
+        time.sleep(0.01)
+
+
+def children_of(pid):
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()]
+
+
+def s_08_second_client_waits(sc):
+    server, port = sc.server("07-framing", "-q", "-k")
+    a = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+    a.sendall(frame("A 的第一条".encode()))
+    a.recv(6)
+    client = sc.start("07-framing", "client", "-n", "1", "-t", "1", "127.0.0.1", port)
+    client.finish()
+    server.p.send_signal(signal.SIGINT)
+    server.finish()
+    a.close()
+    return (f"# terminal 1: lesson 07's server, one client after another\n{server.transcript()}"
+            f"# terminal 2: client A (Python) connected, sent one frame and stays connected\n"
+            f"# terminal 3: a second client, giving up after 1 s (-t 1)\n{client.transcript()}"
+            f"# terminal 1: Ctrl-C\n")
+
+
+def s_08_two_at_once(sc):
+    server, port = sc.server("08-fork")
+    a = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+    a.sendall(frame("A 的第一条".encode()))
+    a.recv(6)
+    server.wait_for(r"^sent: ok$")
+    ps = ps_family(server.p.pid)
+    client = sc.start("08-fork", "client", "-n", "2", "-i", "0", "127.0.0.1", port)
+    client.finish()
+    a.sendall(frame("A 的第二条".encode()))
+    a.recv(6)
+    a.close()
+    deadline = time.monotonic() + TIMEOUT
+    while children_of(server.p.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.p.send_signal(signal.SIGINT)
+    server.finish()
+    return (f"# terminal 1\n{server.transcript()}"
+            f"# terminal 2: client A (Python) connected and sent one frame, then:\n{ps}"
+            f"# terminal 3, while A is still connected\n{client.transcript()}"
+            f"# then A sent its second frame and left; Ctrl-C in terminal 1\n")
+
+
+def s_08_zombie(sc):
+    server, port = sc.server("08-fork", "-q")
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT) as a:
+        a.sendall(frame(b"hello"))
+        a.recv(6)
+        (child,) = children_of(server.p.pid)
+        server.p.send_signal(signal.SIGSTOP)    # the parent cannot run its SIGCHLD handler
+        wait_state(server.p.pid, ("T",))
+    wait_state(child, ("Z",))                   # the client left: the child has exited
+    zombie = ps_family(server.p.pid)
+    server.p.send_signal(signal.SIGCONT)        # the pending SIGCHLD is handled: reaped
+    wait_state(child, (None,))
+    reaped = ps_family(server.p.pid)
+    server.p.send_signal(signal.SIGINT)
+    server.finish()
+    return (f"# terminal 1\n$ build/08-fork/server -q 0 &\n"
+            f"# a client connects, sends one frame; the parent is stopped (kill -STOP); the client leaves\n"
+            f"{zombie}$ kill -CONT {server.p.pid}\n{reaped}")
+
+
+def s_09_many_at_once(sc):
+    server, port = sc.server("09-poll")
+    a = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+    whole = frame("A 的消息，分两次发".encode())
+    a.sendall(whole[:9])                        # a header and half the message, then nothing
+    clients = []
+    for _ in range(2):
+        clients.append(sc.start("09-poll", "client", "-n", "2", "-i", "0", "127.0.0.1", port))
+        clients[-1].finish()
+    a.sendall(whole[9:])
+    a.recv(6)
+    a.close()
+    server.p.send_signal(signal.SIGINT)
+    server.finish()
+    return (f"# terminal 1\n{server.transcript()}"
+            f"# terminal 2: client A (Python) sent 9 bytes of a frame and stopped\n"
+            f"# terminal 3, while A is stopped mid-frame\n{clients[0].transcript()}{clients[1].transcript()}"
+            f"# then A sent the rest of its frame and left; Ctrl-C in terminal 1\n")
+
+
+def s_10_edge(sc):
+    server, port = sc.server("10-epoll", "--edge")
+    client = sc.start("10-epoll", "client", "-n", "3", "-i", "0", "127.0.0.1", port)
+    client.finish()
+    server.p.send_signal(signal.SIGINT)
+    server.finish()
+    return f"# terminal 1\n{server.transcript()}# terminal 2\n{client.transcript()}# Ctrl-C in terminal 1\n"
+
+
+def s_10_fd_limit(sc):
+    shown = "prlimit --nofile=256:256 build/10-epoll/server -q 0"
+    p = Proc(["prlimit", "--nofile=256:256", str(BUILD / "10-epoll" / "server"), "-q", "0"], shown)
+    sc.procs.append(p)
+    p.wait_for(r"^listening on .*:(\d+)$")
+    p.p.send_signal(signal.SIGINT)
+    return p.finish()
+
+
 SCENARIOS = {name[2:].replace("_", "-"): fn
              for name, fn in globals().items() if name.startswith("s_")}
 
@@ -399,6 +638,10 @@ def run_scenario(name):
 def normalise(text):
     """What --check compares: numbers that change on every run masked."""
     text = re.sub(r"pid=\d+", "pid=N", text)
+    # ps rows (lesson 08): pid and parent pid, of any width, and the ps/kill command lines.
+    text = re.sub(r"(?m)^ *\d+ +\d+ +([A-Z][a-z+<]*) ", r"N N \1 ", text)
+    text = re.sub(r"(--pid|--ppid|kill -CONT) \d+", r"\1 N", text)
+    text = re.sub(r"(?m)^ *PID +PPID ", "PID PPID ", text)
     text = re.sub(r"\d{4,}", "N", text)
     return "\n".join(line.rstrip() for line in text.splitlines())
 

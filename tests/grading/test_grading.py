@@ -1,6 +1,6 @@
 """test_grading.py - the handout hides every solution, the grader scores right.
 
-The reference solution scores 100; the handout builds warning-free, runs,
+The reference solution scores full marks (160); the handout builds warning-free, runs,
 says which step is missing, and scores near 0; each buggy variant in
 tests/mutants/ loses points in the lesson it belongs to; the Gradescope zip's
 run_autograder writes a valid results.json on this machine.
@@ -90,7 +90,7 @@ def test_handout_classroom_file_has_one_entry_per_lesson_with_its_points(handout
     spec = json.loads((handout_dir / ".github" / "classroom" / "autograding.json").read_text())
     assert [(t["name"], t["points"]) for t in spec["tests"]] == [
         (f"lesson {l}", p) for l, p in sorted(LESSON_POINTS.items())]
-    assert sum(t["points"] for t in spec["tests"]) == 100
+    assert sum(t["points"] for t in spec["tests"]) == sum(LESSON_POINTS.values()) == 160
     assert all(f"lessons/{l}/tests" in t["run"] for t, l in zip(spec["tests"], sorted(LESSON_POINTS)))
 
 
@@ -129,7 +129,7 @@ def test_reference_solution_scores_100_with_gradescope_and_junit_output(scratch)
     results = grade(ROOT, scratch / "ref")
     failed = [(t["name"], t["output"][:500]) for t in results["tests"] if t["status"] != "passed"]
     assert not failed
-    assert results["score"] == 100
+    assert results["score"] == sum(LESSON_POINTS.values())
     for t in results["tests"]:
         assert set(t) >= {"name", "score", "max_score", "status", "output", "visibility"}
     junit = (scratch / "ref" / "junit.xml").read_text()
