@@ -1073,9 +1073,9 @@ static int fcntl_common(enum wrapped w, int fd, int cmd, void *arg)
         snprintf(c.text, TEXT_MAX, "fcntl(%d, F_GETFL)", fd);
     call_begin(&c, w, fd, 0);
     rc = REAL(w, fn)(fd, cmd, arg);
-    if (cmd == F_GETFL && rc != -1)
+    if (cmd == F_GETFL && rc != -1)         /* what the number means */
         snprintf(c.text + strlen(c.text), TEXT_MAX - strlen(c.text), " /* %s */",
-                 flags_str(rc & ~O_ACCMODE, NAMES(file_flags), f, sizeof(f)));
+                 flags_str(rc, NAMES(file_flags), f, sizeof(f)));
     call_end(&c, rc, -1, NULL);
     return rc;
 }
