@@ -41,6 +41,8 @@
 static int sendall(int fd, const char *buf, size_t len)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the send loop: send() (flag MSG_NOSIGNAL) from buf + sent until all len */
+    /* STUB: // bytes are out; -1 with EINTR: call again; other -1: return -1. */
     /* STUB: (void)fd; (void)buf; (void)len; not_implemented(3); */
     size_t sent = 0;
 
@@ -65,6 +67,8 @@ static int sendall(int fd, const char *buf, size_t len)
 static ssize_t recvall(int fd, char *buf, size_t len)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the read-exactly loop: recv() into buf + got until len bytes came; EINTR: */
+    /* STUB: // again; other -1: return -1; 0 (the peer closed): stop and return what came (got). */
     /* STUB: (void)fd; (void)buf; (void)len; not_implemented(3); */
     size_t got = 0;
 
@@ -108,8 +112,6 @@ int main(int argc, char *argv[])
     tv.tv_usec = (suseconds_t)((args.timeout - (double)tv.tv_sec) * 1e6);
     for (p = res; p != NULL; p = p->ai_next) {
         /* Step 1: create the socket, of the family this address needs. */
-        /* BEGIN SOLUTION */
-        /* STUB: (void)sockfd; (void)tv; not_implemented(1); */
         sockfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
         if (sockfd == -1) {
             last_errno = errno;
@@ -118,16 +120,12 @@ int main(int argc, char *argv[])
         if (setsockopt(sockfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
             setsockopt(sockfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
             die_call("setsockopt", "timeouts on fd %d", sockfd);
-        /* END SOLUTION */
 
         /* Step 2: connect (the three-way handshake). */
-        /* BEGIN SOLUTION */
-        /* STUB: not_implemented(2); */
         if (connect(sockfd, p->ai_addr, p->ai_addrlen) == 0)
             break;                  /* connected */
         last_errno = errno;
         close(sockfd);              /* this address failed: try the next */
-        /* END SOLUTION */
     }
     freeaddrinfo(res);
     if (p == NULL) {
@@ -138,6 +136,12 @@ int main(int argc, char *argv[])
     /* Step 3: talk, in frames. Each message goes out as its length and
      * its bytes in one buffer; each reply must be exactly 00 00 00 02 o k. */
     /* BEGIN SOLUTION */
+    /* STUB: // Write step 3, for i from 1 to args.count: snprintf() MESSAGE_FORMAT into frame + */
+    /* STUB: // HEADER_LEN; htonl() its length into len and memcpy() it to frame; sendall() the frame */
+    /* STUB: // (-1: die_call("send", ...)); print_data(DATA_SENT, ...); recvall() the 6-byte reply */
+    /* STUB: // (-1: die_call("recv", ...); short: die_msg()); ntohl() its length must be REPLY_LEN and */
+    /* STUB: // memcmp() its bytes equal REPLY (else die_msg()); print_data(DATA_RECEIVED, ...); */
+    /* STUB: // fflush(stdout); sleep_seconds(args.interval) between messages. */
     /* STUB: (void)frame; (void)reply; (void)len; (void)sendall; (void)recvall; not_implemented(3); */
     for (long i = 1; i <= args.count; i++) {
         int n = snprintf(frame + HEADER_LEN, BUF_SIZE, MESSAGE_FORMAT, i, i);
@@ -169,9 +173,6 @@ int main(int argc, char *argv[])
 
     /* Step 4: close: our FIN; the server's read of the next header
      * returns 0, which it takes as "done" (a close between frames). */
-    /* BEGIN SOLUTION */
-    /* STUB: not_implemented(4); */
     close(sockfd);                  /* our FIN */
-    /* END SOLUTION */
     return EXIT_OK;
 }

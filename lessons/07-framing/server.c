@@ -47,6 +47,8 @@ static char body[MAX_FRAME];
 static int sendall(int fd, const char *buf, size_t len)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the send loop: send() (flag MSG_NOSIGNAL) from buf + sent until all len */
+    /* STUB: // bytes are out; -1 with EINTR and !stop_requested(): call again; other -1: return -1. */
     /* STUB: (void)fd; (void)buf; (void)len; not_implemented(5); */
     size_t sent = 0;
 
@@ -72,6 +74,9 @@ static int sendall(int fd, const char *buf, size_t len)
 static ssize_t recvall(int fd, char *buf, size_t len)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the read-exactly loop: recv() into buf + got until len bytes came; -1 with */
+    /* STUB: // EINTR and !stop_requested(): again; other -1: return -1; 0 (the peer closed): stop */
+    /* STUB: // and return what came (got). */
     /* STUB: (void)fd; (void)buf; (void)len; not_implemented(5); */
     size_t got = 0;
 
@@ -102,7 +107,14 @@ static int talk(int clientfd)
     ssize_t got;
 
     /* BEGIN SOLUTION */
-    /* STUB: (void)clientfd; (void)header; (void)reply; (void)len; (void)reply_len; (void)got; (void)body; (void)sendall; (void)recvall; not_implemented(5); */
+    /* STUB: // Write the framed talk. First reply = reply_len (htonl'd) then REPLY, with memcpy(). */
+    /* STUB: // Then loop: recvall() HEADER_LEN bytes into header (0: return 0; fewer: warn_msg(), */
+    /* STUB: // return -1); memcpy() header into len, then ntohl(); len > MAX_FRAME: warn_msg(), */
+    /* STUB: // return -1 (protocol error); recvall() len bytes into body (fewer: warn_msg(), return -1); */
+    /* STUB: // print_data(DATA_RECEIVED, body, len); sendall() reply (-1: warn_call("send", ...)); */
+    /* STUB: // print_data(DATA_SENT, ...). recvall() -1: return 0 if stop_requested(), else warn_call(). */
+    /* STUB: (void)clientfd; (void)header; (void)reply; (void)len; (void)reply_len; */
+    /* STUB: (void)got; (void)body; (void)sendall; (void)recvall; not_implemented(5); */
     /* The reply is always the same 6 bytes: 00 00 00 02 'o' 'k'. */
     memcpy(reply, &reply_len, HEADER_LEN);
     memcpy(reply + HEADER_LEN, REPLY, sizeof(REPLY) - 1);
@@ -183,17 +195,12 @@ int main(int argc, char *argv[])
     freeaddrinfo(res);
 
     /* Step 1: create the listening socket. */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)listenfd; not_implemented(1); */
     listenfd = socket(servaddr.ss_family, SOCK_STREAM, 0);
     if (listenfd == -1)
         die_call("socket", "%s", family_name(servaddr.ss_family));
-    /* END SOLUTION */
 
     /* Step 2: bind the address and port; SO_REUSEADDR first, so a restart
      * can bind while old connections sit in TIME_WAIT. */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)on; not_implemented(2); */
     if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
         die_call("setsockopt", "SO_REUSEADDR");
     if (bind(listenfd, (struct sockaddr *)&servaddr, servlen) == -1)
@@ -201,20 +208,14 @@ int main(int argc, char *argv[])
     servlen = sizeof(servaddr);     /* PORT 0: which port did the kernel pick? */
     if (getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
         die_call("getsockname", "fd %d", listenfd);
-    /* END SOLUTION */
 
     /* Step 3: listen: the kernel completes handshakes and queues them. */
-    /* BEGIN SOLUTION */
-    /* STUB: not_implemented(3); */
     if (listen(listenfd, BACKLOG) == -1)
         die_call("listen", "on fd %d", listenfd);
-    /* END SOLUTION */
     print_address("listening on", (struct sockaddr *)&servaddr, servlen);
 
     for (;;) {
         /* Step 4: accept a client: a new socket for this connection. */
-        /* BEGIN SOLUTION */
-        /* STUB: (void)clientfd; (void)peeraddr; (void)peerlen; not_implemented(4); */
         peerlen = sizeof(peeraddr);
         clientfd = accept(listenfd, (struct sockaddr *)&peeraddr, &peerlen);
         if (clientfd == -1) {
@@ -228,7 +229,6 @@ int main(int argc, char *argv[])
                 break;
             continue;               /* -k: one failed accept is not the end */
         }
-        /* END SOLUTION */
 
         /* Step 5: framed messages in, framed "ok" out. */
         status = talk(clientfd) == 0 ? EXIT_OK : EXIT_RUNTIME;
@@ -236,19 +236,13 @@ int main(int argc, char *argv[])
         /* Step 6 (for this client): close the connected socket. A client
          * that broke the protocol is closed here too: it gets a FIN, and
          * the server goes on with the next one. */
-        /* BEGIN SOLUTION */
-        /* STUB: not_implemented(6); */
         close(clientfd);            /* FIN (or RST if bytes are unread) */
-        /* END SOLUTION */
         if (!args.keep || stop_requested())
             break;
     }
 
     /* Step 6: close the listening socket. */
-    /* BEGIN SOLUTION */
-    /* STUB: not_implemented(6); */
     close(listenfd);                /* the port is free again */
-    /* END SOLUTION */
     /* With -k, one bad client does not make the whole run a failure. */
     return args.keep ? EXIT_OK : status;
 }

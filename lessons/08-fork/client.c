@@ -41,8 +41,6 @@
  */
 static int sendall(int fd, const char *buf, size_t len)
 {
-    /* BEGIN SOLUTION */
-    /* STUB: (void)fd; (void)buf; (void)len; not_implemented(3); */
     size_t sent = 0;
 
     while (sent < len) {
@@ -55,7 +53,6 @@ static int sendall(int fd, const char *buf, size_t len)
         sent += (size_t)n;          /* a short write: send the rest */
     }
     return 0;
-    /* END SOLUTION */
 }
 
 /*
@@ -65,8 +62,6 @@ static int sendall(int fd, const char *buf, size_t len)
  */
 static ssize_t recvall(int fd, char *buf, size_t len)
 {
-    /* BEGIN SOLUTION */
-    /* STUB: (void)fd; (void)buf; (void)len; not_implemented(3); */
     size_t got = 0;
 
     while (got < len) {
@@ -80,7 +75,6 @@ static ssize_t recvall(int fd, char *buf, size_t len)
         got += (size_t)n;           /* a short read: ask for the rest */
     }
     return (ssize_t)got;
-    /* END SOLUTION */
 }
 
 int main(int argc, char *argv[])
@@ -109,8 +103,6 @@ int main(int argc, char *argv[])
     tv.tv_usec = (suseconds_t)((args.timeout - (double)tv.tv_sec) * 1e6);
     for (p = res; p != NULL; p = p->ai_next) {
         /* Step 1: create the socket, of the family this address needs. */
-        /* BEGIN SOLUTION */
-        /* STUB: (void)sockfd; (void)tv; not_implemented(1); */
         sockfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
         if (sockfd == -1) {
             last_errno = errno;
@@ -119,16 +111,12 @@ int main(int argc, char *argv[])
         if (setsockopt(sockfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
             setsockopt(sockfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
             die_call("setsockopt", "timeouts on fd %d", sockfd);
-        /* END SOLUTION */
 
         /* Step 2: connect (the three-way handshake). */
-        /* BEGIN SOLUTION */
-        /* STUB: not_implemented(2); */
         if (connect(sockfd, p->ai_addr, p->ai_addrlen) == 0)
             break;                  /* connected */
         last_errno = errno;
         close(sockfd);              /* this address failed: try the next */
-        /* END SOLUTION */
     }
     freeaddrinfo(res);
     if (p == NULL) {
@@ -138,8 +126,6 @@ int main(int argc, char *argv[])
 
     /* Step 3: talk, in frames. Each message goes out as its length and
      * its bytes in one buffer; each reply must be exactly 00 00 00 02 o k. */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)frame; (void)reply; (void)len; (void)sendall; (void)recvall; not_implemented(3); */
     for (long i = 1; i <= args.count; i++) {
         int n = snprintf(frame + HEADER_LEN, BUF_SIZE, MESSAGE_FORMAT, i, i);
 
@@ -166,13 +152,9 @@ int main(int argc, char *argv[])
         if (i < args.count)
             sleep_seconds(args.interval);
     }
-    /* END SOLUTION */
 
     /* Step 4: close: our FIN; the server's read of the next header
      * returns 0, which it takes as "done" (a close between frames). */
-    /* BEGIN SOLUTION */
-    /* STUB: not_implemented(4); */
     close(sockfd);                  /* our FIN */
-    /* END SOLUTION */
     return EXIT_OK;
 }

@@ -52,8 +52,6 @@ static char body[MAX_FRAME];
  */
 static int sendall(int fd, const char *buf, size_t len)
 {
-    /* BEGIN SOLUTION */
-    /* STUB: (void)fd; (void)buf; (void)len; not_implemented(5); */
     size_t sent = 0;
 
     while (sent < len) {
@@ -66,7 +64,6 @@ static int sendall(int fd, const char *buf, size_t len)
         sent += (size_t)n;          /* a short write: send the rest */
     }
     return 0;
-    /* END SOLUTION */
 }
 
 /*
@@ -77,8 +74,6 @@ static int sendall(int fd, const char *buf, size_t len)
  */
 static ssize_t recvall(int fd, char *buf, size_t len)
 {
-    /* BEGIN SOLUTION */
-    /* STUB: (void)fd; (void)buf; (void)len; not_implemented(5); */
     size_t got = 0;
 
     while (got < len) {
@@ -92,7 +87,6 @@ static ssize_t recvall(int fd, char *buf, size_t len)
         got += (size_t)n;           /* a short read: ask for the rest */
     }
     return (ssize_t)got;
-    /* END SOLUTION */
 }
 
 /*
@@ -107,8 +101,6 @@ static int talk(int clientfd)
     uint32_t len, reply_len = htonl(sizeof(REPLY) - 1);
     ssize_t got;
 
-    /* BEGIN SOLUTION */
-    /* STUB: (void)clientfd; (void)header; (void)reply; (void)len; (void)reply_len; (void)got; (void)body; (void)sendall; (void)recvall; not_implemented(5); */
     /* The reply is always the same 6 bytes: 00 00 00 02 'o' 'k'. */
     memcpy(reply, &reply_len, HEADER_LEN);
     memcpy(reply + HEADER_LEN, REPLY, sizeof(REPLY) - 1);
@@ -159,7 +151,6 @@ static int talk(int clientfd)
         }
         print_data(DATA_SENT, REPLY, sizeof(REPLY) - 1);
     }
-    /* END SOLUTION */
 }
 
 /*
@@ -173,6 +164,8 @@ static int talk(int clientfd)
 static void reap_children(int sig)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the SIGCHLD handler: save errno; waitpid(-1, NULL, WNOHANG) in a loop while */
+    /* STUB: // it returns > 0 (one signal may stand for several children); restore errno. */
     /* STUB: (void)sig; not_implemented(4); */
     int saved_errno = errno;
 
@@ -214,17 +207,12 @@ int main(int argc, char *argv[])
     freeaddrinfo(res);
 
     /* Step 1: create the listening socket. */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)listenfd; not_implemented(1); */
     listenfd = socket(servaddr.ss_family, SOCK_STREAM, 0);
     if (listenfd == -1)
         die_call("socket", "%s", family_name(servaddr.ss_family));
-    /* END SOLUTION */
 
     /* Step 2: bind the address and port; SO_REUSEADDR first, so a restart
      * can bind while old connections sit in TIME_WAIT. */
-    /* BEGIN SOLUTION */
-    /* STUB: (void)on; not_implemented(2); */
     if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
         die_call("setsockopt", "SO_REUSEADDR");
     if (bind(listenfd, (struct sockaddr *)&servaddr, servlen) == -1)
@@ -232,20 +220,19 @@ int main(int argc, char *argv[])
     servlen = sizeof(servaddr);     /* PORT 0: which port did the kernel pick? */
     if (getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
         die_call("getsockname", "fd %d", listenfd);
-    /* END SOLUTION */
 
     /* Step 3: listen: the kernel completes handshakes and queues them. */
-    /* BEGIN SOLUTION */
-    /* STUB: not_implemented(3); */
     if (listen(listenfd, BACKLOG) == -1)
         die_call("listen", "on fd %d", listenfd);
-    /* END SOLUTION */
     print_address("listening on", (struct sockaddr *)&servaddr, servlen);
 
     /* Reap each child as it exits (see reap_children()). SA_RESTART: an
      * accept() that SIGCHLD interrupts carries on instead of failing with
      * EINTR. SA_NOCLDSTOP: a child stopped by Ctrl-Z is not news. */
     /* BEGIN SOLUTION */
+    /* STUB: // Install reap_children() for SIGCHLD: memset() sa; sa.sa_handler = reap_children; */
+    /* STUB: // sigemptyset(&sa.sa_mask); sa.sa_flags = SA_RESTART | SA_NOCLDSTOP; sigaction(SIGCHLD, */
+    /* STUB: // &sa, NULL), die_call("sigaction", ...) on -1. */
     /* STUB: (void)sa; (void)reap_children; not_implemented(4); */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = reap_children;
@@ -257,8 +244,6 @@ int main(int argc, char *argv[])
 
     for (;;) {
         /* Step 4: accept a client: a new socket for this connection. */
-        /* BEGIN SOLUTION */
-        /* STUB: (void)clientfd; (void)peeraddr; (void)peerlen; not_implemented(4); */
         peerlen = sizeof(peeraddr);
         clientfd = accept(listenfd, (struct sockaddr *)&peeraddr, &peerlen);
         if (clientfd == -1) {
@@ -268,13 +253,15 @@ int main(int argc, char *argv[])
                 warn_call("accept", "on fd %d", listenfd);
             continue;               /* one failed accept is not the end */
         }
-        /* END SOLUTION */
 
         /* Step 4, continued: fork. The child is a copy of this process with
          * copies of both descriptors: each socket now has two fds, one in
          * each process, and the kernel closes a socket only when its last
          * fd is closed. So each side closes the one it does not use. */
         /* BEGIN SOLUTION */
+        /* STUB: // Write the fork: pid = fork(); -1: warn_call("fork", ...), close(clientfd), continue. */
+        /* STUB: // The child (pid 0): close(listenfd); status = talk(clientfd) == 0 ? EXIT_OK : EXIT_RUNTIME; */
+        /* STUB: // close(clientfd); exit(status). The parent: close(clientfd). */
         /* STUB: (void)pid; (void)status; (void)talk; not_implemented(4); */
         pid = fork();
         if (pid == -1) {
@@ -309,9 +296,6 @@ int main(int argc, char *argv[])
      * children serving clients right now carry on until their client is
      * done (only Ctrl-C, which the terminal sends to the whole process
      * group, stops them too). */
-    /* BEGIN SOLUTION */
-    /* STUB: not_implemented(6); */
     close(listenfd);                /* the port is free again */
-    /* END SOLUTION */
     return EXIT_OK;
 }

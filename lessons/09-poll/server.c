@@ -158,6 +158,10 @@ static void drop_client(struct server *s, size_t i)
 static void accept_clients(struct server *s)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the accept loop: accept(s->fds[0].fd, NULL, NULL) until it fails with EAGAIN */
+    /* STUB: // (return); EMFILE/ENFILE: warn_call(), s->fds[0].events = 0, return; other errors: */
+    /* STUB: // warn_call() (not for EINTR, ECONNABORTED), return if stop_requested(), else next; each */
+    /* STUB: // new fd: set_nonblocking() and add_fd(s, fd, POLLIN) (-1: warn_call(), close()). */
     /* STUB: (void)s; not_implemented(4); */
     for (;;) {
         int clientfd = accept(s->fds[0].fd, NULL, NULL);
@@ -195,6 +199,9 @@ static void accept_clients(struct server *s)
 static int client_write(struct client *c)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the send loop: while c->out.len > 0, send() c->out.data (MSG_NOSIGNAL); */
+    /* STUB: // EINTR: again; EAGAIN: return 0 (POLLOUT says when); other -1: warn_call(), return -1; */
+    /* STUB: // buffer_consume(&c->out, n) the bytes sent. */
     /* STUB: (void)c; (void)buffer_consume; not_implemented(5); */
     while (c->out.len > 0) {
         ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
@@ -221,6 +228,11 @@ static int client_write(struct client *c)
 static int answer_frames(struct client *c)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the frame parser: while c->in has a whole header after `used`: memcpy() and */
+    /* STUB: // ntohl() the length (> MAX_FRAME: warn_msg(), return -1); body not all there: break; */
+    /* STUB: // print_data(DATA_RECEIVED, ...); buffer_reserve(&c->out, REPLY_FRAME_LEN), memcpy() */
+    /* STUB: // REPLY_FRAME to the end of c->out; print_data(DATA_SENT, ...); used += the frame. */
+    /* STUB: // At the end buffer_consume(&c->in, used): the partial frame stays. */
     /* STUB: (void)c; (void)buffer_reserve; not_implemented(5); */
     size_t used = 0;
 
@@ -260,6 +272,10 @@ static int answer_frames(struct client *c)
 static int client_read(struct client *c)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the read: buffer_reserve(&c->in, READ_CHUNK); one recv() after c->in.len */
+    /* STUB: // (EAGAIN, EINTR: return 0; other -1: warn_call(), return -1; 0: the client closed, */
+    /* STUB: // warn_msg() if part of a frame came, return -1); c->in.len += n; answer_frames(c), */
+    /* STUB: // then client_write(c). */
     /* STUB: (void)c; (void)answer_frames; (void)client_write; not_implemented(5); */
     ssize_t n;
 
@@ -295,6 +311,7 @@ static int client_read(struct client *c)
 static short client_events(const struct client *c)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Return POLLIN while c->out.len < OUT_LIMIT, | POLLOUT while c->out.len > 0. */
     /* STUB: (void)c; not_implemented(5); */
     return (c->out.len < OUT_LIMIT ? POLLIN : 0) | (c->out.len > 0 ? POLLOUT : 0);
     /* END SOLUTION */
@@ -305,6 +322,11 @@ static short client_events(const struct client *c)
 static void serve(struct server *s)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the loop, until stop_requested(): fflush(stdout); poll(s->fds, s->nfds, -1) */
+    /* STUB: // (EINTR: continue; other -1: die_call("poll", ...)); POLLIN on fds[0]: accept_clients(s); */
+    /* STUB: // then each client i from the last down to 1 with revents: POLLOUT: client_write(c); */
+    /* STUB: // POLLIN, POLLHUP, POLLERR: client_read(c); on -1 or POLLNVAL drop_client(s, i), else */
+    /* STUB: // s->fds[i].events = client_events(c). */
     /* STUB: (void)s; (void)accept_clients; (void)client_read; (void)client_events; not_implemented(5); */
     while (!stop_requested()) {
         fflush(stdout);             /* this round's data lines, in one write */

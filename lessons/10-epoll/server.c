@@ -147,6 +147,8 @@ static rlim_t raise_fd_limit(void)
 static int watch(struct server *s, int op, int fd, uint32_t events)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write it: a struct epoll_event with .events = events (| EPOLLET when s->edge) and */
+    /* STUB: // .data.fd = fd; return epoll_ctl(s->epfd, op, fd, &ev). */
     /* STUB: (void)s; (void)op; (void)fd; (void)events; not_implemented(5); */
     struct epoll_event ev = {.events = events | (s->edge ? EPOLLET : 0), .data.fd = fd};
 
@@ -178,6 +180,11 @@ static void drop_client(struct server *s, int fd)
 static void accept_clients(struct server *s)
 {
     /* BEGIN SOLUTION */
+    /* STUB: // Write the accept loop (lesson 09's, with epoll): accept(s->listenfd, NULL, NULL) */
+    /* STUB: // until EAGAIN; EINTR, ECONNABORTED: next; EMFILE/ENFILE: warn_call(), watch(s, */
+    /* STUB: // EPOLL_CTL_MOD, s->listenfd, 0), s->accept_paused = 1, return; fd >= s->nclients: */
+    /* STUB: // warn_msg(), close(fd); then set_nonblocking(fd), watch(s, EPOLL_CTL_ADD, fd, EPOLLIN) */
+    /* STUB: // and s->clients[fd] = (struct client){.open = 1, .events = EPOLLIN}. */
     /* STUB: (void)s; not_implemented(4); */
     for (;;) {
         int fd = accept(s->listenfd, NULL, NULL);
@@ -218,8 +225,6 @@ static void accept_clients(struct server *s)
  * (the rest waits for EPOLLOUT). Returns -1 if the client must go. */
 static int client_write(struct client *c, int fd)
 {
-    /* BEGIN SOLUTION */
-    /* STUB: (void)c; (void)fd; (void)buffer_consume; not_implemented(5); */
     while (c->out.len > 0) {
         ssize_t n = send(fd, c->out.data, c->out.len, MSG_NOSIGNAL);
 
@@ -234,7 +239,6 @@ static int client_write(struct client *c, int fd)
         buffer_consume(&c->out, (size_t)n);
     }
     return 0;
-    /* END SOLUTION */
 }
 
 /* Step 5, in: answer each whole frame in c->in, keep the partial one. */
@@ -279,7 +283,13 @@ static int answer_frames(struct client *c, int fd)
 static int client_read(struct server *s, struct client *c, int fd)
 {
     /* BEGIN SOLUTION */
-    /* STUB: (void)s; (void)c; (void)fd; (void)answer_frames; (void)client_write; not_implemented(5); */
+    /* STUB: // Write the read (the drain loop): while c->out.len < OUT_LIMIT: buffer_reserve(&c->in, */
+    /* STUB: // READ_CHUNK); recv() after c->in.len (EINTR: again; EAGAIN: return 0, drained; other -1: */
+    /* STUB: // warn_call(), return -1; 0: warn_msg() if part of a frame came, return -1); */
+    /* STUB: // c->in.len += n; answer_frames(c, fd) and client_write(c, fd) (-1: return -1); */
+    /* STUB: // level-triggered (!s->edge): break after one recv(). Edge-triggered: until EAGAIN. */
+    /* STUB: (void)s; (void)c; (void)fd; */
+    /* STUB: (void)answer_frames; (void)client_write; not_implemented(5); */
     while (c->out.len < OUT_LIMIT) {
         ssize_t n;
 
@@ -334,7 +344,13 @@ static void serve(struct server *s)
     while (!stop_requested()) {
         fflush(stdout);             /* this round's data lines, in one write */
         /* BEGIN SOLUTION */
-        /* STUB: (void)s; (void)events; (void)accept_clients; (void)client_read; (void)rewatch; not_implemented(5); */
+        /* STUB: // Write the wait: ready = epoll_wait(s->epfd, events, MAX_EVENTS, -1) (EINTR: continue; */
+        /* STUB: // other -1: die_call("epoll_wait", ...)); for each events[i]: the listening fd: */
+        /* STUB: // accept_clients(s); a client (skip if !c->open): EPOLLOUT: client_write(c, fd); EPOLLIN, */
+        /* STUB: // EPOLLHUP, EPOLLERR: client_read(s, c, fd); on -1 or rewatch(s, c, fd) == -1: */
+        /* STUB: // drop_client(s, fd). */
+        /* STUB: (void)s; (void)events; (void)accept_clients; */
+        /* STUB: (void)client_read; (void)rewatch; not_implemented(5); */
         int ready = epoll_wait(s->epfd, events, MAX_EVENTS, -1);
 
         if (ready == -1) {
@@ -428,6 +444,8 @@ int main(int argc, char *argv[])
     /* The epoll instance: a set of sockets the kernel watches for us. It
      * is itself a file descriptor (closed in step 6). */
     /* BEGIN SOLUTION */
+    /* STUB: // Create the epoll set: s.epfd = epoll_create1(EPOLL_CLOEXEC) (-1: die_call()); then */
+    /* STUB: // watch(&s, EPOLL_CTL_ADD, s.listenfd, EPOLLIN) (-1: die_call("epoll_ctl", ...)). */
     /* STUB: not_implemented(5); */
     s.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (s.epfd == -1)
