@@ -230,8 +230,8 @@ int main(int argc, char *argv[])
      * accept() that SIGCHLD interrupts carries on instead of failing with
      * EINTR. SA_NOCLDSTOP: a child stopped by Ctrl-Z is not news. */
     /* BEGIN SOLUTION */
-    /* STUB: // Install reap_children() for SIGCHLD: memset() sa; sa.sa_handler = reap_children; */
-    /* STUB: // sigemptyset(&sa.sa_mask); sa.sa_flags = SA_RESTART | SA_NOCLDSTOP; sigaction(SIGCHLD, */
+    /* STUB: // Install reap_children() for SIGCHLD: memset() sa; its sa_handler is reap_children, */
+    /* STUB: // an empty sa_mask (sigemptyset()), sa_flags SA_RESTART and SA_NOCLDSTOP; sigaction(SIGCHLD, */
     /* STUB: // &sa, NULL), die_call("sigaction", ...) on -1. */
     /* STUB: (void)sa; (void)reap_children; not_implemented(4); */
     memset(&sa, 0, sizeof(sa));
@@ -259,9 +259,9 @@ int main(int argc, char *argv[])
          * each process, and the kernel closes a socket only when its last
          * fd is closed. So each side closes the one it does not use. */
         /* BEGIN SOLUTION */
-        /* STUB: // Write the fork: pid = fork(); -1: warn_call("fork", ...), close(clientfd), continue. */
-        /* STUB: // The child (pid 0): close(listenfd); status = talk(clientfd) == 0 ? EXIT_OK : EXIT_RUNTIME; */
-        /* STUB: // close(clientfd); exit(status). The parent: close(clientfd). */
+        /* STUB: // Write the fork: pid from fork(); -1: warn_call("fork", ...), close() clientfd, continue. */
+        /* STUB: // The child (pid 0): close() listenfd; status EXIT_OK if talk(clientfd) returns 0, else */
+        /* STUB: // EXIT_RUNTIME; close() clientfd; exit(status). The parent: close() its clientfd. */
         /* STUB: (void)pid; (void)status; (void)talk; not_implemented(4); */
         pid = fork();
         if (pid == -1) {

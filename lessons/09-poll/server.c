@@ -311,7 +311,7 @@ static int client_read(struct client *c)
 static short client_events(const struct client *c)
 {
     /* BEGIN SOLUTION */
-    /* STUB: // Return POLLIN while c->out.len < OUT_LIMIT, | POLLOUT while c->out.len > 0. */
+    /* STUB: // Return what poll() should watch: POLLIN while c->out.len < OUT_LIMIT, | POLLOUT while c->out.len > 0. */
     /* STUB: (void)c; not_implemented(5); */
     return (c->out.len < OUT_LIMIT ? POLLIN : 0) | (c->out.len > 0 ? POLLOUT : 0);
     /* END SOLUTION */
@@ -323,7 +323,7 @@ static void serve(struct server *s)
 {
     /* BEGIN SOLUTION */
     /* STUB: // Write the loop, until stop_requested(): fflush(stdout); poll(s->fds, s->nfds, -1) */
-    /* STUB: // (EINTR: continue; other -1: die_call("poll", ...)); POLLIN on fds[0]: accept_clients(s); */
+    /* STUB: // (EINTR: continue; other -1: die_call("poll", ...)); POLLIN on fds[0]: accept_clients(); */
     /* STUB: // then each client i from the last down to 1 with revents: POLLOUT: client_write(c); */
     /* STUB: // POLLIN, POLLHUP, POLLERR: client_read(c); on -1 or POLLNVAL drop_client(s, i), else */
     /* STUB: // s->fds[i].events = client_events(c). */

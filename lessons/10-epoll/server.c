@@ -346,7 +346,7 @@ static void serve(struct server *s)
         /* BEGIN SOLUTION */
         /* STUB: // Write the wait: ready = epoll_wait(s->epfd, events, MAX_EVENTS, -1) (EINTR: continue; */
         /* STUB: // other -1: die_call("epoll_wait", ...)); for each events[i]: the listening fd: */
-        /* STUB: // accept_clients(s); a client (skip if !c->open): EPOLLOUT: client_write(c, fd); EPOLLIN, */
+        /* STUB: // accept_clients(); a client (skip if !c->open): EPOLLOUT: client_write(c, fd); EPOLLIN, */
         /* STUB: // EPOLLHUP, EPOLLERR: client_read(s, c, fd); on -1 or rewatch(s, c, fd) == -1: */
         /* STUB: // drop_client(s, fd). */
         /* STUB: (void)s; (void)events; (void)accept_clients; */
