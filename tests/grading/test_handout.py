@@ -28,6 +28,12 @@ NEW_STEPS = {
     "04-accept": {"server": [4], "client": [1, 2]},
     "05-send-recv": {"server": [5], "client": [3]},
     "06-close": {"server": [2, 6], "client": [4]},
+    # Beyond one client: 07's framing is new on both sides (the talk steps);
+    # the clients of 08-10 are 07's unchanged, so they have no hole.
+    "07-framing": {"server": [5], "client": [3]},
+    "08-fork": {"server": [4], "client": []},
+    "09-poll": {"server": [4, 5], "client": []},
+    "10-epoll": {"server": [4, 5], "client": []},
 }
 # The hole `make check LESSON=NN` names first: the server's, as the README's order.
 FIRST_HOLE = {
@@ -37,6 +43,10 @@ FIRST_HOLE = {
     "04-accept": "lesson 04-accept, server step 4: write it at TODO(step 4) in lessons/04-accept/server.c",
     "05-send-recv": "lesson 05-send-recv, server step 5: write it at TODO(step 5) in lessons/05-send-recv/server.c",
     "06-close": "lesson 06-close, server step 2: write it at TODO(step 2) in lessons/06-close/server.c",
+    "07-framing": "lesson 07-framing, server step 5: write it at TODO(step 5) in lessons/07-framing/server.c",
+    "08-fork": "lesson 08-fork, server step 4: write it at TODO(step 4) in lessons/08-fork/server.c",
+    "09-poll": "lesson 09-poll, server step 4: write it at TODO(step 4) in lessons/09-poll/server.c",
+    "10-epoll": "lesson 10-epoll, server step 4: write it at TODO(step 4) in lessons/10-epoll/server.c",
 }
 # Words of the maintainers' README that have no place in the student's guide.
 MAINTAINER_WORDS = ("docker", "gradescope", "make bench", "fuzz", "make grade", "compose")
@@ -72,6 +82,9 @@ def test_each_lesson_asks_only_for_its_new_steps(fresh):
     # The steps of earlier lessons are there, complete: lesson 04's server listens.
     assert re.search(r"\blisten\(listenfd, BACKLOG\)", (fresh / "lessons/04-accept/server.c").read_text())
     assert re.search(r"\bsocket\(", (fresh / "lessons/06-close/client.c").read_text().split("TODO(step 4)")[0])
+    # Lesson 08 asks for the fork only: 07's framing is there, complete.
+    assert re.search(r"\bsendall\(clientfd, reply", (fresh / "lessons/08-fork/server.c").read_text())
+    assert "TODO" not in (fresh / "lessons/10-epoll/client.c").read_text()
 
 
 def test_each_hole_says_where_to_write_and_what_the_step_needs(fresh):
@@ -155,12 +168,12 @@ def test_check_reports_a_compile_error_and_never_tests_a_stale_program(fresh, tm
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1500)
 def test_reference_code_in_the_holes_passes_every_lesson(fresh, tmp_path):
     tree = copy_of(fresh, tmp_path / "solved")
     for c in (ROOT / "lessons").glob("*/*.c"):
         shutil.copy2(c, tree / c.relative_to(ROOT))
-    r = make(tree, "check", timeout=900)
+    r = make(tree, "check", timeout=1400)
     assert r.returncode == 0, r.stdout + r.stderr
     for lesson in NEW_STEPS:
         assert re.search(rf"^lesson {lesson}: done - all \d+ tests pass$", r.stdout, re.M), r.stdout
