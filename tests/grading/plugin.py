@@ -8,6 +8,12 @@ from `@pytest.mark.points(N)`, its lesson from `@pytest.mark.lesson("NN-x")`
     --grade-note=FILE   text (such as a compiler error) put before the output
                         of every failed test
     --grade-table       print the score table per lesson at the end
+    --grade-jsonl=FILE  append each test's result to FILE as it finishes (and
+                        {"start": nodeid} as it starts), so a harness killed
+                        mid-run keeps what it graded (tests/grading/sandbox.py)
+    --grade-sandbox-uid=UID
+                        after each test, kill every process of UID (the
+                        student's programs, daemons included)
 
 A failure that comes from a handout stub ("step 3 not implemented yet") is
 headed with the lesson and the step, so a student sees what to write.
@@ -29,6 +35,9 @@ def pytest_addoption(parser):
     g.addoption("--grade-json", default=None, help="write Gradescope test results to this file")
     g.addoption("--grade-note", default=None, help="file whose text heads every failed test's output")
     g.addoption("--grade-table", action="store_true", help="print a score table per lesson")
+    g.addoption("--grade-jsonl", default=None, help="append each finished test's result to this file")
+    g.addoption("--grade-sandbox-uid", type=int, default=0,
+                help="after each test, kill every process of this uid (as root)")
     g.addoption("--grade-collect", default=None,
                 help="with --collect-only: write the tests (nodeid, lesson, points) to this file")
 
@@ -136,37 +145,39 @@ class Grading:
         return f"{lines[0].rstrip(':')}: {error}" if error else lines[0]
 
     def tests(self):
-        out = []
-        for nodeid in self.order:
-            r = self.results[nodeid]
-            passed = r["outcome"] == "passed"
-            text = ""
-            if not passed:
-                head = headline(r["lesson"], r["output"] + self.note)
-                parts = [p for p in (head, self.note.strip(), r["crash"].strip()) if p]
-                if r["outcome"] == "skipped":
-                    parts.append("skipped: " + r["output"])
-                text = "\n\n".join(parts)
-                if r["output"] and r["outcome"] == "failed":
-                    text += "\n\n--- details\n" + r["output"]
-                if len(text) > MAX_OUTPUT:
-                    text = text[:MAX_OUTPUT] + "\n[... cut]"
-            out.append({
-                "name": f"{r['lesson']}: {r['test']}",
-                "score": r["max_score"] if passed else 0.0,
-                "max_score": r["max_score"],
-                "status": "passed" if passed else "failed",
-                "output": text,
-                "visibility": "visible",
-                "extra_data": {"lesson": r["lesson"], "nodeid": nodeid,
-                               "headline": (headline(r["lesson"], r["output"] + self.note) or self.build_summary()
-                                            or crash_summary(r["crash"])) if not passed else ""},
-            })
-        return out
+        return [self.test(nodeid) for nodeid in self.order]
+
+    def test(self, nodeid):
+        r = self.results[nodeid]
+        passed = r["outcome"] == "passed"
+        text = ""
+        if not passed:
+            head = headline(r["lesson"], r["output"] + self.note)
+            parts = [p for p in (head, self.note.strip(), r["crash"].strip()) if p]
+            if r["outcome"] == "skipped":
+                parts.append("skipped: " + r["output"])
+            text = "\n\n".join(parts)
+            if r["output"] and r["outcome"] == "failed":
+                text += "\n\n--- details\n" + r["output"]
+            if len(text) > MAX_OUTPUT:
+                text = text[:MAX_OUTPUT] + "\n[... cut]"
+        return {
+            "name": f"{r['lesson']}: {r['test']}",
+            "score": r["max_score"] if passed else 0.0,
+            "max_score": r["max_score"],
+            "status": "passed" if passed else "failed",
+            "output": text,
+            "visibility": "visible",
+            "extra_data": {"lesson": r["lesson"], "nodeid": nodeid,
+                           "headline": (headline(r["lesson"], r["output"] + self.note) or self.build_summary()
+                                        or crash_summary(r["crash"])) if not passed else ""},
+        }
 
 
 def pytest_configure(config):
-    if config.getoption("--grade-json") or config.getoption("--grade-table"):
+    if config.getoption("--grade-sandbox-uid"):
+        config.pluginmanager.register(_Sandbox(config.getoption("--grade-sandbox-uid")), "socketlab-sandbox")
+    if config.getoption("--grade-json") or config.getoption("--grade-table") or config.getoption("--grade-jsonl"):
         config._socketlab_grading = Grading(config)
         config.pluginmanager.register(_Hooks(config._socketlab_grading), "socketlab-grading-hooks")
 
@@ -183,6 +194,19 @@ class _Hooks:
         if report.failed:
             self.g.programs_said(item)
 
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.append({"start": nodeid})
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        if nodeid in self.g.results:
+            self.append({"test": self.g.test(nodeid)})
+
+    def append(self, record):
+        path = self.g.config.getoption("--grade-jsonl")
+        if path:
+            with open(path, "a") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
     def pytest_sessionfinish(self, session, exitstatus):
         path = self.g.config.getoption("--grade-json")
         if path:
@@ -197,6 +221,19 @@ class _Hooks:
         if self.g.config.getoption("--grade-table"):
             for line in table(self.g.tests()):
                 terminalreporter.write_line(line)
+
+
+class _Sandbox:
+    """Every process of the student's uid is gone before the next test starts."""
+
+    def __init__(self, uid):
+        self.uid = uid
+
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_runtest_teardown(self, item, nextitem):
+        yield
+        from grading.sandbox import kill_uid
+        kill_uid(self.uid)
 
 
 def table(tests, lesson_max=None):
