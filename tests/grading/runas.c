@@ -19,6 +19,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#define CPU_SECONDS 30   /* a lesson program needs well under a second */
+#define NICENESS    10
+
 static void fail(const char *what)
 {
     fprintf(stderr, "runas: %s\n", what);
@@ -65,6 +68,11 @@ int main(int argc, char **argv)
         limit(RLIMIT_AS, mem);
         limit(RLIMIT_CORE, 0);
         limit(RLIMIT_FSIZE, 64UL << 20);
+        limit(RLIMIT_CPU, CPU_SECONDS);
+        /* The machine grades several submissions at once: a busy loop or a
+         * fork bomb must not starve the others' tests. */
+        if (setpriority(PRIO_PROCESS, 0, NICENESS) == -1)
+            fail("setpriority failed");
         if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 || setresuid(uid, uid, uid) == -1)
             fail("cannot drop to the sandbox uid");
         if (getuid() == 0 || geteuid() == 0)

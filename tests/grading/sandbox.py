@@ -60,8 +60,10 @@ def demote(uid, gid, nproc, mem):
     import resource
     os.setsid()
     for res, value in ((resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_AS, mem),
-                       (resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 64 << 20)):
+                       (resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 64 << 20),
+                       (resource.RLIMIT_CPU, BUILD_LIMIT)):
         resource.setrlimit(res, (value, value))
+    os.setpriority(os.PRIO_PROCESS, 0, 10)
     if os.geteuid() == 0:
         os.setgroups([])
         os.setresgid(gid, gid, gid)

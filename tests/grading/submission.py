@@ -116,7 +116,7 @@ def read_nofollow(path, rel):
 def safe_name(name, archive):
     p = PurePosixPath(name)
     if p.is_absolute() or ".." in p.parts or "\\" in name:
-        raise Refused(f"{archive}: refused: the member {name!r} points outside the archive")
+        raise Refused(f"{archive}: the member {name!r} points outside the archive")
     return str(p)
 
 
@@ -166,11 +166,11 @@ def zip_files(path):
             name = safe_name(i.filename, path)
             mode = i.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise Refused(f"{path}: refused: the member {i.filename!r} is a symlink")
+                raise Refused(f"{path}: the member {i.filename!r} is a symlink")
             if i.is_dir():
                 continue
-            if mode and not stat.S_ISREG(mode):
-                raise Refused(f"{path}: refused: the member {i.filename!r} is not a regular file")
+            if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
+                raise Refused(f"{path}: the member {i.filename!r} is not a regular file")
             members.append((name, i.file_size, lambda i=i: z.open(i).read(MAX_FILE + 1)))
         return pick(members, path)
 
@@ -183,10 +183,10 @@ def tar_files(path):
                 raise Refused(f"{path}: more than {MAX_MEMBERS} members in the archive")
             name = safe_name(m.name, path)
             if m.issym() or m.islnk():
-                raise Refused(f"{path}: refused: the member {m.name!r} is a link")
+                raise Refused(f"{path}: the member {m.name!r} is a link")
             if m.isdir():
                 continue
             if not m.isreg():
-                raise Refused(f"{path}: refused: the member {m.name!r} is not a regular file")
+                raise Refused(f"{path}: the member {m.name!r} is not a regular file")
             members.append((name, m.size, lambda m=m: t.extractfile(m).read(MAX_FILE + 1)))
         return pick(members, path)

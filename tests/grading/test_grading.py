@@ -235,3 +235,51 @@ def test_grading_in_docker_scores_the_reference_and_a_mutant(scratch):
     m.apply(tree)
     results = grade(tree, scratch / "docker-mutant-grade", "--docker", "yes", "--lesson", m.lesson)
     assert lesson_score(results, m.lesson)[0] < LESSON_POINTS[m.lesson]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_gradescope_autograder_in_a_container_laid_out_as_gradescope_does(scratch):
+    """The zip unpacked in /autograder/source, the upload (a folder wrapping
+    lessons/) in /autograder/submission, run_autograder run as root in a
+    container with Docker's default capabilities: results.json lands in
+    /autograder/results, and the source holds no reference solution."""
+    if not docker_available():
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail("REQUIRE_DOCKER=1 but no Docker engine answers")
+        pytest.skip("no Docker engine")
+    sys.path.insert(0, str(ROOT / "tests" / "grading"))
+    import grade as grademod
+    assert grademod.docker_ready(), "the socketlab-grader image (the Gradescope stand-in) cannot be built"
+    out = scratch / "gs-docker"
+    r = subprocess.run([PY, str(ROOT / "tests" / "grading" / "gradescope.py"), str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    ag = scratch / "gs-docker-autograder"
+    with zipfile.ZipFile(out / "autograder.zip") as z:
+        z.extractall(ag / "source")
+        for i in z.infolist():
+            (ag / "source" / i.filename).chmod((i.external_attr >> 16) & 0o777 or 0o644)
+    for c in (ag / "source" / "lessons").glob("*/*.c"):
+        assert "BEGIN SOLUTION" not in c.read_text() and "TODO(step 1)" in c.read_text(), c
+    sub = ag / "submission" / "socketlab-main"
+    mutants.reference_copy(sub)
+    (ag / "results").mkdir()
+    r = subprocess.run(["docker", "run", "--rm", "--network", "none",
+                        "-v", f"{ag / 'source'}:/autograder/source", "-v", f"{ag / 'submission'}:/autograder/submission",
+                        "-v", f"{ag / 'results'}:/autograder/results", "-e", "GRADE_LESSONS=01-socket 05-send-recv",
+                        grademod.DOCKER_IMAGE, "/autograder/source/run_autograder"],
+                       capture_output=True, text=True, timeout=900)
+    results = json.loads((ag / "results" / "results.json").read_text())
+    assert results["score"] == 35, r.stdout + r.stderr + results.get("output", "")
+    assert {t["status"] for t in results["tests"]} == {"passed"}
+    # A folder with no lessons/ gets a results.json that says so.
+    shutil.rmtree(ag / "submission")
+    (ag / "submission" / "notes").mkdir(parents=True)
+    r = subprocess.run(["docker", "run", "--rm", "--network", "none",
+                        "-v", f"{ag / 'source'}:/autograder/source", "-v", f"{ag / 'submission'}:/autograder/submission",
+                        "-v", f"{ag / 'results'}:/autograder/results", grademod.DOCKER_IMAGE,
+                        "/autograder/source/run_autograder"], capture_output=True, text=True, timeout=900)
+    results = json.loads((ag / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "no lessons/ folder" in results["output"], results
