@@ -143,7 +143,7 @@ def grade_here(args, student_tree, kit, out):
     """Grade in this machine's sandbox (also what runs inside the container)."""
     info = kitmod.kit_info(kit)
     lessons = {l: info[l] for l in (args.lesson or info)}
-    uid = allocate_uid() if ROOTED else 0
+    uid = (args.uid or allocate_uid()) if ROOTED else 0
     base = Path(os.environ.get("GRADE_WORKDIR", "/var/tmp"))
     work = Path(tempfile.mkdtemp(prefix="socketlab-grade-", dir=base))
     try:
@@ -278,6 +278,9 @@ def grade_in_docker(args, student_tree, out):
     file system, memory/pids/CPU limits; the kit (no reference solution) at
     /grader and the submission's lesson files at /submission, read-only."""
     kit = kitmod.ensure_kit("docker", runner=docker_runner)
+    # The uid is the host's to hand out: containers share the host's users, and
+    # so the process limit per uid (one fork bomb must not starve another run).
+    uid = allocate_uid() if ROOTED else 61999
     owner = f"{os.getuid()}:{os.getgid()}"
     argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--memory", "2g", "--memory-swap", "2g",
             "--pids-limit", "512", "--cpus", "2", "--security-opt", "no-new-privileges",
@@ -287,7 +290,7 @@ def grade_in_docker(args, student_tree, out):
             "-v", f"{kit}:/grader:ro", "-v", f"{student_tree}:/submission:ro", "-v", f"{out}:/out",
             "-e", f"GRADE_OUT_OWNER={owner}", DOCKER_IMAGE,
             "python3", "-I", "/grader/tests/grading/grade.py", "/submission", "--out", "/out", "--docker", "no",
-            "--kit", "/grader", "--timeout", str(args.timeout), "--limit", str(args.limit), "--quiet",
+            "--kit", "/grader", "--uid", str(uid), "--timeout", str(args.timeout), "--limit", str(args.limit), "--quiet",
             *sum((["--lesson", l] for l in args.lesson), [])]
     try:
         r = subprocess.run(argv, timeout=args.limit + 300, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -318,6 +321,7 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=GRADE_LIMIT, help=f"seconds for the whole submission "
                     f"(default {GRADE_LIMIT})")
     ap.add_argument("--kit", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--uid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--quiet", action="store_true", help="no table on the terminal")
     args = ap.parse_args(argv)
     known = kitmod.lessons(ROOT)
