@@ -20,7 +20,7 @@ socketlab-grader container (no network, read-only root, memory/pids
 limits), the kit mounted read-only at /grader.
 
 Writes OUT/results.json (Gradescope), OUT/junit.xml, OUT/grade.json (status,
-points per lesson), OUT/<lesson>.log; prints a table.
+points per lesson), OUT/pytest.log and OUT/<lesson>.build.log; prints a table.
 """
 import argparse
 import json
@@ -159,14 +159,16 @@ def grade_here(args, student_tree, kit, out):
         if (results / "summary.json").exists():
             summary = json.loads((results / "summary.json").read_text())
         status = "timed out" if timed_out else "ok" if summary else "grader error"
+        junits = [f.read_text(errors="replace") for f in sorted(results.glob("junit-*.xml"))]
         for lesson in lessons:
             if lesson not in summary:
                 summary[lesson] = {"build_error": "", "tests": [], "lost": True}
             r = summary[lesson]
-            r["junit"] = [f.read_text(errors="replace") for f in sorted(results.glob(f"{lesson}-*.junit.xml"))]
-            for f in (f"{lesson}.log", f"{lesson}.build.log"):
-                if (results / f).exists():
-                    shutil.copyfile(results / f, out / f)
+            r["junit"] = junits
+            if (results / f"{lesson}.build.log").exists():
+                shutil.copyfile(results / f"{lesson}.build.log", out / f"{lesson}.build.log")
+        if (results / "pytest.log").exists():
+            shutil.copyfile(results / "pytest.log", out / "pytest.log")
         if status == "grader error":
             sys.stderr.write((results / "sandbox.log").read_text(errors="replace")[-3000:])
         write_results(out, summary, lessons, status, time.monotonic() - started, args)
@@ -210,14 +212,15 @@ def write_results(out, summary, lessons, status, seconds, args):
 
 
 def write_junit(path, results):
-    """One <testsuite> per lesson, holding the testcases of its pytest runs."""
+    """One <testsuite> per lesson, holding its testcases from the pytest runs."""
     suites = ET.Element("testsuites")
     for lesson, r in results.items():
         suite = ET.SubElement(suites, "testsuite", name=lesson)
         cases = []
         for xml in r["junit"]:
             try:
-                cases.extend(ET.fromstring(xml).iter("testcase"))
+                cases.extend(c for c in ET.fromstring(xml).iter("testcase")
+                             if (c.get("classname") or "").startswith(f"lessons.{lesson}."))
             except ET.ParseError:
                 pass
         names = {c.get("name") for c in cases}
@@ -233,8 +236,6 @@ def write_junit(path, results):
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None or c.find("error") is not None)))
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
-
-
 
 
 def docker_ready(build=True):

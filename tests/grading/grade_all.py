@@ -98,7 +98,7 @@ def grade_one(student, path, out, args):
             return g
     dest.mkdir(parents=True, exist_ok=True)
     argv = [PYTHON, "-I", str(GRADE), str(path), "--out", str(dest), "--quiet", "--docker", args.docker,
-            "--timeout", str(args.timeout), "--limit", str(args.limit)]
+            "--timeout", str(args.timeout), "--limit", str(args.limit), *sum((["--lesson", l] for l in args.lesson), [])]
     try:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            timeout=args.limit + 360)
@@ -167,6 +167,7 @@ def main(argv=None):
     ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "auto"))
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("GRADE_TIMEOUT", "30")))
     ap.add_argument("--limit", type=int, default=900, help="seconds per submission (default 900)")
+    ap.add_argument("--lesson", action="append", default=[], help="grade only this lesson (repeatable)")
     args = ap.parse_args(argv)
     if not args.submissions.is_dir():
         print(f"grade-all: {args.submissions}: not a folder of submissions", file=sys.stderr)
@@ -193,6 +194,8 @@ def main(argv=None):
         print(f"grade-all: {e}", file=sys.stderr)
         return 1
     points = _points()
+    if args.lesson:
+        points = {l: p for l, p in points.items() if l in args.lesson}
     lessons = list(points)
     progress = Progress(len(subs))
     print(f"grade-all: {len(subs)} submissions, {args.jobs} at a time, "

@@ -7,6 +7,7 @@ from `@pytest.mark.points(N)`, its lesson from `@pytest.mark.lesson("NN-x")`
     --grade-json=FILE   write the tests in Gradescope's format to FILE
     --grade-note=FILE   text (such as a compiler error) put before the output
                         of every failed test
+    --grade-note-dir=DIR  the same per lesson: DIR/<lesson>.note
     --grade-table       print the score table per lesson at the end
     --grade-jsonl=FILE  append each test's result to FILE as it finishes (and
                         {"start": nodeid} as it starts), so a harness killed
@@ -35,6 +36,8 @@ def pytest_addoption(parser):
     g.addoption("--grade-json", default=None, help="write Gradescope test results to this file")
     g.addoption("--grade-note", default=None, help="file whose text heads every failed test's output")
     g.addoption("--grade-table", action="store_true", help="print a score table per lesson")
+    g.addoption("--grade-note-dir", default=None,
+                help="folder of <lesson>.note files, each heading that lesson's failed tests")
     g.addoption("--grade-jsonl", default=None, help="append each finished test's result to this file")
     g.addoption("--grade-sandbox-uid", type=int, default=0,
                 help="after each test, kill every process of this uid (as root)")
@@ -96,7 +99,15 @@ class Grading:
         self.order = []
         self.started = time.monotonic()
         note = config.getoption("--grade-note")
-        self.note = Path(note).read_text(errors="replace") if note and Path(note).exists() else ""
+        self.note_all = Path(note).read_text(errors="replace") if note and Path(note).exists() else ""
+        self.note_dir = config.getoption("--grade-note-dir")
+
+    def note(self, lesson):
+        """The text heading the lesson's failed tests: --grade-note, or NOTE_DIR/<lesson>.note."""
+        if self.note_dir:
+            f = Path(self.note_dir) / f"{lesson}.note"
+            return f.read_text(errors="replace") if f.exists() else ""
+        return self.note_all
 
     def record(self, item, report):
         r = self.results.get(item.nodeid)
@@ -136,11 +147,12 @@ class Grading:
                 r["output"] = f"{r['output']}\n\n--- the program said:\n{m.group(0)}"
                 return
 
-    def build_summary(self):
+    def build_summary(self, lesson):
         """The compiler's complaint in one line, when the lesson did not build."""
-        if not self.note.strip():
+        note = self.note(lesson)
+        if not note.strip():
             return ""
-        lines = self.note.strip().split("\n")
+        lines = note.strip().split("\n")
         error = next((l.strip() for l in lines if "error:" in l), "")
         return f"{lines[0].rstrip(':')}: {error}" if error else lines[0]
 
@@ -151,9 +163,10 @@ class Grading:
         r = self.results[nodeid]
         passed = r["outcome"] == "passed"
         text = ""
+        note = self.note(r["lesson"])
         if not passed:
-            head = headline(r["lesson"], r["output"] + self.note)
-            parts = [p for p in (head, self.note.strip(), r["crash"].strip()) if p]
+            head = headline(r["lesson"], r["output"] + note)
+            parts = [p for p in (head, note.strip(), r["crash"].strip()) if p]
             if r["outcome"] == "skipped":
                 parts.append("skipped: " + r["output"])
             text = "\n\n".join(parts)
@@ -169,7 +182,7 @@ class Grading:
             "output": text,
             "visibility": "visible",
             "extra_data": {"lesson": r["lesson"], "nodeid": nodeid,
-                           "headline": (headline(r["lesson"], r["output"] + self.note) or self.build_summary()
+                           "headline": (headline(r["lesson"], r["output"] + note) or self.build_summary(r["lesson"])
                                         or crash_summary(r["crash"])) if not passed else ""},
         }
 

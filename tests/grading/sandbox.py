@@ -202,67 +202,67 @@ class Sandbox:
         self.reap()
         return rc, timed_out
 
-    def collect(self):
-        listing = self.results / "tests.json"
-        self.pytest(["--collect-only", f"--grade-collect={listing}",
-                     *(f"lessons/{l}/tests" for l in self.cfg["lessons"])], self.results / "collect.log", 120)
-        return json.loads(listing.read_text()) if listing.exists() else None
-
-    def test_lesson(self, lesson, tests, note):
-        """Run the lesson's tests, batched in one pytest; a test that crashes or
-        hangs the harness is failed, and the rest run in a fresh pytest."""
-        jsonl = self.results / f"{lesson}.jsonl"
-        notefile = self.results / f"{lesson}.note"
-        notefile.write_text(note)
-        remaining = [t["nodeid"] for t in tests]
-        byid = {t["nodeid"]: t for t in tests}
-        done, rounds = {}, 0
-        while remaining:
+    def test_all(self, lessons, notes):
+        """Run every lesson's tests in one pytest (the plugin logs each result as
+        it comes); a test that crashes or hangs the harness is failed on its own
+        and the tests after it run in a fresh pytest. Returns (listing, {nodeid: test})."""
+        jsonl = self.results / "tests.jsonl"
+        listing_file = self.results / "tests.json"
+        note_dir = self.results / "notes"
+        note_dir.mkdir()
+        for lesson, note in notes.items():
+            (note_dir / f"{lesson}.note").write_text(note)
+        targets = [f"lessons/{l}/tests" for l in lessons]
+        listing, done, rounds = None, {}, 0
+        while True:
             rounds += 1
+            n = len(listing) - len(done) if listing is not None else 200
+            limit = n * (self.timeout + SLACK) + 60
             rc, timed_out = self.pytest(
-                [f"--grade-jsonl={jsonl}", f"--grade-note={notefile}", f"--grade-sandbox-uid={self.uid}",
-                 f"--junitxml={self.results / f'{lesson}-{rounds}.junit.xml'}", "-o", f"junit_suite_name={lesson}",
-                 f"--timeout={self.timeout}", f"--basetemp={self.results / f'pytest-{lesson}-{rounds}'}",
-                 *remaining],
-                self.results / f"{lesson}.log", len(remaining) * (self.timeout + SLACK) + 30)
+                [f"--grade-jsonl={jsonl}", f"--grade-note-dir={note_dir}", f"--grade-sandbox-uid={self.uid}",
+                 f"--junitxml={self.results / f'junit-{rounds}.xml'}", f"--timeout={self.timeout}",
+                 f"--basetemp={self.results / f'pytest-{rounds}'}",
+                 *([f"--grade-collect={listing_file}"] if listing is None else []), *targets],
+                self.results / "pytest.log", limit)
+            if listing is None:
+                if not listing_file.exists():
+                    return None, {}
+                listing = json.loads(listing_file.read_text())
             started = []
             for rec in read_jsonl(jsonl):
                 if "test" in rec:
                     done.setdefault(rec["test"]["extra_data"]["nodeid"], rec["test"])
                 elif "start" in rec:
                     started.append(rec["start"])
-            left = [n for n in remaining if n not in done]
+            left = [t for t in listing if t["nodeid"] not in done]
             if not left:
-                break
-            culprit = next((n for n in reversed(started) if n in left), left[0])
-            why = (f"the test took more than {len(remaining) * (self.timeout + SLACK) + 30}s and was stopped"
-                   if timed_out else f"the test run crashed (pytest exit {rc}): the program's output or "
-                   "behaviour overwhelmed the test harness")
-            done[culprit] = failed_test(lesson, byid[culprit]["test"], byid[culprit]["max_score"], note, why,
+                return listing, done
+            names = {t["nodeid"] for t in left}
+            culprit = next((n for n in reversed(started) if n in names), left[0]["nodeid"])
+            t = next(t for t in left if t["nodeid"] == culprit)
+            why = (f"the tests took more than {limit}s and were stopped" if timed_out else
+                   f"the test run crashed (pytest exit {rc}): the program's output or behaviour "
+                   "overwhelmed the test harness")
+            done[culprit] = failed_test(t["lesson"], t["test"], t["max_score"], notes.get(t["lesson"], ""), why,
                                         culprit, "timed out" if timed_out else "crashed")
-            remaining = [n for n in left if n != culprit]
-        return [done[t["nodeid"]] for t in tests]
+            targets = [t["nodeid"] for t in left if t["nodeid"] != culprit]
+            if not targets:
+                return listing, done
 
     def run(self):
         self.enter()
+        lessons = self.cfg["lessons"]
+        notes = {lesson: self.build(lesson, info["programs"]) for lesson, info in lessons.items()}
+        listing, done = self.test_all(lessons, notes)
         summary = {}
-        notes = {}
-        for lesson, info in self.cfg["lessons"].items():
-            notes[lesson] = self.build(lesson, info["programs"])
-        listing = self.collect()
-        for lesson, info in self.cfg["lessons"].items():
+        for lesson, info in lessons.items():
             tests = [t for t in (listing or []) if t["lesson"] == lesson]
-            note = notes[lesson]
             if not tests:
-                summary[lesson] = {"build_error": note, "tests": [failed_test(
-                    lesson, "all tests", info["points"], note, "the tests could not be collected",
+                summary[lesson] = {"build_error": notes[lesson], "tests": [failed_test(
+                    lesson, "all tests", info["points"], notes[lesson], "the tests could not be collected",
                     f"lessons/{lesson}/tests", "error")]}
-            elif note:
-                summary[lesson] = {"build_error": note, "tests": [
-                    failed_test(lesson, t["test"], t["max_score"], note, "", t["nodeid"], "build failed")
-                    for t in tests]}
             else:
-                summary[lesson] = {"build_error": "", "tests": self.test_lesson(lesson, tests, note)}
+                summary[lesson] = {"build_error": notes[lesson], "tests": [done[t["nodeid"]] for t in tests]}
         tmp = self.results / "summary.json.tmp"
         tmp.write_text(json.dumps(summary, ensure_ascii=False) + "\n")
         tmp.rename(self.results / "summary.json")

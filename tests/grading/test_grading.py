@@ -283,3 +283,45 @@ def test_gradescope_autograder_in_a_container_laid_out_as_gradescope_does(scratc
                         "/autograder/source/run_autograder"], capture_output=True, text=True, timeout=900)
     results = json.loads((ag / "results" / "results.json").read_text())
     assert results["score"] == 0 and "no lessons/ folder" in results["output"], results
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_grade_all_writes_a_gradebook_skips_what_is_graded_and_sums_up(scratch):
+    """A class folder: a reference folder, a zipped one wrapped in a folder, a
+    broken one, a stray text file. Gradebook rows, statuses, per-student results,
+    a second run that grades nothing again, FORCE that does, and the summary."""
+    klass = scratch / "class"
+    ref = {str(c.relative_to(ROOT)): c.read_bytes() for c in (ROOT / "lessons" / "01-socket").glob("*.c")}
+    for name, data in ref.items():
+        (klass / "alice" / name).parent.mkdir(parents=True, exist_ok=True)
+        (klass / "alice" / name).write_bytes(data)
+        broken = data.replace(b"return EXIT_OK;", b"return EXIT_OK", 1)
+        (klass / "bob" / name).parent.mkdir(parents=True, exist_ok=True)
+        (klass / "bob" / name).write_bytes(broken)
+    with zipfile.ZipFile(klass / "carol.zip", "w") as z:
+        for name, data in ref.items():
+            z.writestr(f"socketlab-main/{name}", data)
+    (klass / "dave.txt").write_text("my homework\n")
+    out = scratch / "grade-all"
+    cmd = [PY, str(ROOT / "tests" / "grading" / "grade_all.py"), str(klass), "--out", str(out), "--docker", "no",
+           "--lesson", "01-socket", "--jobs", "2"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = {row[0]: row for row in (l.split(",") for l in (out / "gradebook.csv").read_text().splitlines())}
+    assert rows["student"] == ["student", "01-socket", "total", "status"]
+    assert rows["alice"] == ["alice", "10", "10", "ok"]
+    assert rows["carol"] == ["carol", "10", "10", "ok"]
+    assert rows["bob"][1:] == ["0", "0", "build failed: 01-socket"]
+    assert rows["dave.txt"][3].startswith("refused: ")
+    for student in ("alice", "bob", "carol"):
+        assert (out / student / "results.json").exists() and (out / student / "junit.xml").exists()
+    assert re.search(r"grade-all: 4/4 \S+: ", r.stderr), r.stderr      # the running count, no terminal
+    assert "graded 3 of 4 submissions; mean 6.7/10" in r.stdout, r.stdout
+    assert re.search(r"01-socket\s+6\.7\s+2/3\s+test_\w+ \(1\)", r.stdout), r.stdout
+    book = (out / "gradebook.csv").read_text()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
+    assert again.stderr.count("(already graded)") == 4, again.stderr
+    assert (out / "gradebook.csv").read_text() == book
+    forced = subprocess.run(cmd[:-2] + ["--jobs", "1", "--force"], capture_output=True, text=True, timeout=800)
+    assert "(already graded)" not in forced.stderr and forced.returncode == 0
