@@ -87,11 +87,11 @@ def own(path, uid, gid, mode):
     os.chmod(path, mode)
 
 
-def make_work(kit, student_tree, work, uid, lessons):
+def make_work(kit, student_tree, work, uid, lessons, scratch):
     """work/tree: the kit with the student's lesson files in place of the stubs
     (root's, readable by the run's gid only); work/results (root's, 0700);
-    work/scratch (the student's)."""
-    tree, results, scratch = work / "tree", work / "results", work / "scratch"
+    scratch (the student's)."""
+    tree, results = work / "tree", work / "results"
     shutil.copytree(kit, tree, symlinks=True)
     for lesson, info in lessons.items():
         for prog in info["programs"]:
@@ -110,7 +110,7 @@ def make_work(kit, student_tree, work, uid, lessons):
         (tree / "build" / lesson).mkdir()
         own(tree / "build" / lesson, uid, uid, 0o750)
     results.mkdir(mode=0o700)
-    scratch.mkdir()
+    scratch.mkdir(exist_ok=True)
     own(scratch, uid, uid, 0o700)
     own(work, 0, 0, 0o711)
     return tree, results, scratch
@@ -146,13 +146,18 @@ def grade_here(args, student_tree, kit, out):
     uid = (args.uid or allocate_uid()) if ROOTED else 0
     base = Path(os.environ.get("GRADE_WORKDIR", "/var/tmp"))
     work = Path(tempfile.mkdtemp(prefix="socketlab-grade-", dir=base))
+    # The student's scratch: a size-limited tmpfs the sandbox mounts over
+    # work/scratch; without namespaces (in the container) on /tmp, apart from
+    # the work folder, so filling it cannot stop the results being written.
+    ns = namespaces_work()
+    scratch = work / "scratch" if ns else Path(tempfile.mkdtemp(prefix="socketlab-scratch-", dir="/tmp"))
     try:
-        tree, results, scratch = make_work(kit, student_tree, work, uid, lessons)
+        tree, results, scratch = make_work(kit, student_tree, work, uid, lessons, scratch)
         hide = [str(ROOT)] + [h for h in os.environ.get("GRADE_HIDE", "").split(":") if h]
         hide = [h for h in hide if os.path.isdir(h) and not str(work).startswith(h.rstrip("/") + "/")]
         cfg = {"tree": str(tree), "results": str(results), "scratch": str(scratch), "uid": uid, "gid": uid,
                "nproc": NPROC_LIMIT, "mem": MEM_LIMIT, "timeout": args.timeout, "python": PYTHON,
-               "namespaces": namespaces_work(), "hide": hide, "lessons": lessons}
+               "namespaces": ns, "hide": hide, "lessons": lessons}
         started = time.monotonic()
         timed_out = run_sandbox(cfg, results, args.limit)
         summary = {}
@@ -174,6 +179,7 @@ def grade_here(args, student_tree, kit, out):
         write_results(out, summary, lessons, status, time.monotonic() - started, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0 if status != "grader error" else 1
 
 

@@ -70,6 +70,13 @@ def demote(uid, gid, nproc, mem):
         os.setresuid(uid, uid, uid)
 
 
+def harness_argv(python, tree):
+    """The harness's command: Python isolated (-I: no user site, no PYTHON*
+    variables, no script folder on sys.path), the kit's tests/ added by hand."""
+    return [python, "-I", str(Path(tree) / "tests" / "grading" / "sandbox.py"), "--pytest",
+            "-q", "-p", "grading.plugin", "-p", "no:cacheprovider"]
+
+
 def harness_preexec():
     """The harness: its own session, and killed when the sandbox dies."""
     os.setsid()
@@ -192,8 +199,7 @@ class Sandbox:
                 "LAB_SANDBOX": f"{self.uid}:{self.gid}:{c['nproc']}:{c['mem']}"}
 
     def pytest(self, args, log, timeout):
-        argv = [self.cfg["python"], "-I", str(self.tree / "tests" / "grading" / "sandbox.py"), "--pytest",
-                "-q", "-p", "grading.plugin", "-p", "no:cacheprovider", *args]
+        argv = harness_argv(self.cfg["python"], self.tree) + list(args)
         with open(log, "ab") as f:
             p = subprocess.Popen(argv, cwd=self.tree, env=self.harness_env(), stdin=subprocess.DEVNULL,
                                  stdout=f, stderr=f, preexec_fn=harness_preexec)

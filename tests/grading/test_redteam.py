@@ -299,3 +299,31 @@ def test_an_unusable_submission_is_refused_with_one_line(scratch, case):
     assert "Traceback" not in r.stderr
     lines = r.stderr.strip().split("\n")
     assert len(lines) == 1 and lines[0].startswith("grade: refused: "), r.stderr
+
+
+def test_the_harness_python_ignores_start_up_hooks_a_student_can_plant(tmp_path):
+    """What a student's program can write (its HOME, TMPDIR, the variables it
+    could pass on) never runs in the harness: user site .pth files,
+    sitecustomize/usercustomize, PYTHONPATH, PYTHONSTARTUP. The control run,
+    without -I, shows each hook would run."""
+    from grading.sandbox import harness_argv
+    home = tmp_path / "home"
+    site = home / ".local" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "zz-redteam.pth").write_text("import sys; sys.stderr.write('REDTEAM-PTH\\n')\n")
+    (site / "usercustomize.py").write_text("import sys; sys.stderr.write('REDTEAM-USERCUSTOMIZE\\n')\n")
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text("import sys; sys.stderr.write('REDTEAM-SITECUSTOMIZE\\n')\n")
+    (hooks / "pytest.py").write_text("import sys; sys.stderr.write('REDTEAM-FAKE-PYTEST\\n')\n")
+    (hooks / "startup.py").write_text("import sys; sys.stderr.write('REDTEAM-STARTUP\\n')\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": str(hooks),
+           "PYTHONSTARTUP": str(hooks / "startup.py"), "PYTHONINSPECT": "", "TMPDIR": str(hooks)}
+    argv = harness_argv("/usr/bin/python3", ROOT) + ["--version"]
+    r = subprocess.run(argv, cwd=hooks, env=env, capture_output=True, text=True, timeout=120)
+    assert "REDTEAM" not in r.stdout + r.stderr, r.stdout + r.stderr
+    assert "pytest" in r.stdout + r.stderr, r.stdout + r.stderr
+    control = subprocess.run([a for a in argv if a != "-I"], cwd=hooks, env=env, capture_output=True, text=True,
+                             timeout=120)
+    for hook in ("PTH", "USERCUSTOMIZE", "SITECUSTOMIZE"):
+        assert f"REDTEAM-{hook}" in control.stderr, control.stderr
