@@ -28,8 +28,6 @@ from grading import handout  # noqa: E402
 # Top-level files and folders of the kit that grading uses (missing ones are skipped).
 KIT_FILES = ("Makefile", "conftest.py", "pytest.ini")
 KIT_DIRS = ("mk", "src", "include", "fault")
-# Never in a kit: grader-only material that quotes the solutions.
-KIT_EXCLUDE = ("tests/mutants/", "tests/grading/redteam/", "tests/docker/", "bench/", "fuzz/")
 GRADER_BIN = "build/.grader/runas"
 
 
@@ -42,27 +40,32 @@ def lessons(root=ROOT):
     return sorted(p.name for p in (root / "lessons").glob("[0-9][0-9]-*") if p.is_dir())
 
 
+def _files_under(d):
+    return sorted(p for p in d.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
 def kit_sources(root=ROOT):
-    """{relative path: bytes} of a kit made from the kit at `root` (the solution)."""
-    files = {}
-    tracked = handout.tracked_files(root, exclude=KIT_EXCLUDE)
-    for rel in tracked:
-        top = rel.split("/", 1)[0]
-        if rel in KIT_FILES or (top in KIT_DIRS and "/" in rel):
-            files[rel] = (root / rel).read_bytes()
-        elif (rel.startswith("tests/") and rel.count("/") == 1 and rel.endswith(".py")) or \
-                (rel.startswith("tests/grading/") and rel.count("/") == 2 and rel.endswith((".py", ".c"))):
-            files[rel] = (root / rel).read_bytes()
-        elif rel.startswith("lessons/") and "/tests/" in rel:
-            files[rel] = (root / rel).read_bytes()
-        elif rel.startswith("lessons/") and rel.count("/") == 2 and rel.endswith((".c", ".h")):
-            files[rel] = handout.strip_solutions((root / rel).read_text(), rel).encode()
-    # Files not yet committed that grading needs (a working tree being edited).
-    for p in sorted((root / "tests" / "grading").glob("*.py")) + [root / "tests" / "grading" / "runas.c"]:
-        files[str(p.relative_to(root))] = p.read_bytes()
+    """{relative path: bytes} of a kit made from the kit at `root` (the solution).
+    From the file system, not git: a lesson or library file being written is
+    graded as it is now."""
+    root = Path(root)
+    paths = [root / f for f in KIT_FILES if (root / f).is_file()]
+    for d in KIT_DIRS:
+        if (root / d).is_dir():
+            paths += _files_under(root / d)
+    paths += sorted((root / "tests").glob("*.py")) + sorted((root / "tests" / "grading").glob("*.py"))
+    paths += [root / "tests" / "grading" / "runas.c"]
+    files = {str(p.relative_to(root)): p.read_bytes() for p in paths}
     info = {}
     for lesson in lessons(root):
-        progs = sorted(p.stem for p in (root / "lessons" / lesson).glob("*.c"))
+        ldir = root / "lessons" / lesson
+        if (ldir / "tests").is_dir():
+            for p in _files_under(ldir / "tests"):
+                files[str(p.relative_to(root))] = p.read_bytes()
+        for p in sorted(ldir.glob("*.[ch]")):
+            rel = str(p.relative_to(root))
+            files[rel] = handout.strip_solutions(p.read_text(), rel).encode()
+        progs = sorted(p.stem for p in ldir.glob("*.c"))
         if progs:
             info[lesson] = {"programs": progs, "points": handout.LESSON_POINTS.get(lesson, 0)}
     files["kit.json"] = (json.dumps({"lessons": info}, indent=1) + "\n").encode()
