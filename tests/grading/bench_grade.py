@@ -53,7 +53,7 @@ def make_class(dst, n):
     for i in range(n):
         r = i % 10
         files, kind = ((ref, "reference") if r < 4 else (stub, "handout") if r < 7
-                       else (broken[i % len(broken)], "broken"))
+                       else (no_build, "broken") if r == 9 else (broken[i % len(broken)], "broken"))
         sid = f"student{i + 1:02d}-{kind}"
         if i % 5 == 3:
             with zipfile.ZipFile(dst / f"{sid}.zip", "w") as z:
@@ -79,7 +79,9 @@ def make_class(dst, n):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="submissions per minute of grade-all on this machine")
     ap.add_argument("--students", type=int, default=20)
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    # Grading mostly waits (a handout's tests wait up to 10 s each for a client
+    # that never comes): more submissions at once than cores keeps them busy.
+    ap.add_argument("--jobs", type=int, default=4 * (os.cpu_count() or 2))
     ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "auto"))
     args = ap.parse_args(argv)
     base = ROOT / "build" / "bench-grade"

@@ -62,6 +62,10 @@ def allocate_uid():
             f.close()
             continue
         _uid_lock = f
+        # Leftovers of a grader that died holding this uid would count
+        # against the new run's process limit: none may survive.
+        from grading.sandbox import kill_uid
+        kill_uid(uid)
         return uid
     raise SystemExit("grade: every grading uid is taken by a running grader")
 
