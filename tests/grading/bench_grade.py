@@ -40,7 +40,7 @@ def make_class(dst, n):
     ref = lesson_files(ROOT)
     stub = lesson_files(handout.make_handout(work / "handout"))
     broken = []
-    for m in mutants.all_mutants():
+    for m in (m for m in mutants.all_mutants() if not m.outside_lessons()):
         tree = work / "mutants" / m.name
         mutants.reference_copy(tree)
         m.apply(tree)
