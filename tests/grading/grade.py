@@ -51,10 +51,14 @@ _uid_lock = None
 
 
 def allocate_uid():
-    """A uid from UID_RANGE that no other grading run holds (a lock file each)."""
+    """A uid from UID_RANGE that no other grading run holds (a lock file each).
+    Tried in a random order: a grader in a container (Gradescope) cannot see
+    the lock files of another container on the same machine, but shares its
+    users and so their process limits; a random pick rarely meets another."""
     global _uid_lock
     import fcntl
-    for uid in UID_RANGE:
+    import random
+    for uid in random.sample(UID_RANGE, len(UID_RANGE)):
         f = open(f"/tmp/socketlab-grader-uid-{uid}.lock", "a")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
