@@ -302,8 +302,27 @@ class Lab:
 
     def accept(self, listener):
         """Accept one connection on a listen() socket: (socket, peer address).
-        The socket is closed when the test ends."""
-        conn, peer = listener.accept()
+        The socket is closed when the test ends. Fails at once, not at the
+        deadline, when every program the test started has exited without
+        connecting (a client that stops at its first step)."""
+        timeout = listener.gettimeout()
+        deadline = time.monotonic() + (timeout if timeout is not None else DEFAULT_WAIT)
+        try:
+            while True:
+                gone = bool(self.procs) and all(p.popen.poll() is not None for p in self.procs)
+                listener.settimeout(0 if gone else min(0.1, max(deadline - time.monotonic(), 0.001)))
+                try:
+                    conn, peer = listener.accept()
+                    break
+                except (BlockingIOError, socket.timeout):
+                    if gone:
+                        said = "".join(f"\n--- {p.argv[0]} (exit {p.popen.returncode}) stderr:\n{p.stderr}"
+                                       for p in self.procs)
+                        raise AssertionError(f"no program connected: each one exited first{said}") from None
+                    if time.monotonic() >= deadline:
+                        raise
+        finally:
+            listener.settimeout(timeout)
         conn.settimeout(DEFAULT_WAIT)
         self.socks.append(conn)
         return conn, peer

@@ -1,17 +1,26 @@
-"""grade.py - grade a student's tree (the handout with their code filled in).
+"""grade.py - grade a student's submission: a folder or an archive holding lessons/.
 
     python3 tests/grading/grade.py SUBMISSION [--out build/grade] [--lesson 05-send-recv ...]
-                                   [--docker auto|yes|no] [--timeout SEC]
+                                   [--docker auto|yes|no] [--timeout SEC] [--limit SEC] [--quiet]
 
-Each lesson is built and tested on its own, so a lesson that does not compile
-costs that lesson only (its compiler error goes into each of its tests'
-output). The tests are the grader's own copy (the kit's lessons/*/tests and
-harness), never the submission's. Every test has a time limit, every lesson
-a wall-clock limit, and the student's programs run with limits on processes
-and memory: as an unprivileged user when we are root, or inside a `socketlab`
-container (no network, memory/pids limits, non-root) when Docker works.
+Only the student's lesson files (lessons/NN-name/*.c) are graded; everything
+else (library, headers, Makefile, harness, tests, the fault and trace
+library) is the grader's kit (kit.py: no reference solution in it), built
+before any student code runs. Exit 0 when graded (whatever the score), 2
+when the submission is refused (one line on stderr), 1 when the grader
+itself fails.
 
-Writes OUT/results.json (Gradescope), OUT/junit.xml, and prints a table.
+Safety (see sandbox.py): the harness (pytest, the plugin, the result files)
+runs as root; the student's build and programs as a uid of this run's own
+(61000-61999), with limits, in fresh pid/network/mount namespaces when the
+kernel allows (`unshare`): loopback only, the grader's tree hidden, private
+/tmp. Every process of that uid is killed after each build and each test.
+With --docker (auto: when `docker info` works) the same runs inside the
+socketlab-grader container (no network, read-only root, memory/pids
+limits), the kit mounted read-only at /grader.
+
+Writes OUT/results.json (Gradescope), OUT/junit.xml, OUT/grade.json (status,
+points per lesson), OUT/pytest.log and OUT/<lesson>.build.log; prints a table.
 """
 import argparse
 import json
@@ -20,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -27,25 +37,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 from grading.plugin import table  # noqa: E402
-from grading.handout import LESSON_POINTS  # noqa: E402
+from grading import kit as kitmod  # noqa: E402
+from grading.submission import Refused, open_submission  # noqa: E402
 
-PYTHON = os.environ.get("GRADE_PYTHON", "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable)
-BUILD_LIMIT = 120           # seconds to build one lesson
-NPROC_LIMIT = 400           # processes+threads of the grading user (a fork bomb stops here)
-MEM_LIMIT = 2 << 30         # bytes of address space per process
-# When we run as root, the student's code runs as a uid:gid that no one else
-# uses, this run's own (allocate_uid): after each test, every process left
-# with that uid is killed. Concurrent graders each hold a different one.
+PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+NPROC_LIMIT = 64            # processes+threads of the student's uid (a fork bomb stops here)
+MEM_LIMIT = 512 << 20       # bytes of address space per student process
+GRADE_LIMIT = 1200          # seconds for a whole submission
 UID_RANGE = range(61000, 62000)
-UNPRIVILEGED = (61000, 61000)
+DOCKER_IMAGE = os.environ.get("GRADE_DOCKER_IMAGE", "socketlab-grader")
+ROOTED = os.geteuid() == 0
 _uid_lock = None
 
 
 def allocate_uid():
-    """A uid from UID_RANGE that no other grading run holds (a lock file each)."""
-    global UNPRIVILEGED, _uid_lock
+    """A uid from UID_RANGE that no other grading run holds (a lock file each).
+    Tried in a random order: a grader in a container (Gradescope) cannot see
+    the lock files of another container on the same machine, but shares its
+    users and so their process limits; a random pick rarely meets another."""
+    global _uid_lock
     import fcntl
-    for uid in UID_RANGE:
+    import random
+    for uid in random.sample(UID_RANGE, len(UID_RANGE)):
         f = open(f"/tmp/socketlab-grader-uid-{uid}.lock", "a")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -53,200 +66,175 @@ def allocate_uid():
             f.close()
             continue
         _uid_lock = f
-        UNPRIVILEGED = (uid, uid)
+        # Leftovers of a grader that died holding this uid would count
+        # against the new run's process limit: none may survive.
+        from grading.sandbox import kill_uid
+        kill_uid(uid)
         return uid
     raise SystemExit("grade: every grading uid is taken by a running grader")
-DOCKER_IMAGE = os.environ.get("GRADE_DOCKER_IMAGE", "socketlab-grader")
 
 
-def lessons_of(root):
-    return sorted(p.name for p in (root / "lessons").glob("[0-9][0-9]-*") if p.is_dir())
+_ns = None
 
 
-def make_work_tree(submission, work):
-    """The tree we build and test: the student's C code, the grader's tests and Makefile."""
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    for name in ("Makefile", "conftest.py", "pytest.ini"):
-        shutil.copy2(ROOT / name, work / name)
-    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("mutants", "__pycache__"))
-    # The fault-injection library is the grader's (lesson 05 is graded with
-    # injected short writes and EINTR): ours, never the submission's.
-    shutil.copytree(ROOT / "fault", work / "fault")
-    (work / "mk").mkdir()
-    shutil.copy2(ROOT / "mk" / "fault.mk", work / "mk" / "fault.mk")
-    for d in ("src", "include"):
-        # symlinks=True: a link to a file outside the tree stays a link, which
-        # the unprivileged build cannot follow into root's files.
-        shutil.copytree(submission / d if (submission / d).is_dir() else ROOT / d, work / d, symlinks=True)
-    for lesson in lessons_of(ROOT):
-        dst = work / "lessons" / lesson
-        dst.mkdir(parents=True)
-        for src in sorted((ROOT / "lessons" / lesson).glob("*.c")):
-            theirs = submission / "lessons" / lesson / src.name
-            if theirs.is_file() and not theirs.is_symlink():
-                shutil.copy2(theirs, dst / src.name)
-        shutil.copytree(ROOT / "lessons" / lesson / "tests", dst / "tests",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    (work / "build").mkdir()
-    (work / "tmp").mkdir()
-    # The student's code may write build/ and tmp/ only: the grader's tests
-    # and harness stay root's, out of its reach.
-    if os.geteuid() == 0:
-        for d in (work / "build", work / "tmp"):
-            os.chown(d, *UNPRIVILEGED)
-
-
-def threads_of_uid(uid):
-    """How many threads the uid runs now (RLIMIT_NPROC counts threads)."""
-    n = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
+def namespaces_work():
+    """Whether `unshare` can give us pid, network and mount namespaces (root, not in a container)."""
+    global _ns
+    if _ns is None:
         try:
-            text = status.read_text()
+            _ns = ROOTED and subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "--net", "--mount", "true"],
+                                            capture_output=True, timeout=20).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _ns = False
+    return _ns
+
+
+def own(path, uid, gid, mode):
+    if ROOTED:
+        os.chown(path, uid, gid, follow_symlinks=False)
+    os.chmod(path, mode)
+
+
+def make_work(kit, student_tree, work, uid, lessons, scratch):
+    """work/tree: the kit with the student's lesson files in place of the stubs
+    (root's, readable by the run's gid only); work/results (root's, 0700);
+    scratch (the student's)."""
+    tree, results = work / "tree", work / "results"
+    shutil.copytree(kit, tree, symlinks=True)
+    for lesson, info in lessons.items():
+        for prog in info["programs"]:
+            stub = tree / "lessons" / lesson / f"{prog}.c"
+            theirs = student_tree / "lessons" / lesson / f"{prog}.c"
+            stub.unlink(missing_ok=True)
+            if theirs.is_file():
+                shutil.copyfile(theirs, stub)
+    for d, subdirs, files in os.walk(tree):
+        own(d, 0, uid, 0o750)
+        for f in files:
+            p = Path(d) / f
+            if not p.is_symlink():
+                own(p, 0, uid, 0o750 if os.access(p, os.X_OK) else 0o640)
+    for lesson in lessons:          # the only place the student's build writes
+        (tree / "build" / lesson).mkdir()
+        own(tree / "build" / lesson, uid, uid, 0o750)
+    results.mkdir(mode=0o700)
+    scratch.mkdir(exist_ok=True)
+    own(scratch, uid, uid, 0o700)
+    own(work, 0, 0, 0o711)
+    return tree, results, scratch
+
+
+def run_sandbox(cfg, results, limit):
+    """Run sandbox.py on cfg, in namespaces when we can; (timed_out, output)."""
+    (results / "config.json").write_text(json.dumps(cfg))
+    argv = [PYTHON, "-I", str(Path(cfg["tree"]) / "tests" / "grading" / "sandbox.py"), str(results / "config.json")]
+    if cfg["namespaces"]:
+        argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--"] + argv
+    with open(results / "sandbox.log", "wb") as log:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        try:
+            p.wait(limit)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
         except OSError:
-            continue
-        fields = dict(l.split(":", 1) for l in text.splitlines() if ":" in l)
-        if fields.get("Uid", "").split()[:1] == [str(uid)]:
-            n += int(fields.get("Threads", "1").strip() or 1)
-    return n
-
-
-def demote_and_limit():
-    """preexec_fn: new session, limits, and (as root) an unprivileged user."""
-    os.setsid()
-    import resource
-    demoted = os.geteuid() == 0
-    if demoted:
-        os.setgroups([])
-        os.setgid(UNPRIVILEGED[1])
-        os.setuid(UNPRIVILEGED[0])
-    nproc = NPROC_LIMIT
-    if not demoted:                 # our own uid also runs everything else we do
-        nproc += threads_of_uid(os.getuid())
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
-
-
-def kill_leftovers():
-    """As root: kill every process of the grading uid (a fork bomb's children,
-    daemons the submission started), from a child that takes that uid, so
-    kill(-1) reaches exactly those processes."""
-    if os.geteuid() != 0:
-        return
-    for _ in range(3):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgid(UNPRIVILEGED[1])
-                os.setuid(UNPRIVILEGED[0])
-                os.kill(-1, signal.SIGKILL)
-            except OSError:
-                pass
-            os._exit(0)
-        os.waitpid(pid, 0)
-
-
-def run_limited(argv, cwd, env, timeout):
-    """Run argv in its own session under the limits; kill the session at the deadline."""
-    p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         preexec_fn=demote_and_limit)
-    try:
-        out, _ = p.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    finally:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)   # whatever the run left behind
-        except (ProcessLookupError, PermissionError):
             pass
-        kill_leftovers()
-    if timed_out:
-        out, _ = p.communicate()
-    return p.returncode, out.decode("utf-8", "replace"), timed_out
+        p.wait()
+    from grading.sandbox import kill_uid
+    kill_uid(cfg["uid"])
+    return timed_out
 
 
-def lesson_programs(work, lesson):
-    return [f"build/{lesson}/{c.stem}" for c in sorted((ROOT / "lessons" / lesson).glob("*.c"))]
+def grade_here(args, student_tree, kit, out):
+    """Grade in this machine's sandbox (also what runs inside the container)."""
+    info = kitmod.kit_info(kit)
+    lessons = {l: info[l] for l in (args.lesson or info)}
+    uid = (args.uid or allocate_uid()) if ROOTED else 0
+    base = Path(os.environ.get("GRADE_WORKDIR", "/var/tmp"))
+    work = Path(tempfile.mkdtemp(prefix="socketlab-grade-", dir=base))
+    # The student's scratch: a size-limited tmpfs the sandbox mounts over
+    # work/scratch; without namespaces (in the container) on /tmp, apart from
+    # the work folder, so filling it cannot stop the results being written.
+    ns = namespaces_work()
+    scratch = work / "scratch" if ns else Path(tempfile.mkdtemp(prefix="socketlab-scratch-", dir="/tmp"))
+    try:
+        tree, results, scratch = make_work(kit, student_tree, work, uid, lessons, scratch)
+        hide = [str(ROOT)] + [h for h in os.environ.get("GRADE_HIDE", "").split(":") if h]
+        hide = [h for h in hide if os.path.isdir(h) and not str(work).startswith(h.rstrip("/") + "/")]
+        cfg = {"tree": str(tree), "results": str(results), "scratch": str(scratch), "uid": uid, "gid": uid,
+               "nproc": NPROC_LIMIT, "mem": MEM_LIMIT, "timeout": args.timeout, "python": PYTHON,
+               "namespaces": ns, "hide": hide, "lessons": lessons}
+        started = time.monotonic()
+        timed_out = run_sandbox(cfg, results, args.limit)
+        summary = {}
+        if (results / "summary.json").exists():
+            summary = json.loads((results / "summary.json").read_text())
+        status = "timed out" if timed_out else "ok" if summary else "grader error"
+        junits = [f.read_text(errors="replace") for f in sorted(results.glob("junit-*.xml"))]
+        for lesson in lessons:
+            if lesson not in summary:
+                summary[lesson] = {"build_error": "", "tests": [], "lost": True}
+            r = summary[lesson]
+            r["junit"] = junits
+            if (results / f"{lesson}.build.log").exists():
+                shutil.copyfile(results / f"{lesson}.build.log", out / f"{lesson}.build.log")
+        if (results / "pytest.log").exists():
+            shutil.copyfile(results / "pytest.log", out / "pytest.log")
+        if status == "grader error":
+            sys.stderr.write((results / "sandbox.log").read_text(errors="replace")[-3000:])
+        write_results(out, summary, lessons, status, time.monotonic() - started, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0 if status != "grader error" else 1
 
 
-def build_lesson(work, lesson, env):
-    """make the lesson's programs; return ("", ok) or (the compiler's error, False)."""
-    programs = lesson_programs(work, lesson)
-    targets = programs + ["build/libfault.so"]
-    missing = [t for t in programs if not (work / "lessons" / lesson / (Path(t).name + ".c")).exists()]
-    if missing:
-        return f"lesson {lesson}: the submission has no {', '.join(Path(m).name + '.c' for m in missing)}", False
-    rc, out, timed_out = run_limited(["make", "-s", "V=1", *targets], work, env, BUILD_LIMIT)
-    if timed_out:
-        return f"lesson {lesson}: the build took more than {BUILD_LIMIT}s", False
-    if rc != 0:
-        return f"lesson {lesson} does not compile:\n{out.strip()[-3000:]}", False
-    return "", True
-
-
-def failed_test(lesson, name, max_score, output, headline):
-    return {"name": f"{lesson}: {name}", "score": 0.0, "max_score": max_score, "status": "failed",
-            "visibility": "visible", "output": output[-4000:],
-            "extra_data": {"lesson": lesson, "headline": headline}}
-
-
-def grade_lesson(work, out, lesson, timeout, env):
-    """Build, then run each of the lesson's tests in its own pytest process
-    (a submission that crashes or floods one test cannot take the others
-    down with it); return {"tests": [...], "junit": [xml...], "build_error": text}."""
-    note, ok = build_lesson(work, lesson, env)
-    tmp = work / "tmp" / lesson
-    tmp.mkdir(exist_ok=True)
-    notefile = tmp / "build-note.txt"
-    notefile.write_text(note)
-    if os.geteuid() == 0:
-        for p in (tmp, notefile):
-            os.chown(p, *UNPRIVILEGED)
-    base = [PYTHON, "-m", "pytest", "-q", "-p", "grading.plugin", "-p", "no:cacheprovider"]
-    listing = tmp / "tests.json"
-    rc, text, _ = run_limited(base + [f"lessons/{lesson}/tests", "--collect-only",
-                                      f"--grade-collect={listing}"], work, env, 60)
-    if not listing.exists():
-        return {"tests": [failed_test(lesson, "all tests", LESSON_POINTS.get(lesson, 0),
-                                      f"{note}\n\nthe tests could not be collected:\n{text[-3000:]}",
-                                      "the tests could not be collected")],
-                "junit": [], "build_error": note}
-    tests, junits, log = [], [], []
-    for n, t in enumerate(json.loads(listing.read_text())):
-        res, junit = tmp / f"result-{n}.json", tmp / f"junit-{n}.xml"
-        rc, text, timed_out = run_limited(
-            base + [t["nodeid"], f"--grade-json={res}", f"--grade-note={notefile}", f"--junitxml={junit}",
-                    "-o", f"junit_suite_name={lesson}", f"--timeout={timeout}",
-                    f"--basetemp={tmp / f'pytest-{n}'}"], work, env, timeout + 30)
-        log.append(text)
-        got = json.loads(res.read_text())["tests"] if res.exists() else []
-        if got:
-            tests.extend(got)
-        else:
-            why = (f"the test took more than {timeout + 30}s and was stopped" if timed_out else
-                   f"the test run crashed (pytest exit {rc}): the program's output or behaviour "
-                   "overwhelmed the test harness")
-            tests.append(failed_test(lesson, t["test"], t["max_score"],
-                                     f"{note}\n\n{why}\n\n{text[-3000:]}".strip(), note.split("\n")[0] or why))
-        if junit.exists():
-            junits.append(junit.read_text())
-    (out / f"{lesson}.log").write_text("\n".join(log))
-    return {"tests": tests, "junit": junits, "build_error": note}
+def write_results(out, summary, lessons, status, seconds, args):
+    tests = []
+    for lesson, r in summary.items():
+        if r.get("lost") or not r["tests"]:
+            why = "the grading of this submission took too long and was stopped" if status == "timed out" \
+                else "the grader failed on this lesson"
+            r["tests"] = [{"name": f"{lesson}: all tests", "score": 0.0, "max_score": lessons[lesson]["points"],
+                           "status": "failed", "visibility": "visible", "output": why,
+                           "extra_data": {"lesson": lesson, "headline": why, "why": status}}]
+        tests.extend(r["tests"])
+    for n, t in enumerate(tests, 1):
+        t["number"] = str(n)
+    lesson_max = {l: i["points"] for l, i in lessons.items()}
+    score = sum(t["score"] for t in tests)
+    text = "\n".join(table(tests, lesson_max))
+    (out / "results.json").write_text(json.dumps({
+        "score": score, "execution_time": round(seconds, 1), "output": text, "visibility": "visible",
+        "stdout_visibility": "hidden", "tests": tests}, indent=2, ensure_ascii=False) + "\n")
+    write_junit(out / "junit.xml", summary)
+    broken = [l for l, r in summary.items() if r.get("build_error")]
+    if status == "ok" and broken:
+        status = "build failed: " + " ".join(broken)
+    per_lesson = {l: sum(t["score"] for t in tests if t["extra_data"]["lesson"] == l) for l in lessons}
+    (out / "grade.json").write_text(json.dumps({
+        "status": status, "score": score, "lessons": per_lesson, "max": lesson_max,
+        "failed": [t["name"] for t in tests if t["status"] != "passed"]}, indent=1) + "\n")
+    if not args.quiet:
+        for r in summary.values():
+            if r.get("build_error"):
+                print(f"\n=== {r['build_error']}\n")
+        print(text)
+        print(f"\nwrote {out / 'results.json'} and {out / 'junit.xml'}")
 
 
 def write_junit(path, results):
-    """One <testsuite> per lesson, holding the testcases of its pytest runs."""
+    """One <testsuite> per lesson, holding its testcases from the pytest runs."""
     suites = ET.Element("testsuites")
     for lesson, r in results.items():
         suite = ET.SubElement(suites, "testsuite", name=lesson)
         cases = []
         for xml in r["junit"]:
             try:
-                cases.extend(ET.fromstring(xml).iter("testcase"))
+                cases.extend(c for c in ET.fromstring(xml).iter("testcase")
+                             if (c.get("classname") or "").startswith(f"lessons.{lesson}."))
             except ET.ParseError:
                 pass
         names = {c.get("name") for c in cases}
@@ -285,44 +273,63 @@ def docker_ready(build=True):
 
 
 def clear_out(out):
-    """Remove what an earlier run wrote to `out` (and only that)."""
+    """Remove what an earlier run wrote to `out` (and only that). As root, `out`
+    becomes root's and 0755: the student's uid cannot add to it."""
     out.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(out / "work", ignore_errors=True)
-    for pattern in ("results.json", "junit.xml", "*.log", "*.note"):
+    if ROOTED:
+        os.chown(out, 0, 0)
+        os.chmod(out, 0o755)
+    for pattern in ("results.json", "junit.xml", "grade.json", "*.log"):
         for f in out.glob(pattern):
             f.unlink()
 
 
-def grade_in_docker(args, submission, out):
-    """Run this same script in the grader image: no network (only the
-    container's own loopback), memory/pids/CPU limits, a non-root user, the
-    grader and the submission read-only."""
-    clear_out(out)                  # a local run's files: not the container's to remove
-    user = UNPRIVILEGED if os.geteuid() == 0 else (os.getuid(), os.getgid())
-    os.chown(out, *user)
-    argv = ["docker", "run", "--rm", "--network", "none", "--memory", "2g", "--memory-swap", "2g",
+def docker_runner(argv, cwd):
+    """Run argv in the grader image with `cwd` at /kit (to build a kit there)."""
+    r = subprocess.run(["docker", "run", "--rm", "--network", "none", "-v", f"{cwd}:/kit", "-w", "/kit",
+                        DOCKER_IMAGE, *argv], capture_output=True, text=True, timeout=900)
+    return r.returncode, r.stdout + r.stderr
+
+
+def grade_in_docker(args, student_tree, out):
+    """Run this same script in the grader image, as root there with few
+    capabilities: no network (only the container's loopback), read-only root
+    file system, memory/pids/CPU limits; the kit (no reference solution) at
+    /grader and the submission's lesson files at /submission, read-only."""
+    kit = kitmod.ensure_kit("docker", runner=docker_runner)
+    # The uid is the host's to hand out: containers share the host's users, and
+    # so the process limit per uid (one fork bomb must not starve another run).
+    uid = allocate_uid() if ROOTED else 61999
+    owner = f"{os.getuid()}:{os.getgid()}"
+    argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--memory", "2g", "--memory-swap", "2g",
             "--pids-limit", "512", "--cpus", "2", "--security-opt", "no-new-privileges",
-            "--user", f"{user[0]}:{user[1]}", "--tmpfs", "/tmp:exec,size=256m",
-            "-v", f"{ROOT}:/grader:ro", "-v", f"{submission}:/submission:ro", "-v", f"{out}:/out",
-            "-e", f"GRADE_HOST_OUT={out}", DOCKER_IMAGE,
-            "python3", "/grader/tests/grading/grade.py", "/submission", "--out", "/out",
-            "--docker", "no", "--timeout", str(args.timeout), *(["--quiet"] if args.quiet else []),
+            "--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER",
+            "--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "KILL", "--cap-add", "SYS_PTRACE",
+            "--tmpfs", "/tmp:exec,size=256m,mode=1777", "--tmpfs", "/var/tmp:exec,size=512m,mode=1777",
+            "-v", f"{kit}:/grader:ro", "-v", f"{student_tree}:/submission:ro", "-v", f"{out}:/out",
+            "-e", f"GRADE_OUT_OWNER={owner}", DOCKER_IMAGE,
+            "python3", "-I", "/grader/tests/grading/grade.py", "/submission", "--out", "/out", "--docker", "no",
+            "--kit", "/grader", "--uid", str(uid), "--timeout", str(args.timeout), "--limit", str(args.limit), "--quiet",
             *sum((["--lesson", l] for l in args.lesson), [])]
     try:
-        rc = subprocess.run(argv, timeout=3600).returncode
+        r = subprocess.run(argv, timeout=args.limit + 300, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        rc, text = r.returncode, r.stdout.decode("utf-8", "replace")
     except subprocess.TimeoutExpired:
-        rc = 1
-    # Paths inside the container mean nothing outside: name the host's files.
-    f = out / "results.json"
-    if f.exists():
-        f.write_text(f.read_text().replace("/out/work/", f"{out}/work/"))
-        if not args.quiet:
-            print(f"(graded in the {DOCKER_IMAGE} container: no network, limits, non-root)")
-    return rc
+        rc, text = 1, "the container did not finish in time"
+    if rc != 0 or not (out / "results.json").exists():
+        print(f"grade: grading in the {DOCKER_IMAGE} container failed (exit {rc}):\n{text[-3000:]}",
+              file=sys.stderr)
+        return 1
+    if not args.quiet:
+        results = json.loads((out / "results.json").read_text())
+        print(results["output"])
+        print(f"\nwrote {out / 'results.json'} and {out / 'junit.xml'}")
+        print(f"(graded in the {DOCKER_IMAGE} container: no network, limits, the student's code as its own uid)")
+    return 0
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="grade a socketlab submission")
+    ap = argparse.ArgumentParser(description="grade a socketlab submission (a folder or a .zip/.tar.gz)")
     ap.add_argument("submission", type=Path)
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "grade")
     ap.add_argument("--lesson", action="append", default=[], help="grade only this lesson (repeatable)")
@@ -330,58 +337,49 @@ def main(argv=None):
                     help="grade inside the socketlab-grader container: auto (when docker info works), yes, no")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("GRADE_TIMEOUT", "30")),
                     help="seconds per test (default 30)")
+    ap.add_argument("--limit", type=int, default=GRADE_LIMIT, help=f"seconds for the whole submission "
+                    f"(default {GRADE_LIMIT})")
+    ap.add_argument("--kit", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--uid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--quiet", action="store_true", help="no table on the terminal")
     args = ap.parse_args(argv)
-    submission = args.submission.resolve()
-    if os.geteuid() == 0:
-        allocate_uid()
+    known = kitmod.lessons(ROOT)
+    unknown = [l for l in args.lesson if l not in known]
+    if unknown:
+        print(f"grade: no lesson {unknown[0]} (lessons: {' '.join(known)})", file=sys.stderr)
+        return 2
     out = args.out.resolve()
-    if not (submission / "lessons").is_dir():
-        print(f"grade: {submission} has no lessons/ directory: not a socketlab tree", file=sys.stderr)
-        return 2
-    if args.docker == "yes" and not docker_ready():
-        print(f"grade: no Docker engine or no image {DOCKER_IMAGE}; grade locally with --docker no",
-              file=sys.stderr)
-        return 2
-    if args.docker == "yes" or (args.docker == "auto" and docker_ready()):
-        return grade_in_docker(args, submission, out)
-    if args.docker == "auto" and os.geteuid() != 0 and not args.quiet:
-        print("grade: no Docker: grading locally, with time and process limits", file=sys.stderr)
-
-    clear_out(out)
-    work = out / "work"
-    make_work_tree(submission, work)
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(work / "tmp"), "LANG": "C.UTF-8",
-           "LAB_BUILD": str(work / "build"), "PYTHONPATH": str(work / "tests"),
-           "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(work / "tmp")}
-    lessons = args.lesson or lessons_of(ROOT)
-    results, tests = {}, []
-    started = time.monotonic()
-    for lesson in lessons:
-        r = grade_lesson(work, out, lesson, args.timeout, env)
-        results[lesson] = r
-        tests.extend(r["tests"])
-    for t in tests:
-        t["number"] = str(len([u for u in tests[:tests.index(t) + 1]]))
-    score = sum(t["score"] for t in tests)
-    gradescope = {
-        "score": score,
-        "execution_time": round(time.monotonic() - started, 1),
-        "output": "\n".join(table(tests, {l: LESSON_POINTS.get(l, 0) for l in lessons})),
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": tests,
-    }
-    (out / "results.json").write_text(json.dumps(gradescope, indent=2, ensure_ascii=False) + "\n")
-    write_junit(out / "junit.xml", results)
-    if not args.quiet:
-        for lesson, r in results.items():
-            if r["build_error"]:
-                print(f"\n=== {r['build_error']}\n")
-        print("\n".join(table(tests, {l: LESSON_POINTS.get(l, 0) for l in lessons})))
-        shown = Path(os.environ.get("GRADE_HOST_OUT", out))    # in Docker: the host's path
-        print(f"\nwrote {shown / 'results.json'} and {shown / 'junit.xml'}")
-    return 0
+    scratch = Path(tempfile.mkdtemp(prefix="socketlab-submission-"))
+    try:
+        try:
+            student_tree = open_submission(args.submission, scratch)
+        except Refused as e:
+            print(f"grade: refused: {e}", file=sys.stderr)
+            return 2
+        if args.docker == "yes" and not docker_ready():
+            print(f"grade: no Docker engine or no image {DOCKER_IMAGE}; grade locally with --docker no",
+                  file=sys.stderr)
+            return 2
+        clear_out(out)
+        if args.docker == "yes" or (args.docker == "auto" and args.kit is None and docker_ready()):
+            return grade_in_docker(args, student_tree, out)
+        if not ROOTED and not args.quiet:
+            print("grade: not root: the submission's programs run as you, without a sandbox "
+                  "(run as root, or with Docker, to grade untrusted code)", file=sys.stderr)
+        try:
+            kit = args.kit or kitmod.ensure_kit("local")
+        except kitmod.KitError as e:
+            print(f"grade: {e}", file=sys.stderr)
+            return 1
+        rc = grade_here(args, student_tree, kit, out)
+        owner = os.environ.get("GRADE_OUT_OWNER")
+        if owner and ROOTED:
+            u, g = (int(x) for x in owner.split(":"))
+            for f in out.iterdir():
+                os.chown(f, u, g)
+        return rc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

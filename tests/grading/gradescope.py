@@ -2,8 +2,10 @@
 
     python3 tests/grading/gradescope.py [OUT]     (default: build/gradescope)
 
-Writes OUT/autograder.zip: setup.sh and run_autograder at the top, the kit
-(git-tracked files, the grader included) beside them. On Gradescope the zip
+Writes OUT/autograder.zip: setup.sh and run_autograder at the top, the
+grader's kit beside them (kit.py: the library, Makefile, harness, tests and
+the handout's stubs; no reference solution, which a student's program could
+otherwise read from /autograder/source). On Gradescope the zip
 lands in /autograder/source; run_autograder grades /autograder/submission
 and writes /autograder/results/results.json. AUTOGRADER_ROOT (default
 /autograder) moves both, so a test can run it on any machine.
@@ -16,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
-from grading.handout import tracked_files  # noqa: E402
+from grading.kit import kit_sources  # noqa: E402
 
 SETUP_SH = """#!/usr/bin/env bash
 # setup.sh - runs once, as root, when Gradescope builds the autograder image.
@@ -30,33 +32,35 @@ apt-get install -y -qq --no-install-recommends build-essential make python3 \\
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # run_autograder - grade one submission: /autograder/submission in,
 # /autograder/results/results.json out. AUTOGRADER_ROOT moves both.
+# grade.py takes the lesson files only (lessons/ at the top of the upload or
+# one folder down), builds them against this kit (no solutions in it) and
+# runs the student's programs as a uid of their own; the results are root's.
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$(cd "$(dirname "$0")" && pwd)"
 SUBMISSION="${ROOT}/submission"
 RESULTS="${ROOT}/results"
-OUT="${GRADE_OUT:-$(mktemp -d /tmp/socketlab-grade.XXXXXX)}"
-chmod 755 "$OUT"
+OUT="$(mktemp -d /tmp/socketlab-grade.XXXXXX)"
 mkdir -p "$RESULTS"
-
-# The student may upload the tree itself or a folder holding it.
-TREE="$(find "$SUBMISSION" -maxdepth 3 -type d -name lessons -printf '%h\\n' 2>/dev/null | sort | head -n 1)"
-if [ -z "$TREE" ]; then
-    printf '{"score": 0, "output": "No lessons/ directory in the submission: upload the whole socketlab tree (the handout with your code).", "tests": []}\\n' \\
-        > "$RESULTS/results.json"
-    exit 0
-fi
+chmod 755 "$RESULTS"
 PYTHON=/usr/bin/python3; [ -x "$PYTHON" ] || PYTHON=python3
 # GRADE_LESSONS="01-socket 02-bind": grade only these (a quick check).
 LESSON_ARGS=()
 for l in ${GRADE_LESSONS:-}; do LESSON_ARGS+=(--lesson "$l"); done
-"$PYTHON" "$SOURCE/tests/grading/grade.py" "$TREE" --out "$OUT" --docker no "${LESSON_ARGS[@]}"
-if [ -f "$OUT/results.json" ]; then
-    cp "$OUT/results.json" "$RESULTS/results.json"
+"$PYTHON" -I "$SOURCE/tests/grading/grade.py" "$SUBMISSION" --out "$OUT/out" --docker no "${LESSON_ARGS[@]}" \\
+    2> "$OUT/stderr"
+rc=$?
+cat "$OUT/stderr" >&2
+if [ "$rc" = 0 ] && [ -f "$OUT/out/results.json" ]; then
+    cp "$OUT/out/results.json" "$RESULTS/results.json"
 else
-    printf '{"score": 0, "output": "The grader failed; please tell the course staff.", "tests": []}\\n' \\
-        > "$RESULTS/results.json"
+    # Refused (exit 2: one line saying why) or a grader failure: say so to the student.
+    "$PYTHON" -I -c 'import json, sys
+why = sys.argv[1] if sys.argv[2] == "2" else "The grader failed; please tell the course staff."
+print(json.dumps({"score": 0, "output": why.replace("grade: ", "", 1), "tests": []}))' \\
+        "$(tail -n 1 "$OUT/stderr")" "$rc" > "$RESULTS/results.json"
 fi
+rm -rf "$OUT"
 """
 
 
@@ -74,10 +78,10 @@ def make_zip(out):
     with zipfile.ZipFile(path, "w") as z:
         add(z, "setup.sh", SETUP_SH)
         add(z, "run_autograder", RUN_AUTOGRADER)
-        files = tracked_files(ROOT, exclude=("bench/",))
-        for rel in files:
-            mode = os.stat(ROOT / rel).st_mode & 0o777
-            add(z, rel, (ROOT / rel).read_bytes(), mode)
+        files = kit_sources(ROOT)
+        for rel, data in sorted(files.items()):
+            mode = os.stat(ROOT / rel).st_mode & 0o777 if (ROOT / rel).exists() else 0o644
+            add(z, rel, data, mode)
     return path, len(files)
 
 

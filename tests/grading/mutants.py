@@ -4,9 +4,12 @@
 
 Each mutant is applied to a copy of the reference solution and graded on the
 lesson it names; a mutant is caught when that lesson loses points. Prints one
-line per mutant and exits 1 if any is not caught. See tests/mutants/README.md.
+line per mutant and exits 1 if any is not caught. A mutant that edits files
+other than lessons/*/*.c is listed as n/a: grading never takes those from a
+submission. See tests/mutants/README.md.
 """
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +43,11 @@ class Mutant:
                 self.edits[-1][2] = line.split(":", 1)[1].strip().replace("\\n", "\n")
         if not self.lesson or not self.edits or any(f is None or n is None for f, _, n in self.edits):
             raise ValueError(f"{self.path}: needs lesson:, file: and replace:/with: pairs")
+
+    def outside_lessons(self):
+        """The files it edits that a submission cannot change: grading takes only
+        lessons/NN-name/*.c from a submission (the rest is the grader's kit)."""
+        return sorted({f for f, _, _ in self.edits if not re.fullmatch(r"lessons/\d\d-[\w-]+/[\w-]+\.c", f)})
 
     def apply(self, tree):
         """Apply the edits to the kit copy at `tree` (a whole line is dropped when `with:` is empty)."""
@@ -87,6 +95,10 @@ def main(argv):
         Path(tmp).chmod(0o755)
         for m in all_mutants():
             if wanted and m.name not in wanted:
+                continue
+            if m.outside_lessons():
+                print(f"{'n/a':7} {m.name:24} {m.lesson:13} edits {', '.join(m.outside_lessons())}, which the "
+                      "grader takes from its own kit, never from a submission: move the bug into the lesson's .c")
                 continue
             r = grade_mutant(m, tmp)
             lost = [t for t in r["tests"] if t["status"] != "passed"]

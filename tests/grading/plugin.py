@@ -7,7 +7,14 @@ from `@pytest.mark.points(N)`, its lesson from `@pytest.mark.lesson("NN-x")`
     --grade-json=FILE   write the tests in Gradescope's format to FILE
     --grade-note=FILE   text (such as a compiler error) put before the output
                         of every failed test
+    --grade-note-dir=DIR  the same per lesson: DIR/<lesson>.note
     --grade-table       print the score table per lesson at the end
+    --grade-jsonl=FILE  append each test's result to FILE as it finishes (and
+                        {"start": nodeid} as it starts), so a harness killed
+                        mid-run keeps what it graded (tests/grading/sandbox.py)
+    --grade-sandbox-uid=UID
+                        after each test, kill every process of UID (the
+                        student's programs, daemons included)
 
 A failure that comes from a handout stub ("step 3 not implemented yet") is
 headed with the lesson and the step, so a student sees what to write.
@@ -29,6 +36,11 @@ def pytest_addoption(parser):
     g.addoption("--grade-json", default=None, help="write Gradescope test results to this file")
     g.addoption("--grade-note", default=None, help="file whose text heads every failed test's output")
     g.addoption("--grade-table", action="store_true", help="print a score table per lesson")
+    g.addoption("--grade-note-dir", default=None,
+                help="folder of <lesson>.note files, each heading that lesson's failed tests")
+    g.addoption("--grade-jsonl", default=None, help="append each finished test's result to this file")
+    g.addoption("--grade-sandbox-uid", type=int, default=0,
+                help="after each test, kill every process of this uid (as root)")
     g.addoption("--grade-collect", default=None,
                 help="with --collect-only: write the tests (nodeid, lesson, points) to this file")
 
@@ -87,7 +99,15 @@ class Grading:
         self.order = []
         self.started = time.monotonic()
         note = config.getoption("--grade-note")
-        self.note = Path(note).read_text(errors="replace") if note and Path(note).exists() else ""
+        self.note_all = Path(note).read_text(errors="replace") if note and Path(note).exists() else ""
+        self.note_dir = config.getoption("--grade-note-dir")
+
+    def note(self, lesson):
+        """The text heading the lesson's failed tests: --grade-note, or NOTE_DIR/<lesson>.note."""
+        if self.note_dir:
+            f = Path(self.note_dir) / f"{lesson}.note"
+            return f.read_text(errors="replace") if f.exists() else ""
+        return self.note_all
 
     def record(self, item, report):
         r = self.results.get(item.nodeid)
@@ -127,46 +147,50 @@ class Grading:
                 r["output"] = f"{r['output']}\n\n--- the program said:\n{m.group(0)}"
                 return
 
-    def build_summary(self):
+    def build_summary(self, lesson):
         """The compiler's complaint in one line, when the lesson did not build."""
-        if not self.note.strip():
+        note = self.note(lesson)
+        if not note.strip():
             return ""
-        lines = self.note.strip().split("\n")
+        lines = note.strip().split("\n")
         error = next((l.strip() for l in lines if "error:" in l), "")
         return f"{lines[0].rstrip(':')}: {error}" if error else lines[0]
 
     def tests(self):
-        out = []
-        for nodeid in self.order:
-            r = self.results[nodeid]
-            passed = r["outcome"] == "passed"
-            text = ""
-            if not passed:
-                head = headline(r["lesson"], r["output"] + self.note)
-                parts = [p for p in (head, self.note.strip(), r["crash"].strip()) if p]
-                if r["outcome"] == "skipped":
-                    parts.append("skipped: " + r["output"])
-                text = "\n\n".join(parts)
-                if r["output"] and r["outcome"] == "failed":
-                    text += "\n\n--- details\n" + r["output"]
-                if len(text) > MAX_OUTPUT:
-                    text = text[:MAX_OUTPUT] + "\n[... cut]"
-            out.append({
-                "name": f"{r['lesson']}: {r['test']}",
-                "score": r["max_score"] if passed else 0.0,
-                "max_score": r["max_score"],
-                "status": "passed" if passed else "failed",
-                "output": text,
-                "visibility": "visible",
-                "extra_data": {"lesson": r["lesson"], "nodeid": nodeid,
-                               "headline": (headline(r["lesson"], r["output"] + self.note) or self.build_summary()
-                                            or crash_summary(r["crash"])) if not passed else ""},
-            })
-        return out
+        return [self.test(nodeid) for nodeid in self.order]
+
+    def test(self, nodeid):
+        r = self.results[nodeid]
+        passed = r["outcome"] == "passed"
+        text = ""
+        note = self.note(r["lesson"])
+        if not passed:
+            head = headline(r["lesson"], r["output"] + note)
+            parts = [p for p in (head, note.strip(), r["crash"].strip()) if p]
+            if r["outcome"] == "skipped":
+                parts.append("skipped: " + r["output"])
+            text = "\n\n".join(parts)
+            if r["output"] and r["outcome"] == "failed":
+                text += "\n\n--- details\n" + r["output"]
+            if len(text) > MAX_OUTPUT:
+                text = text[:MAX_OUTPUT] + "\n[... cut]"
+        return {
+            "name": f"{r['lesson']}: {r['test']}",
+            "score": r["max_score"] if passed else 0.0,
+            "max_score": r["max_score"],
+            "status": "passed" if passed else "failed",
+            "output": text,
+            "visibility": "visible",
+            "extra_data": {"lesson": r["lesson"], "nodeid": nodeid,
+                           "headline": (headline(r["lesson"], r["output"] + note) or self.build_summary(r["lesson"])
+                                        or crash_summary(r["crash"])) if not passed else ""},
+        }
 
 
 def pytest_configure(config):
-    if config.getoption("--grade-json") or config.getoption("--grade-table"):
+    if config.getoption("--grade-sandbox-uid"):
+        config.pluginmanager.register(_Sandbox(config.getoption("--grade-sandbox-uid")), "socketlab-sandbox")
+    if config.getoption("--grade-json") or config.getoption("--grade-table") or config.getoption("--grade-jsonl"):
         config._socketlab_grading = Grading(config)
         config.pluginmanager.register(_Hooks(config._socketlab_grading), "socketlab-grading-hooks")
 
@@ -183,6 +207,19 @@ class _Hooks:
         if report.failed:
             self.g.programs_said(item)
 
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.append({"start": nodeid})
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        if nodeid in self.g.results:
+            self.append({"test": self.g.test(nodeid)})
+
+    def append(self, record):
+        path = self.g.config.getoption("--grade-jsonl")
+        if path:
+            with open(path, "a") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
     def pytest_sessionfinish(self, session, exitstatus):
         path = self.g.config.getoption("--grade-json")
         if path:
@@ -197,6 +234,19 @@ class _Hooks:
         if self.g.config.getoption("--grade-table"):
             for line in table(self.g.tests()):
                 terminalreporter.write_line(line)
+
+
+class _Sandbox:
+    """Every process of the student's uid is gone before the next test starts."""
+
+    def __init__(self, uid):
+        self.uid = uid
+
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_runtest_teardown(self, item, nextitem):
+        yield
+        from grading.sandbox import kill_uid
+        kill_uid(self.uid)
 
 
 def table(tests, lesson_max=None):

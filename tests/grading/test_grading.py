@@ -209,6 +209,9 @@ def test_fork_bomb_costs_its_points_not_the_grader(scratch):
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("mutant", mutants.all_mutants(), ids=lambda m: m.name)
 def test_buggy_variant_loses_points_in_its_lesson(scratch, mutant):
+    if mutant.outside_lessons():
+        pytest.skip(f"{mutant.name} edits {mutant.outside_lessons()}: grading takes only lessons/*/*.c "
+                    "from a submission, so it is no student's bug (move it into the lesson's .c)")
     results = mutants.grade_mutant(mutant, scratch / "mutants")
     score, max_score = lesson_score(results, mutant.lesson)
     assert max_score == LESSON_POINTS[mutant.lesson]
@@ -262,3 +265,93 @@ def test_grading_in_docker_scores_the_reference_and_a_mutant(scratch):
     m.apply(tree)
     results = grade(tree, scratch / "docker-mutant-grade", "--docker", "yes", "--lesson", m.lesson)
     assert lesson_score(results, m.lesson)[0] < LESSON_POINTS[m.lesson]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_gradescope_autograder_in_a_container_laid_out_as_gradescope_does(scratch):
+    """The zip unpacked in /autograder/source, the upload (a folder wrapping
+    lessons/) in /autograder/submission, run_autograder run as root in a
+    container with Docker's default capabilities: results.json lands in
+    /autograder/results, and the source holds no reference solution."""
+    if not docker_available():
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail("REQUIRE_DOCKER=1 but no Docker engine answers")
+        pytest.skip("no Docker engine")
+    sys.path.insert(0, str(ROOT / "tests" / "grading"))
+    import grade as grademod
+    assert grademod.docker_ready(), "the socketlab-grader image (the Gradescope stand-in) cannot be built"
+    out = scratch / "gs-docker"
+    r = subprocess.run([PY, str(ROOT / "tests" / "grading" / "gradescope.py"), str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    ag = scratch / "gs-docker-autograder"
+    with zipfile.ZipFile(out / "autograder.zip") as z:
+        z.extractall(ag / "source")
+        for i in z.infolist():
+            (ag / "source" / i.filename).chmod((i.external_attr >> 16) & 0o777 or 0o644)
+    for c in (ag / "source" / "lessons").glob("*/*.c"):
+        assert "BEGIN SOLUTION" not in c.read_text() and "TODO(step 1)" in c.read_text(), c
+    sub = ag / "submission" / "socketlab-main"
+    mutants.reference_copy(sub)
+    (ag / "results").mkdir()
+    r = subprocess.run(["docker", "run", "--rm", "--network", "none",
+                        "-v", f"{ag / 'source'}:/autograder/source", "-v", f"{ag / 'submission'}:/autograder/submission",
+                        "-v", f"{ag / 'results'}:/autograder/results", "-e", "GRADE_LESSONS=01-socket 05-send-recv",
+                        grademod.DOCKER_IMAGE, "/autograder/source/run_autograder"],
+                       capture_output=True, text=True, timeout=900)
+    results = json.loads((ag / "results" / "results.json").read_text())
+    assert results["score"] == 35, r.stdout + r.stderr + results.get("output", "")
+    assert {t["status"] for t in results["tests"]} == {"passed"}
+    # A folder with no lessons/ gets a results.json that says so.
+    shutil.rmtree(ag / "submission")
+    (ag / "submission" / "notes").mkdir(parents=True)
+    r = subprocess.run(["docker", "run", "--rm", "--network", "none",
+                        "-v", f"{ag / 'source'}:/autograder/source", "-v", f"{ag / 'submission'}:/autograder/submission",
+                        "-v", f"{ag / 'results'}:/autograder/results", grademod.DOCKER_IMAGE,
+                        "/autograder/source/run_autograder"], capture_output=True, text=True, timeout=900)
+    results = json.loads((ag / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "no lessons/ folder" in results["output"], results
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_grade_all_writes_a_gradebook_skips_what_is_graded_and_sums_up(scratch):
+    """A class folder: a reference folder, a zipped one wrapped in a folder, a
+    broken one, a stray text file. Gradebook rows, statuses, per-student results,
+    a second run that grades nothing again, FORCE that does, and the summary."""
+    klass = scratch / "class"
+    ref = {str(c.relative_to(ROOT)): c.read_bytes() for c in (ROOT / "lessons" / "01-socket").glob("*.c")}
+    for name, data in ref.items():
+        (klass / "alice" / name).parent.mkdir(parents=True, exist_ok=True)
+        (klass / "alice" / name).write_bytes(data)
+        broken = data.replace(b"return EXIT_OK;", b"return EXIT_OK", 1)
+        (klass / "bob" / name).parent.mkdir(parents=True, exist_ok=True)
+        (klass / "bob" / name).write_bytes(broken)
+    with zipfile.ZipFile(klass / "carol.zip", "w") as z:
+        for name, data in ref.items():
+            z.writestr(f"socketlab-main/{name}", data)
+    (klass / "dave.txt").write_text("my homework\n")
+    out = scratch / "grade-all"
+    cmd = [PY, str(ROOT / "tests" / "grading" / "grade_all.py"), str(klass), "--out", str(out), "--docker", "no",
+           "--lesson", "01-socket", "--jobs", "2"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = {row[0]: row for row in (l.split(",") for l in (out / "gradebook.csv").read_text().splitlines())}
+    assert rows["student"] == ["student", "01-socket", "total", "status"]
+    assert rows["alice"] == ["alice", "10", "10", "ok"]
+    assert rows["carol"] == ["carol", "10", "10", "ok"]
+    assert rows["bob"][1:] == ["0", "0", "build failed: 01-socket"]
+    assert rows["dave.txt"][3].startswith("refused: ")
+    for student in ("alice", "bob", "carol"):
+        assert (out / student / "results.json").exists() and (out / student / "junit.xml").exists()
+    assert re.search(r"grade-all: 4/4 \S+: ", r.stderr), r.stderr      # the running count, no terminal
+    assert "graded 3 of 4 submissions; mean 6.7/10" in r.stdout, r.stdout
+    assert re.search(r"01-socket\s+6\.7\s+2/3\s+test_\w+ \(1\)", r.stdout), r.stdout
+    book = (out / "gradebook.csv").read_text()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
+    assert again.stderr.count("(already graded)") == 4, again.stderr
+    assert (out / "gradebook.csv").read_text() == book
+    forced = subprocess.run(cmd[:-2] + ["--jobs", "1", "--force"], capture_output=True, text=True, timeout=800)
+    assert "(already graded)" not in forced.stderr and forced.returncode == 0

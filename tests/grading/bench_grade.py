@@ -1,0 +1,112 @@
+"""bench_grade.py - how many submissions a minute `make grade-all` grades here.
+
+    python3 tests/grading/bench_grade.py [--students 20] [--jobs N] [--docker auto|yes|no]
+
+Makes a class in build/bench-grade/class/: 40% the reference solution, 30%
+the untouched handout, 30% broken (a mutant from tests/mutants/, or a
+lesson that does not compile), some as .zip or .tar.gz; grades it with
+grade_all.py (--force, every limit on), and prints submissions per minute
+with the machine's cores and load, so the figure can be read in context.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from grading import handout, mutants  # noqa: E402
+from grading import kit as kitmod  # noqa: E402
+
+PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+
+
+def lesson_files(tree):
+    return {str(c.relative_to(tree)): c.read_bytes() for c in Path(tree).glob("lessons/*/*.c")}
+
+
+def make_class(dst, n):
+    """n submissions in dst: reference, handout and broken ones, folders and archives."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    work = dst.parent / "parts"
+    shutil.rmtree(work, ignore_errors=True)
+    ref = lesson_files(ROOT)
+    stub = lesson_files(handout.make_handout(work / "handout"))
+    broken = []
+    for m in (m for m in mutants.all_mutants() if not m.outside_lessons()):
+        tree = work / "mutants" / m.name
+        mutants.reference_copy(tree)
+        m.apply(tree)
+        broken.append(lesson_files(tree))
+    no_build = dict(ref)
+    key = "lessons/02-bind/server.c"
+    no_build[key] = no_build[key].replace(b"return EXIT_OK;", b"return EXIT_OK", 1)
+    broken.append(no_build)
+    kinds = []
+    for i in range(n):
+        r = i % 10
+        files, kind = ((ref, "reference") if r < 4 else (stub, "handout") if r < 7
+                       else (no_build, "broken") if r == 9 else (broken[i % len(broken)], "broken"))
+        sid = f"student{i + 1:02d}-{kind}"
+        if i % 5 == 3:
+            with zipfile.ZipFile(dst / f"{sid}.zip", "w") as z:
+                for name, data in files.items():
+                    z.writestr(f"socketlab-main/{name}", data)
+        elif i % 5 == 4:
+            with tarfile.open(dst / f"{sid}.tar.gz", "w:gz") as t:
+                for name, data in files.items():
+                    p = work / "tar" / sid / name
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                    p.write_bytes(data)
+                    t.add(p, arcname=name)
+        else:
+            for name, data in files.items():
+                p = dst / sid / name
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_bytes(data)
+        kinds.append(kind)
+    shutil.rmtree(work, ignore_errors=True)
+    return kinds
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="submissions per minute of grade-all on this machine")
+    ap.add_argument("--students", type=int, default=20)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="at once (default: the cores, "
+                    "as grade-all)")
+    ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "auto"))
+    args = ap.parse_args(argv)
+    base = ROOT / "build" / "bench-grade"
+    kinds = make_class(base / "class", args.students)
+    print(f"bench-grade: a class of {len(kinds)}: {kinds.count('reference')} reference, "
+          f"{kinds.count('handout')} handout, {kinds.count('broken')} broken", file=sys.stderr)
+    # The kit is built once per kit version: before the clock starts.
+    sys.path.insert(0, str(ROOT / "tests" / "grading"))
+    import grade as grademod
+    if args.docker == "auto":
+        args.docker = "yes" if grademod.docker_ready() else "no"
+    kitmod.ensure_kit("docker", runner=grademod.docker_runner) if args.docker == "yes" else kitmod.ensure_kit("local")
+    load = os.getloadavg()[0]
+    started = time.monotonic()
+    r = subprocess.run([PYTHON, "-I", str(ROOT / "tests" / "grading" / "grade_all.py"), str(base / "class"),
+                        "--out", str(base / "out"), "--jobs", str(args.jobs), "--docker", args.docker, "--force"],
+                       timeout=3600)
+    seconds = time.monotonic() - started
+    if r.returncode != 0:
+        print(f"bench-grade: grade-all failed (exit {r.returncode})", file=sys.stderr)
+        return 1
+    print(f"bench-grade: {len(kinds)} submissions in {seconds:.1f}s = {len(kinds) * 60 / seconds:.1f} "
+          f"submissions/minute ({args.jobs} at a time, {os.cpu_count()} cores, load {load:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after; mode {args.docker})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
