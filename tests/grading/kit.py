@@ -27,7 +27,7 @@ from grading import handout  # noqa: E402
 
 # Top-level files and folders of the kit that grading uses (missing ones are skipped).
 KIT_FILES = ("Makefile", "conftest.py", "pytest.ini")
-KIT_DIRS = ("mk", "src", "include", "fault")
+KIT_DIRS = ("mk", "src", "include", "fault", "po")
 GRADER_BIN = "build/.grader/runas"
 
 
