@@ -178,12 +178,12 @@ def test_check_reports_a_compile_error_and_never_tests_a_stale_program(fresh, tm
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(1500)
 def test_reference_code_in_the_holes_passes_every_lesson(fresh, tmp_path):
     tree = copy_of(fresh, tmp_path / "solved")
     for c in (ROOT / "lessons").glob("*/*.c"):
         shutil.copy2(c, tree / c.relative_to(ROOT))
-    r = make(tree, "check", timeout=1100)
+    r = make(tree, "check", timeout=1400)
     assert r.returncode == 0, r.stdout + r.stderr
     for lesson in LESSONS:
         assert re.search(rf"^lesson {lesson}: done - all \d+ tests pass$", r.stdout, re.M), r.stdout
