@@ -35,7 +35,8 @@ NEW_STEPS = {
     "09-poll": {"server": [4, 5], "client": []},
     "10-epoll": {"server": [4, 5], "client": []},
 }
-# The hole `make check LESSON=NN` names first: the server's, as the README's order.
+# The hole `make check LESSON=NN` names first: the server's, as the README's order
+# (09 and 10: the loop, step 5, runs first and calls step 4's accept_clients()).
 FIRST_HOLE = {
     "01-socket": "lesson 01-socket, step 1: write it at TODO(step 1) in lessons/01-socket/server.c",
     "02-bind": "lesson 02-bind, step 2: write it at TODO(step 2) in lessons/02-bind/server.c",
@@ -45,8 +46,8 @@ FIRST_HOLE = {
     "06-close": "lesson 06-close, server step 2: write it at TODO(step 2) in lessons/06-close/server.c",
     "07-framing": "lesson 07-framing, server step 5: write it at TODO(step 5) in lessons/07-framing/server.c",
     "08-fork": "lesson 08-fork, server step 4: write it at TODO(step 4) in lessons/08-fork/server.c",
-    "09-poll": "lesson 09-poll, server step 4: write it at TODO(step 4) in lessons/09-poll/server.c",
-    "10-epoll": "lesson 10-epoll, server step 4: write it at TODO(step 4) in lessons/10-epoll/server.c",
+    "09-poll": "lesson 09-poll, server step 5: write it at TODO(step 5) in lessons/09-poll/server.c",
+    "10-epoll": "lesson 10-epoll, server step 5: write it at TODO(step 5) in lessons/10-epoll/server.c",
 }
 # Every lesson of the kit (01-06 ask for their new steps only; 07-10, beyond
 # one client, have their own layout: each names the hole its programs hit first).
