@@ -41,7 +41,8 @@ from grading import kit as kitmod  # noqa: E402
 from grading.submission import Refused, open_submission  # noqa: E402
 
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
-NPROC_LIMIT = 64            # processes+threads of the student's uid (a fork bomb stops here)
+NPROC_LIMIT = 256           # processes+threads of the student's uid: lesson 08 forks one per
+                            # client (100 at once in its tests); a fork bomb stops here
 MEM_LIMIT = 512 << 20       # bytes of address space per student process
 GRADE_LIMIT = 1200          # seconds for a whole submission
 UID_RANGE = range(61000, 62000)
