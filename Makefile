@@ -2,7 +2,8 @@
 #
 #   make            build every lesson into build/<lesson>/ (and build/libsocketlab.so)
 #   make demo       lesson 06's server and client on loopback, with traces
-#   make test       the whole test suite (installs test packages when it can)
+#   make test       the quick tests, about a minute (installs test packages when it can)
+#   make test-all   the whole suite, slow tests too: grading, Docker, docs, timelines (CI)
 #   make bench      round trips per second: lesson 06 vs a bare C ping-pong
 #   make SAN=1      the same with AddressSanitizer + UBSan, into build/san/
 #   make docs       the Doxygen site in build/docs/html/
@@ -54,7 +55,7 @@ BENCH    := $(BUILD)/bench/pingpong
 PYTHON  ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import pytest' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 
-.PHONY: all demo test bench clean install help
+.PHONY: all demo test test-all bench clean install help
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -89,14 +90,21 @@ $(BENCH): $(BUILD)/bench/pingpong.o
 demo: all
 	@bash tests/demo.sh $(BUILD)/06-close
 
-# The suite runs on every core (pytest-xdist; TEST_JOBS=1 for one at a
-# time) and ends with its slowest tests, so a slow one is seen.
+# Two tiers (conftest.py): make test is the quick one, every test not marked
+# slow, about a minute; make test-all runs everything, as CI does. Both run
+# on every core (pytest-xdist; TEST_JOBS=1 for one at a time) and end with
+# their slowest tests, so a slow one is seen.
 TEST_JOBS ?= auto
-test: all
+define run_pytest
 	@bash tests/ensure-deps.sh
 	@PYTHON="$(PYTHON)"; [ -n "$$PYTHON" ] || PYTHON=/usr/bin/python3; \
 	 jobs=; $$PYTHON -c 'import xdist' 2>/dev/null && [ "$(TEST_JOBS)" != 1 ] && jobs="-n $(TEST_JOBS)"; \
-	 LAB_BUILD=$(abspath $(BUILD)) $$PYTHON -m pytest $$jobs --durations=10 $(PYTEST_ARGS)
+	 LAB_BUILD=$(abspath $(BUILD)) $$PYTHON -m pytest $$jobs --durations=10 $(1) $(PYTEST_ARGS)
+endef
+test: all
+	$(call run_pytest,-m "not slow")
+test-all: all
+	$(call run_pytest,)
 
 bench: all $(BENCH)
 	@bash bench/bench.sh $(BUILD)
