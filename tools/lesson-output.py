@@ -419,6 +419,33 @@ def send_then_read_all(port, data, pieces=1):
         return reply
 
 
+def read_until_closed(c):
+    """What socket c receives until the server closes it (a reset counts as closed)."""
+    reply = b""
+    while True:
+        try:
+            piece = c.recv(4096)
+        except ConnectionResetError:
+            break
+        if not piece:
+            break
+        reply += piece
+    return reply
+
+
+def client_sent_first(sc, server, lesson, *args):
+    """Start a lesson's client while @server is paused (SIGSTOP), and let the
+    server go on once the client's first message is sent: the server's view
+    after accept() (bytes waiting) is then the same on every run."""
+    server.p.send_signal(signal.SIGSTOP)
+    try:
+        client = sc.start(lesson, "client", *args)
+        client.wait_for(r"^(?:sent: |发送：)")
+    finally:
+        server.p.send_signal(signal.SIGCONT)
+    return client
+
+
 def s_07_glued(sc):
     server, port = sc.server("06-close")
     server.p.send_signal(signal.SIGSTOP)        # busy: the messages queue up
@@ -472,7 +499,7 @@ def s_07_exchange(sc):
 def s_07_split_framed(sc):
     server = with_faults(sc, "recv:short=7", "07-framing", "server", "0")
     port = server.wait_for(r"^listening on .*:(\d+)$").group(1)
-    client = sc.start("07-framing", "client", "-n", "3", "-i", "0", "127.0.0.1", port)
+    client = client_sent_first(sc, server, "07-framing", "-n", "3", "-i", "0", "127.0.0.1", port)
     client.finish()
     server.finish()
     return (f"# terminal 1: lesson 07's server, each recv() cut to at most 7 bytes\n"
@@ -481,11 +508,20 @@ def s_07_split_framed(sc):
 
 def s_07_too_long(sc):
     server, port = sc.server("07-framing", "-k")
-    reply = send_then_read_all(port, (1 << 20).to_bytes(4, "big") + b"x" * 16)
-    server.wait_for(r"protocol error")
-    client = sc.start("07-framing", "client", "-n", "1", "127.0.0.1", port)
+    server.p.send_signal(signal.SIGSTOP)        # all 20 bytes wait when it accepts
+    try:
+        c = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+        c.sendall((1 << 20).to_bytes(4, "big") + b"x" * 16)
+        c.shutdown(socket.SHUT_WR)
+    finally:
+        server.p.send_signal(signal.SIGCONT)
+    with c:
+        reply = read_until_closed(c)
+    server.wait_for(r"protocol error(.|\n)*close\(4\) = 0")
+    client = client_sent_first(sc, server, "07-framing", "-n", "1", "127.0.0.1", port)
     client.finish()
-    server.wait_for(r"^sent: ok$")
+    server.wait_for(r"^sent: ok(.|\n)*close\(4\) = 0")
+    wait_in_poll(server.p.pid, "accept")
     server.p.send_signal(signal.SIGINT)
     server.finish()
     return (f"# terminal 1\n{server.transcript()}"
@@ -517,6 +553,23 @@ def wait_state(pid, states):
         time.sleep(0.01)
 
 
+def wait_in_poll(pid, where="poll"):
+    """Wait until process @pid sleeps in poll() or epoll_wait() (its wchan
+    says so; where="accept": in accept()): a signal sent now interrupts that
+    call, on every run alike, and the trace shows it failing with EINTR."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+        except OSError:
+            wchan = ""
+        if where in wchan and proc_state(pid) == "S":
+            return
+        if time.monotonic() > deadline:
+            raise ScenarioError(f"process {pid} never waited in {where} (wchan {wchan!r})")
+        time.sleep(0.01)
+
+
 def children_of(pid):
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(x) for x in path.read_text().split()]
@@ -539,13 +592,15 @@ def s_08_second_client_waits(sc):
 
 
 def s_08_two_at_once(sc):
-    server, port = sc.server("08-fork")
+    # -q: the trace lines of the parent and of its children ([server:PID])
+    # interleave differently on every run; the data lines tell the story.
+    server, port = sc.server("08-fork", "-q")
     a = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
     a.sendall(frame("A 的第一条".encode()))
     a.recv(6)
     server.wait_for(r"^sent: ok$")
     ps = ps_family(server.p.pid)
-    client = sc.start("08-fork", "client", "-n", "2", "-i", "0", "127.0.0.1", port)
+    client = sc.start("08-fork", "client", "-q", "-n", "2", "-i", "0", "127.0.0.1", port)
     client.finish()
     a.sendall(frame("A 的第二条".encode()))
     a.recv(6)
@@ -583,16 +638,25 @@ def s_08_zombie(sc):
 
 def s_09_many_at_once(sc):
     server, port = sc.server("09-poll")
-    a = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
     whole = frame("A 的消息，分两次发".encode())
-    a.sendall(whole[:9])                        # a header and half the message, then nothing
+    server.p.send_signal(signal.SIGSTOP)        # the same view after accept() on every run
+    try:
+        a = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+        a.sendall(whole[:9])                    # a header and half the message, then nothing
+    finally:
+        server.p.send_signal(signal.SIGCONT)
+    server.wait_for(r"recv\(4, .*\) = 9$")
     clients = []
     for _ in range(2):
-        clients.append(sc.start("09-poll", "client", "-n", "2", "-i", "0", "127.0.0.1", port))
+        clients.append(client_sent_first(sc, server, "09-poll", "-q", "-n", "2", "-i", "0",
+                                         "127.0.0.1", port))
         clients[-1].finish()
+        server.wait_for(r"close\(5\) = 0(.|\n)*" * len(clients))
     a.sendall(whole[9:])
     a.recv(6)
     a.close()
+    server.wait_for(r"close\(4\) = 0")
+    wait_in_poll(server.p.pid)
     server.p.send_signal(signal.SIGINT)
     server.finish()
     return (f"# terminal 1\n{server.transcript()}"
@@ -602,12 +666,31 @@ def s_09_many_at_once(sc):
 
 
 def s_10_edge(sc):
+    # A Python client, sending each frame once the server waits in epoll_wait()
+    # again: the server's drain (recv until EAGAIN) shows the same on every
+    # run. (The lesson's client sends its next frame as soon as it has its
+    # reply, racing the server's last recv(): EAGAIN one run, a frame the next.)
     server, port = sc.server("10-epoll", "--edge")
-    client = sc.start("10-epoll", "client", "-n", "3", "-i", "0", "127.0.0.1", port)
-    client.finish()
+    frames = [frame(f"这是第{i}个超级女生，编号{i:03d}。".encode()) for i in (1, 2, 3)]
+    # No SIGSTOP here: a stopped and continued epoll_wait() fails with EINTR.
+    c = socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT)
+    server.wait_for(r"accept\(3, .*EAGAIN")         # accepted: nothing to read yet
+    with c:
+        for f in frames:
+            wait_in_poll(server.p.pid)
+            c.sendall(f)
+            if c.recv(6) != frame(b"ok"):
+                raise ScenarioError("10-edge: the server did not answer ok")
+        server.wait_for(r"send\(5, .*\n.*recv\(5, buf, \d+, 0\) = -1 EAGAIN.*\n(.|\n)*"
+                        r"send\(5, (.|\n)*send\(5, (.|\n)*EAGAIN")
+        wait_in_poll(server.p.pid)
+    server.wait_for(r"close\(5\) = 0")
+    wait_in_poll(server.p.pid)
     server.p.send_signal(signal.SIGINT)
     server.finish()
-    return f"# terminal 1\n{server.transcript()}# terminal 2\n{client.transcript()}# Ctrl-C in terminal 1\n"
+    return (f"# terminal 1\n{server.transcript()}"
+            f"# terminal 2: a client (Python) sent the seed's first three messages, framed, each one\n"
+            f"# once the server was back in epoll_wait(), read each reply, and closed; Ctrl-C in terminal 1\n")
 
 
 def s_10_fd_limit(sc):
