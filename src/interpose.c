@@ -399,7 +399,7 @@ static int step_of(enum kind k, int fd, int any_listening)
         case K_SOCKET: return 1;
         case K_CONNECT: case K_BIND: case K_NAME: case K_PEER: return 2;
         case K_OPTION: return p >= P_CONNECTING ? 3 : 1;
-        case K_CLOSE: return p >= P_CONNECTING ? 4 : 2;   /* a failed connect's socket */
+        case K_CLOSE: return p == P_CONNECTED ? 4 : 2;    /* a failed connect's socket: 2 */
         case K_SHUTDOWN: return 4;
         case K_IO: case K_WAIT: case K_LISTEN: case K_ACCEPT: return 3;
         }
@@ -426,7 +426,7 @@ static void call_begin(struct call *c, enum wrapped w, int fd, int any_listening
     trace_pause(c->step, c->text);
     /* A close of a connection shows the kernel's view first: the state it
      * leaves (CLOSE_WAIT when the peer closed first, ESTABLISHED if not). */
-    if (w == W_CLOSE && phase_of(fd) >= P_CONNECTING)
+    if (w == W_CLOSE && phase_of(fd) == P_CONNECTED)
         trace_view(c->step, fd);
     clock_gettime(CLOCK_REALTIME, &c->start);
 }

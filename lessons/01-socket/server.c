@@ -6,6 +6,7 @@
  * Usage: server [-q] [--json] [--pause] PORT
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +25,11 @@ int main(int argc, char *argv[])
     int listenfd = -1;
 
     parse_server_args(argc, argv, ABOUT, 0, &args);
+    /* --bind is checked here too, though lesson 02 is where it binds: an
+     * IPv6 address needs an AF_INET6 socket, which comes in lesson 06. */
+    if (strchr(args.bind_addr, ':') != NULL)
+        die_usage("--bind '%s': binding an IPv6 address comes in lesson 06-close; "
+                  "here use an IPv4 address (0.0.0.0, 127.0.0.1)", args.bind_addr);
 
     /* Step 1: create the listening socket. AF_INET: IPv4 addresses;
      * SOCK_STREAM: a reliable byte stream, which for AF_INET is TCP (the 0
