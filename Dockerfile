@@ -7,7 +7,7 @@ ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE} AS build
 # The toolchain layer comes first so it stays cached while the sources change.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends gcc libc6-dev make \
+ && apt-get install -y --no-install-recommends gcc libc6-dev make gettext \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what `make` reads: the lessons' tests and READMEs are kept out by .dockerignore.
@@ -15,6 +15,9 @@ COPY Makefile ./
 COPY include/ include/
 COPY src/ src/
 COPY lessons/ lessons/
+# The Chinese catalog (LANG=zh_CN.UTF-8 or LAB_LANG=zh in the containers).
+COPY mk/i18n.mk mk/
+COPY po/ po/
 RUN make -j"$(nproc)" \
  && for dir in build/[0-9][0-9]-*/; do \
         lesson=$(basename "$dir"); mkdir -p "/out/$lesson"; \
@@ -22,7 +25,8 @@ RUN make -j"$(nproc)" \
             if [ -x "$dir$prog" ]; then cp "$dir$prog" "/out/$lesson/"; fi; \
         done; \
     done \
- && strip /out/*/*
+ && strip /out/*/* \
+ && cp -r build/locale /out/locale     # the programs look in ../locale
 
 FROM ${BASE_IMAGE}
 # iproute2: `tc netem` for compose.yaml's slow profile (a slow or lossy link).
