@@ -19,13 +19,13 @@
 
 /** What a data line on stdout says the bytes were. */
 enum data_dir {
-    DATA_RECEIVED, /**< "received: ..." (the seed's 接收：) */
+    DATA_RECEIVED, /**< "received: ..." (the seed's 接收：; the same words in every language) */
     DATA_SENT      /**< "sent: ..." (the seed's 发送：) */
 };
 
 /**
  * @brief Print a data line on stdout: `received: <bytes>` or `sent: <bytes>`
- *        (the seed's 接收：/发送： with `LAB_LANG=zh`).
+ *        (the same words in every language: harnesses read them).
  * @param dir   received or sent.
  * @param data  the bytes; only these @p len bytes are printed, control
  *              bytes as `\xNN`.

@@ -152,6 +152,19 @@ static const char *label_in(const char *context, const char *msgid)
     return t == key ? msgid : t;
 }
 
+/* The label of a step as written in the source (English): JSON carries
+ * it, so a tool reads the same words whatever the user's language. */
+static const char *step_msgid(int step)
+{
+    if (role == ROLE_CLIENT && step >= 1 && step < (int)ARRAY_LEN(client_labels))
+        return client_labels[step];
+    if (role == ROLE_SERVER && step >= 1 && step < (int)ARRAY_LEN(server_labels))
+        return server_labels[step];
+    if (role == ROLE_UNKNOWN && step == 1)
+        return any_labels[step];
+    return "";
+}
+
 const char *trace_step_label(int step)
 {
     if (role == ROLE_CLIENT && step >= 1 && step < (int)ARRAY_LEN(client_labels))
@@ -417,7 +430,7 @@ static void event_json(const struct trace_event *ev, struct kernel_view v)
 
     add_json_head(&l, ev->step);
     add(&l, ",\"start\":%lld.%09ld,\"label\":", (long long)ev->start.tv_sec, ev->start.tv_nsec);
-    add_json_string(&l, trace_step_label(ev->step));
+    add_json_string(&l, step_msgid(ev->step));
     add(&l, ",\"call\":");
     add_json_string(&l, ev->call);
     add(&l, ",\"text\":");
@@ -427,7 +440,7 @@ static void event_json(const struct trace_event *ev, struct kernel_view v)
         add(&l, ",\"sock\":%d", ev->sock);
     if (ev->ret == -1) {
         add(&l, ",\"errno\":\"%s\",\"error\":", errno_name(ev->err));
-        add_json_string(&l, strerror(ev->err));
+        add_json_string(&l, strerrordesc_np(ev->err) ? strerrordesc_np(ev->err) : "");
     }
     if (ev->injected) {
         add(&l, ",\"injected\":");
@@ -455,7 +468,7 @@ static void event_text(const struct trace_event *ev, struct kernel_view v)
         add(&l, _("step %d %s"), ev->step, trace_step_label(ev->step));
     add(&l, "%s  %s = %ld", off, ev->text, ev->ret);
     if (ev->ret == -1)
-        add(&l, " %s%s (%s)%s", red, errno_name(ev->err), strerror(ev->err), off);
+        add(&l, " %s%s (%s)%s", red, errno_name(ev->err), errno_text(ev->err), off);
     if (ev->injected)
         add(&l, "   %s[%s %s]%s", yellow, _("injected:"), ev->injected, off);
     emit(&l);
