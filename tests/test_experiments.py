@@ -99,7 +99,7 @@ def test_doxygen_site_folds_the_answers(tmp_path):
     for readme in READMES:
         n = readme.read_text(encoding="utf-8").count("<details>")
         page = (tmp_path / "html" / f"lesson_{readme.parent.name[:2]}.html").read_text(encoding="utf-8")
-        body = page[page.index("Predict, then run"):]
+        body = page[page.index("Predict, then"):]     # "... run", or "... look: the timeline" first
         # One <details> per answer, each with its summary inside it (Doxygen
         # splits a block at a blank line into several: more <details> than answers).
         assert body.count("<details>") == n and body.count("</details>") == n, readme
