@@ -1,0 +1,43 @@
+"""The Makefile itself: sanitizer flags that a CFLAGS on the command line
+cannot drop, no Python probe on a plain build, and `make help` that lists
+every target from the files that define them."""
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from labharness import ROOT
+
+
+def make(*args, **kw):
+    return subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_a_command_line_cflags_keeps_the_sanitizers():
+    # -B -n: print every command of a full build without running any.
+    r = make("-B", "-n", "SAN=1", "CFLAGS=-O1", "V=1", "build/san/obj/trace.o")
+    assert r.returncode == 0, r.stderr
+    compile_line = next(l for l in r.stdout.splitlines() if "src/trace.c" in l)
+    assert "-O1" in compile_line and "-fsanitize=address,undefined" in compile_line, compile_line
+
+
+def test_a_plain_build_runs_no_python(tmp_path):
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    out = tmp_path / "execs"
+    r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "-o", str(out), "make", "-n", "all"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    pythons = [l for l in out.read_text().splitlines() if re.search(r'execve\("[^"]*python', l)]
+    assert not pythons, "make all asked Python something:\n" + "\n".join(pythons)
+
+
+def test_help_lists_every_target_from_the_files_that_define_them():
+    r = make("help")
+    assert r.returncode == 0, r.stderr
+    for target in ("make test", "make test-all", "make bench", "make bench-load", "make docs", "make docker",
+                   "make timeline", "make handout", "make grade ", "make grade-all", "make bench-grade",
+                   "make gradescope", "make fuzz", "make po-update", "make lesson-output", "make fault-demo",
+                   "make clean", "tools/trace"):
+        assert target in r.stdout, f"make help does not mention {target!r}:\n{r.stdout}"
