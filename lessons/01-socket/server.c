@@ -53,8 +53,8 @@ int main(int argc, char *argv[])
     n = readlink(path, target, sizeof(target) - 1);
     if (n != -1) {
         target[n] = '\0';
-        fprintf(stderr, "server: fd %d -> %s: a socket, with no address and no connection yet\n",
-                listenfd, target);
+        warn_msg("fd %d -> %s: a socket, with no address and no connection yet",
+                 listenfd, target);       /* "server: ...", in the user's language */
     }
 
     /* Step 2, bind, is lesson 02. exit() closes the socket for us. */
