@@ -532,9 +532,13 @@ static int accept_common(enum wrapped w, int fd, struct sockaddr *addr, socklen_
     else
         nfd = REAL(W_ACCEPT4, fn4)(fd, addr, len, flags);
     c.text[0] = '\0';
-    appendf(c.text, TEXT_MAX, "%s(%d, %s, %u", table[w].name, fd,
-            nfd >= 0 && addr != NULL && len != NULL ? addr_str(addr, *len) : "NULL",
-            len != NULL ? (unsigned)*len : 0u);
+    /* The peer's address as the kernel filled it in; NULL stays NULL. */
+    appendf(c.text, TEXT_MAX, "%s(%d, %s, ", table[w].name, fd,
+            addr == NULL ? "NULL" : nfd >= 0 && len != NULL ? addr_str(addr, *len) : "addr");
+    if (len != NULL)
+        appendf(c.text, TEXT_MAX, "%u", (unsigned)*len);
+    else
+        appendf(c.text, TEXT_MAX, "NULL");
     if (w == W_ACCEPT4) {
         static const struct flag_name accept_flags[] = {
             {SOCK_NONBLOCK, "SOCK_NONBLOCK"}, {SOCK_CLOEXEC, "SOCK_CLOEXEC"}};
