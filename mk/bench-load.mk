@@ -14,9 +14,9 @@ LOADGEN  := $(BUILD)/bench/loadgen
 BASELINE := $(BUILD)/bench/epoll_baseline
 
 $(LOADGEN): $(BUILD)/bench/loadgen.o
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 $(BASELINE): $(BUILD)/bench/epoll_baseline.o
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 .PHONY: bench-load
 # Built with everything (tests/test_loadgen.py uses them), but not in the

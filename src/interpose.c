@@ -694,26 +694,32 @@ static int iov_capped(const struct iovec *iov, int n, size_t cap, struct iovec *
     return i;
 }
 
-ssize_t writev(int fd, const struct iovec *iov, int n)
+/* writev and readv: one vector of buffers, cut short for a short-count
+ * rule; w says which. */
+static ssize_t vector_io(enum wrapped w, int fd, const struct iovec *iov, int n)
 {
     typedef ssize_t (*fn)(int, const struct iovec *, int);
     struct iovec capped[IOV_CAP];
+    enum fault_call fc = (enum fault_call)table[w].fault;
     struct call c;
-    size_t total;
+    size_t total = iov_total(iov, n);
     ssize_t rc;
     int m;
 
-    if (!active() || phase_of(fd) == P_NONE)
-        return REAL(W_WRITEV, fn)(fd, iov, n);
-    total = iov_total(iov, n);
-    snprintf(c.text, TEXT_MAX, "writev(%d, [%d buffers, %zu bytes], %d)", fd, n, total, n);
-    call_begin(&c, W_WRITEV, fd, 0);
+    snprintf(c.text, TEXT_MAX, "%s(%d, [%d buffers, %zu bytes], %d)", table[w].name, fd, n, total, n);
+    call_begin(&c, w, fd, 0);
     m = iov_capped(iov, n, c.fault.cap, capped);
-    rc = c.fault.err ? injected_failure(&c) : m >= 0 ? REAL(W_WRITEV, fn)(fd, capped, m)
-                                                     : REAL(W_WRITEV, fn)(fd, iov, n);
-    fault_note_short(FC_SEND, c.fault, total, rc);
-    call_end(&c, rc, -1, send_note(rc, total));
+    rc = c.fault.err ? injected_failure(&c) : m >= 0 ? REAL(w, fn)(fd, capped, m) : REAL(w, fn)(fd, iov, n);
+    fault_note_short(fc, c.fault, total, rc);
+    call_end(&c, rc, -1, fc == FC_SEND ? send_note(rc, total) : recv_note(rc));
     return rc;
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+    if (!active() || phase_of(fd) == P_NONE)
+        return REAL(W_WRITEV, ssize_t (*)(int, const struct iovec *, int))(fd, iov, n);
+    return vector_io(W_WRITEV, fd, iov, n);
 }
 
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -816,24 +822,9 @@ ssize_t read(int fd, void *buf, size_t len)
 
 ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-    typedef ssize_t (*fn)(int, const struct iovec *, int);
-    struct iovec capped[IOV_CAP];
-    struct call c;
-    size_t total;
-    ssize_t rc;
-    int m;
-
     if (!active() || phase_of(fd) == P_NONE)
-        return wait_flushed(), REAL(W_READV, fn)(fd, iov, n);
-    total = iov_total(iov, n);
-    snprintf(c.text, TEXT_MAX, "readv(%d, [%d buffers, %zu bytes], %d)", fd, n, total, n);
-    call_begin(&c, W_READV, fd, 0);
-    m = iov_capped(iov, n, c.fault.cap, capped);
-    rc = c.fault.err ? injected_failure(&c) : m >= 0 ? REAL(W_READV, fn)(fd, capped, m)
-                                                     : REAL(W_READV, fn)(fd, iov, n);
-    fault_note_short(FC_RECV, c.fault, total, rc);
-    call_end(&c, rc, -1, recv_note(rc));
-    return rc;
+        return wait_flushed(), REAL(W_READV, ssize_t (*)(int, const struct iovec *, int))(fd, iov, n);
+    return vector_io(W_READV, fd, iov, n);
 }
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
