@@ -115,21 +115,6 @@ void trace_view(int step, int fd);
 void trace_pause(int step, const char *text);
 
 /**
- * @brief Name of a TCP state as the kernel numbers it in tcp_info.
- * @param state  `tcpi_state`, 1 (ESTABLISHED) to 11 (CLOSING).
- * @return a static string such as "LISTEN", or "UNKNOWN".
- */
-const char *tcp_state_name(int state);
-
-/**
- * @brief The label of a step in the current language.
- * @param step  the seed's step number for this program's role.
- * @return a static string such as "bind address" or "把IP和端口绑定到socket上"; ""
- *         for a step outside the role's range (server 1-6, client 1-4).
- */
-const char *trace_step_label(int step);
-
-/**
  * @brief Quote up to @p len bytes of data for display: printable ASCII and
  *        valid UTF-8 as they are; control bytes (C0, DEL, the C1 range
  *        U+0080-U+009F) and invalid UTF-8 as `\xNN`; cut, and ended with

@@ -165,7 +165,9 @@ static const char *step_msgid(int step)
     return "";
 }
 
-const char *trace_step_label(int step)
+/* The label of a step in the current language: "bind address", or the
+ * seed's "把IP和端口绑定到socket上"; "" outside the role's steps. */
+static const char *trace_step_label(int step)
 {
     if (role == ROLE_CLIENT && step >= 1 && step < (int)ARRAY_LEN(client_labels))
         return label_in(CLIENT_CTX, client_labels[step]);
@@ -176,7 +178,8 @@ const char *trace_step_label(int step)
     return "";
 }
 
-const char *tcp_state_name(int state)
+/* Name of a TCP state as tcp_info numbers it: "LISTEN", or "UNKNOWN". */
+static const char *tcp_state_name(int state)
 {
     if (state < 1 || state >= (int)ARRAY_LEN(state_names))
         return state_names[0];
