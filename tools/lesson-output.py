@@ -602,6 +602,9 @@ def s_08_two_at_once(sc):
     ps = ps_family(server.p.pid)
     client = sc.start("08-fork", "client", "-q", "-n", "2", "-i", "0", "127.0.0.1", port)
     client.finish()
+    # B's child prints its last "sent: ok" after the send, so the client may
+    # be gone before the line is: wait for it, or A's next line may come first.
+    server.wait_for(r"^sent: ok$(?:[\s\S]*?^sent: ok$){2}")
     a.sendall(frame("A 的第二条".encode()))
     a.recv(6)
     a.close()
