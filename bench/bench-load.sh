@@ -49,6 +49,7 @@ servers+=("09-poll|$build/09-poll/server -q" "10-epoll|$build/10-epoll/server -q
 # "name C key=value..." to results.
 one_run() {                 # $1 name, $2 command, $3 connections, $4 messages
     local name=$1 cmd=$2 c=$3 m=$4 port= line
+    : >"$tmp/server.out"        # exists before the background shell opens it: sed below reads it
     "${server_cpu[@]}" $cmd 0 >"$tmp/server.out" 2>"$tmp/server.err" &
     spid=$!
     for _ in $(seq 500); do
