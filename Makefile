@@ -49,6 +49,8 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libsocketlab.a
 PROGRAMS := $(foreach l,$(LESSONS),$(patsubst lessons/$(l)/%.c,$(BUILD)/$(l)/%,$(wildcard lessons/$(l)/*.c)))
 BENCH    := $(BUILD)/bench/pingpong
+# slowlink: netem's delay and loss without netem (compose's slow profile).
+TOOLS    := $(BUILD)/tools/slowlink
 
 # The test runner: the first python3 that has pytest (Debian's, usually).
 # Deferred (=, not :=): only the targets that run Python ask for it.
@@ -56,7 +58,7 @@ PYTHON  ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import pytest' 
 PYTEST_ARGS ?=
 
 .PHONY: all demo test test-all bench clean install help
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(TOOLS)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -85,6 +87,11 @@ $(BUILD)/bench/%.o: bench/%.c
 	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 $(BENCH): $(BUILD)/bench/pingpong.o
 	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tools/%: tools/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $<
 
 # The main job: the seed's exchange on loopback, both traces on the terminal.
 demo: all
@@ -131,4 +138,4 @@ help:
 
 # The dependency files of what this Makefile builds, by name: never
 # whatever *.d a submission might leave in build/.
--include $(LIB_OBJS:.o=.d) $(PROGRAMS:=.d)
+-include $(LIB_OBJS:.o=.d) $(PROGRAMS:=.d) $(TOOLS:=.d)
