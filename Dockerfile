@@ -15,6 +15,7 @@ COPY Makefile ./
 COPY include/ include/
 COPY src/ src/
 COPY lessons/ lessons/
+COPY tools/slowlink.c tools/
 # The Chinese catalog (LANG=zh_CN.UTF-8 or LAB_LANG=zh in the containers).
 COPY mk/i18n.mk mk/
 COPY po/ po/
@@ -25,17 +26,19 @@ RUN make -j"$(nproc)" \
             if [ -x "$dir$prog" ]; then cp "$dir$prog" "/out/$lesson/"; fi; \
         done; \
     done \
- && strip /out/*/* \
+ && strip /out/*/* build/tools/slowlink \
  && cp -r build/locale /out/locale     # the programs look in ../locale
 
 FROM ${BASE_IMAGE}
-# iproute2: `tc netem` for compose.yaml's slow profile (a slow or lossy link).
+# compose.yaml's slow profile (a slow or lossy link): iproute2 for `tc netem`, and
+# iptables for slowlink, which does netem's delay and loss where the kernel has no netem.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iproute2 \
+ && apt-get install -y --no-install-recommends iproute2 iptables \
  && rm -rf /var/lib/apt/lists/*
 # A fixed uid, so files and `ps` inside read the same on every host.
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin lab
 COPY --from=build /out/ /opt/socketlab/
+COPY --from=build /src/build/tools/slowlink /usr/local/bin/slowlink
 COPY tests/docker/image-help.sh /usr/local/bin/socketlab-help
 # Traces on stderr, no colour codes in `docker logs`; the final lesson's programs on PATH.
 ENV NO_COLOR=1 PATH=/opt/socketlab/06-close:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -4,7 +4,7 @@
 cat <<'HELP'
 socketlab: the TCP socket lessons, one directory per lesson:
 HELP
-for dir in /opt/socketlab/*/; do
+for dir in /opt/socketlab/[0-9][0-9]-*/; do
     printf '  %s%s\n' "$dir" "$(cd "$dir" && ls | tr '\n' ' ')"
 done
 cat <<'HELP'
@@ -16,4 +16,5 @@ Run the final lesson's server and client on a Docker network:
   docker network rm lab
 Any lesson: docker run --rm socketlab /opt/socketlab/05-send-recv/server --help
 Or, from the repo: docker compose up   (LESSON, COUNT, INTERVAL choose what runs)
+A slow link: docker compose --profile slow up  (tc netem, or slowlink where there is no netem)
 HELP

@@ -1,10 +1,12 @@
 """test_compose_profiles.py - compose.yaml's slow profile: the exchange over a slow link.
 
 `docker compose --profile slow up slow-client` runs slow-server and slow-client, each
-putting `tc netem $NETEM` on its eth0 before it drops to user lab. A plain
-`docker compose up` must not start them. A kernel without netem (sch_netem) makes
-the slow pair stop with a clear message instead.
+slowing its eth0 before it drops to user lab: `tc netem $NETEM`, or, on a kernel
+without netem (sch_netem, as on this kit's CI machine), tools/slowlink. A plain
+`docker compose up` must not start them. The delay is measured in the client's own
+JSON trace (LAB_TRACE=json): a round trip is two delays at least.
 """
+import json
 import re
 
 import pytest
@@ -28,7 +30,9 @@ def test_slow_profile_adds_a_netem_pair_with_net_admin(dock, cmd):
     assert res.returncode == 0, res.stderr
     assert "slow-server:" in res.stdout and "slow-client:" in res.stdout
     assert "NET_ADMIN" in res.stdout and "delay 75ms" in res.stdout
-    assert "tc qdisc add dev eth0 root netem" in res.stdout
+    flat = " ".join(res.stdout.split())         # config may fold the long entrypoint line
+    assert "tc qdisc add dev eth0 root netem" in flat
+    assert "slowlink -o eth0" in flat
 
 
 @pytest.mark.parametrize("cmd", COMPOSE, ids=IDS)
@@ -41,21 +45,43 @@ def test_plain_up_starts_only_server_and_client(dock, cmd):
     assert "slow-" not in output
 
 
-@pytest.mark.parametrize("cmd", COMPOSE, ids=IDS)
-def test_slow_pair_exchanges_the_messages_over_netem(dock, cmd):
-    env = {"NETEM": "delay 50ms", "COUNT": "2", "INTERVAL": "0"}
+def slow_pair(dock, cmd, env):
+    """Run the slow pair; its output (with the server's log when it failed)."""
     res = dock.compose(cmd, "--profile", "slow", "up", "--no-build", "--no-color",
                        "--exit-code-from", "slow-client", "slow-client", env=env, timeout=180)
     output = res.stdout + res.stderr
     if res.returncode != 0:
         logs = dock.compose(cmd, "--profile", "slow", "logs", "--no-color", "slow-server")
         output += logs.stdout + logs.stderr
-    if "netem: cannot put 'netem delay 50ms' on eth0" in output:
-        # The message names what is missing, and the pair does not run without it.
-        # That is what the pair must do on a kernel without netem (sch_netem):
-        # say so and stop. (A skip here would fail CI's REQUIRE_DOCKER run,
-        # though Docker itself worked.)
-        assert res.returncode != 0
-        return
+    return res, output
+
+
+@pytest.mark.parametrize("cmd", COMPOSE, ids=IDS)
+def test_slow_pair_exchanges_the_messages_each_round_trip_two_delays_long(dock, cmd):
+    env = {"NETEM": "delay 100ms", "COUNT": "2", "INTERVAL": "0", "LAB_TRACE": "json"}
+    res, output = slow_pair(dock, cmd, env)
     assert res.returncode == 0, output
-    assert lines(output, "slow-client").count("received: ok") == 2, output
+    client = lines(output, "slow-client")
+    # Which way the link was slowed, said before the program starts.
+    assert ("slow link: tc netem delay 100ms on eth0" in client or
+            any(line.startswith("slow link: no netem here") for line in client)), output
+    assert client.count("received: ok") == 2, output
+    events = [json.loads(line) for line in client if line.startswith('{"prog":"client"')]
+    connect = [e for e in events if e.get("call") == "connect"]
+    recvs = [e for e in events if e.get("call") == "recv"]
+    # SYN then SYN-ACK, a message then its "ok": each crosses one slowed eth0.
+    assert len(connect) == 1 and connect[0]["ts"] - connect[0]["start"] >= 0.2, connect
+    assert len(recvs) == 2 and all(e["ts"] - e["start"] >= 0.2 for e in recvs), recvs
+
+
+@pytest.mark.parametrize("cmd", COMPOSE, ids=IDS)
+def test_slow_pair_refuses_what_it_cannot_emulate(dock, cmd):
+    """Without netem, slowlink does delay and loss only: "rate" stops the pair
+    with a message naming it. (With netem, tc does it, and the pair runs.)"""
+    env = {"NETEM": "rate 1mbit", "COUNT": "1", "INTERVAL": "0"}
+    res, output = slow_pair(dock, cmd, env)
+    if "slow link: no netem here" in output:
+        assert res.returncode != 0, output
+        assert "slowlink: 'rate' is not something slowlink does" in output, output
+    else:
+        assert res.returncode == 0, output
