@@ -69,28 +69,33 @@ static volatile sig_atomic_t got_stop, got_child;
 static sigset_t unblocked;          /* the mask we started with */
 static unsigned long n_seen, n_dropped, n_overflow;
 
+/* "slowlink: what went wrong", then the usage lines when it was the command
+ * line's fault (exit 2), else exit 1. */
+static void fail(int status, const char *fmt, va_list ap) __attribute__((noreturn));
+static void fail(int status, const char *fmt, va_list ap)
+{
+    fprintf(stderr, PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    if (status == 2)
+        fprintf(stderr, "usage: " USAGE "\nTry '" PROG " --help' for more.\n");
+    exit(status);
+}
+
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, PROG ": ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
+    fail(1, fmt, ap);
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, PROG ": ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nusage: " USAGE "\nTry '" PROG " --help' for more.\n");
-    exit(2);
+    fail(2, fmt, ap);
 }
 
 /* ---- NETEM words ------------------------------------------------------ */
