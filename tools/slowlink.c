@@ -251,6 +251,12 @@ static void msg_attr(struct nl_msg *m, int type, const void *data, size_t len)
     m->u.hdr.nlmsg_len = NLMSG_ALIGN(m->u.hdr.nlmsg_len) + NLA_ALIGN(a->nla_len);
 }
 
+/* NLMSG_OK() for an int length (the macro compares it with an unsigned one). */
+static int msg_ok(const struct nlmsghdr *h, int len)
+{
+    return len >= (int)sizeof *h && h->nlmsg_len >= sizeof *h && h->nlmsg_len <= (unsigned)len;
+}
+
 static int msg_send(struct nl_msg *m)
 {
     struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
@@ -272,7 +278,7 @@ static int config(int attr, const void *data, size_t len)
         int n = (int)recv(nl_fd, buf, sizeof buf, 0);
         if (n < 0)
             return -1;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n);
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; msg_ok(h, n);
              h = NLMSG_NEXT(h, n)) {
             if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq == nl_seq) {
                 struct nlmsgerr *e = NLMSG_DATA(h);
@@ -482,7 +488,7 @@ static void read_packets(const struct netem *n, int quiet)
             }
             die("recv from netfilter queue: %s", strerror(errno));
         }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; msg_ok(h, len);
              h = NLMSG_NEXT(h, len)) {
             if (NFNL_MSG_TYPE(h->nlmsg_type) == NFQNL_MSG_PACKET)
                 take_packet(h, n, quiet);
