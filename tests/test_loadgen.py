@@ -7,15 +7,12 @@ error counts and the round trips are asserted.
 import os
 import re
 import resource
-import socket
 import subprocess
 import threading
 
 import pytest
 
-from labharness import BUILD, ROOT, program, wait_until
-
-OK_FRAME = b"\x00\x00\x00\x02ok"
+from labharness import BUILD, ROOT
 
 
 def loadgen():

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from dockerlab import ROOT, compose_commands
+from dockerlab import compose_commands
 
 pytestmark = pytest.mark.docker
 

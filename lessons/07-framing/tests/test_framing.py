@@ -15,33 +15,9 @@ import struct
 import pytest
 
 from labharness import fault_env, seed_message, wait_blocked_in, wait_until
+from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, frame
 
 LESSON = "07-framing"
-MAX_FRAME = 64 * 1024
-OK_FRAME = b"\x00\x00\x00\x02ok"
-
-
-def frame(payload):
-    """One message as the protocol puts it on the wire: length (big-endian u32), bytes."""
-    return struct.pack("!I", len(payload)) + payload
-
-
-def read_frame(lab, sock):
-    """One frame from sock: its payload, or None if the peer closed first."""
-    header = lab.recv_exactly(sock, 4)
-    if len(header) < 4:
-        return None
-    (n,) = struct.unpack("!I", header)
-    return lab.recv_exactly(sock, n)
-
-
-def bytes_until_closed(lab, sock):
-    """What sock receives until the peer closes it. A peer that closes with
-    our bytes still unread sends RST instead of FIN: closed all the same."""
-    try:
-        return lab.recv_until_closed(sock)
-    except ConnectionResetError:
-        return b""
 
 
 def received_lines(stdout):

@@ -17,15 +17,9 @@ from pathlib import Path
 import pytest
 
 from labharness import TCP_LISTEN, fault_env, port_in_state, seed_message, wait_blocked_in, wait_until
+from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, frame, round_trip
 
 LESSON = "08-fork"
-MAX_FRAME = 64 * 1024
-OK_FRAME = b"\x00\x00\x00\x02ok"
-
-
-def frame(payload):
-    """One message as the protocol puts it on the wire: length (big-endian u32), bytes."""
-    return struct.pack("!I", len(payload)) + payload
 
 
 def children(pid):
@@ -67,18 +61,6 @@ def open_fds(pid):
 
 def sockets(pid):
     return sorted(fd for fd, target in open_fds(pid).items() if target.startswith("socket:"))
-
-
-def round_trip(lab, sock, payload):
-    sock.sendall(frame(payload))
-    return lab.recv_exactly(sock, 6)
-
-
-def bytes_until_closed(lab, sock):
-    try:
-        return lab.recv_until_closed(sock)
-    except ConnectionResetError:
-        return b""
 
 
 @pytest.mark.lesson(LESSON)

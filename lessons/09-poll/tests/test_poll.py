@@ -7,7 +7,6 @@ bytes; each reply is 00 00 00 02 6f 6b). The tests open many raw Python
 sockets at once and check that each gets every reply, and that a client
 that stops mid-frame, never reads or leaves mid-frame costs only itself.
 """
-import os
 import signal
 import socket
 import struct
@@ -16,41 +15,9 @@ import threading
 import pytest
 
 from labharness import fault_env, seed_message, wait_until
+from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, fd_count, frame, round_trip, run_clients
 
 LESSON = "09-poll"
-MAX_FRAME = 64 * 1024
-OK_FRAME = b"\x00\x00\x00\x02ok"
-
-
-def frame(payload):
-    """One message as the protocol puts it on the wire: length (big-endian u32), bytes."""
-    return struct.pack("!I", len(payload)) + payload
-
-
-def round_trip(lab, sock, payload):
-    sock.sendall(frame(payload))
-    return lab.recv_exactly(sock, len(OK_FRAME))
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def bytes_until_closed(lab, sock):
-    """What sock receives until the server closes it (RST counts as closed)."""
-    try:
-        return lab.recv_until_closed(sock)
-    except ConnectionResetError:
-        return b""
-
-
-def run_clients(lab, port, n, count=3, env=None):
-    """n lesson clients at once, `count` messages each; asserts each exits 0 with every reply."""
-    clients = [lab.client(LESSON, "-q", "-n", str(count), "-i", "0", "-t", "10", port=port, env=env)
-               for _ in range(n)]
-    for c in clients:
-        assert c.wait(30) == 0, f"a client failed:\n{c.stdout}\n{c.stderr}"
-        assert c.stdout.count("received: ok\n") == count, c.stdout
 
 
 @pytest.mark.lesson(LESSON)
@@ -77,7 +44,7 @@ def test_hundred_clients_at_once_each_get_every_reply(lab):
 def test_twenty_lesson_clients_run_at_once(lab):
     """steps 4-5: twenty of the lesson's own clients started together all finish with every reply."""
     server = lab.server(LESSON, "-q")
-    run_clients(lab, server.port, 20, count=5)
+    run_clients(lab, LESSON, server.port, 20, count=5)
     expected = sorted(f"received: {seed_message(i).decode()}" for i in range(1, 6)) * 20
     assert wait_until(lambda: server.stdout.count("\nreceived: ") >= 100), server.stdout[-2000:]
     lines = [l for l in server.stdout.splitlines() if l.startswith("received: ")]
@@ -114,7 +81,7 @@ def test_a_client_that_stops_mid_frame_does_not_delay_the_others(lab):
     whole = frame(b"half now, half later")
     stalled.sendall(whole[:10])
     assert round_trip(lab, lab.connect(server.port), b"probe") == OK_FRAME
-    run_clients(lab, server.port, 10)
+    run_clients(lab, LESSON, server.port, 10)
     stalled.sendall(whole[10:])
     assert lab.recv_exactly(stalled, 6) == OK_FRAME, "its frame, once whole, is answered"
 
@@ -133,7 +100,7 @@ def test_a_client_that_never_reads_does_not_delay_the_others_and_gets_every_repl
     sender = threading.Thread(target=hog.sendall, args=(frame(b"") * frames,), daemon=True)
     sender.start()
     assert wait_until(lambda: server.stdout.count("received: \n") >= 1000), "the server reads the hog's frames"
-    run_clients(lab, server.port, 10)
+    run_clients(lab, LESSON, server.port, 10)
     assert round_trip(lab, lab.connect(server.port), b"still there?") == OK_FRAME
     got = lab.recv_exactly(hog, 6 * frames, timeout=30)
     assert len(got) == 6 * frames and got == OK_FRAME * frames, (
@@ -152,7 +119,7 @@ def test_a_client_that_leaves_mid_frame_is_dropped_and_the_server_goes_on(lab):
     assert round_trip(lab, lab.connect(server.port), b"probe") == OK_FRAME   # the 7 bytes were read
     gone.close()
     server.wait_for(r"middle of a frame", stream="stderr")
-    run_clients(lab, server.port, 3)
+    run_clients(lab, LESSON, server.port, 3)
     assert "received: never" not in server.stdout, "half a frame is not a message"
 
 
@@ -211,7 +178,7 @@ def test_replies_are_whole_under_short_writes_eintr_and_a_full_send_buffer(lab):
     whole. The clients run under short writes and EINTR too."""
     for spec in ("send:short=1;send:eintr=every3;recv:short=2;recv:eintr=every4", "send:eagain=every2"):
         server = lab.server(LESSON, "-q", env=fault_env(spec))
-        run_clients(lab, server.port, 10, count=3, env=fault_env("send:short=1;send:eintr=every3"))
+        run_clients(lab, LESSON, server.port, 10, count=3, env=fault_env("send:short=1;send:eintr=every3"))
         burst = lab.connect(server.port)
         burst.sendall(b"".join(frame(b"%d" % i) for i in range(10)))
         assert lab.recv_exactly(burst, 60) == OK_FRAME * 10, spec

@@ -18,48 +18,16 @@ from pathlib import Path
 import pytest
 
 from labharness import fault_env, program, seed_message, wait_until
+from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, fd_count, frame, round_trip, run_clients
 
 LESSON = "10-epoll"
-MAX_FRAME = 64 * 1024
-OK_FRAME = b"\x00\x00\x00\x02ok"
 MODES = ((), ("--edge",))           # level-triggered, edge-triggered
-
-
-def frame(payload):
-    """One message as the protocol puts it on the wire: length (big-endian u32), bytes."""
-    return struct.pack("!I", len(payload)) + payload
-
-
-def round_trip(lab, sock, payload):
-    sock.sendall(frame(payload))
-    return lab.recv_exactly(sock, len(OK_FRAME))
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def nofile_limits(pid):
     """(soft, hard) RLIMIT_NOFILE of a process, from /proc/PID/limits."""
     m = re.search(r"^Max open files\s+(\S+)\s+(\S+)", Path(f"/proc/{pid}/limits").read_text(), re.M)
     return m.group(1), m.group(2)
-
-
-def bytes_until_closed(lab, sock):
-    """What sock receives until the server closes it (RST counts as closed)."""
-    try:
-        return lab.recv_until_closed(sock)
-    except ConnectionResetError:
-        return b""
-
-
-def run_clients(lab, port, n, count=3, env=None):
-    """n lesson clients at once, `count` messages each; asserts each exits 0 with every reply."""
-    clients = [lab.client(LESSON, "-q", "-n", str(count), "-i", "0", "-t", "10", port=port, env=env)
-               for _ in range(n)]
-    for c in clients:
-        assert c.wait(30) == 0, f"a client failed:\n{c.stdout}\n{c.stderr}"
-        assert c.stdout.count("received: ok\n") == count, c.stdout
 
 
 @pytest.mark.lesson(LESSON)
@@ -81,7 +49,7 @@ def test_hundred_clients_at_once_each_get_every_reply_level_and_edge_triggered(l
         missing = [(n, r) for n in range(100) for r in range(1, 4)
                    if f"received: client {n} message {r}" not in lines]
         assert not missing, f"{mode}: every message received is printed; missing {missing[:5]}"
-        run_clients(lab, server.port, 10)
+        run_clients(lab, LESSON, server.port, 10)
 
 
 @pytest.mark.lesson(LESSON)
@@ -129,7 +97,7 @@ def test_a_client_that_stops_mid_frame_does_not_delay_the_others(lab):
         whole = frame(b"half now, half later")
         stalled.sendall(whole[:10])
         assert round_trip(lab, lab.connect(server.port), b"probe") == OK_FRAME
-        run_clients(lab, server.port, 10)
+        run_clients(lab, LESSON, server.port, 10)
         stalled.sendall(whole[10:])
         assert lab.recv_exactly(stalled, 6) == OK_FRAME, f"{mode}: its frame, once whole, is answered"
 
@@ -149,7 +117,7 @@ def test_a_client_that_never_reads_does_not_delay_the_others_and_gets_every_repl
         sender = threading.Thread(target=hog.sendall, args=(frame(b"") * frames,), daemon=True)
         sender.start()
         assert wait_until(lambda: server.stdout.count("received: \n") >= 1000), "the server reads the hog"
-        run_clients(lab, server.port, 10)
+        run_clients(lab, LESSON, server.port, 10)
         got = lab.recv_exactly(hog, 6 * frames, timeout=30)
         assert got == OK_FRAME * frames, f"{mode}: all {frames} replies once it reads; got {len(got) // 6}"
         sender.join(10)
@@ -205,7 +173,7 @@ def test_raises_the_fd_limit_and_pauses_accept_when_out_of_fds(lab):
     small = lab.start(["prlimit", "--nofile=32:32", "--", str(program(LESSON, "server")), "-q", "0"])
     port = int(small.wait_for(r"^listening on \S+:(\d+)$").group(1))
     small.wait_for(r"RLIMIT_NOFILE is 32\b", stream="stderr")
-    run_clients(lab, port, 40, count=2)
+    run_clients(lab, LESSON, port, 40, count=2)
     assert small.popen.poll() is None, small.stderr
 
 
@@ -236,7 +204,7 @@ def test_replies_are_whole_under_short_writes_eintr_and_a_full_send_buffer(lab):
     runs.append(((), "send:eagain=every2"))
     for mode, spec in runs:
         server = lab.server(LESSON, "-q", *mode, env=fault_env(spec))
-        run_clients(lab, server.port, 5, count=3, env=fault_env("send:short=1;send:eintr=every3"))
+        run_clients(lab, LESSON, server.port, 5, count=3, env=fault_env("send:short=1;send:eintr=every3"))
         burst = lab.connect(server.port)
         burst.sendall(b"".join(frame(b"%d" % i) for i in range(10)))
         assert lab.recv_exactly(burst, 60) == OK_FRAME * 10, (mode, spec)
