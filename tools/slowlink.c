@@ -358,10 +358,10 @@ static int iptables(const char *action, const char *iface)
 {
     char num[16];
     snprintf(num, sizeof num, "%u", queue_num);
-    pid_t pid = fork();
-    if (pid < 0)
+    pid_t ipt = fork();
+    if (ipt < 0)
         die("fork: %s", strerror(errno));
-    if (pid == 0) {
+    if (ipt == 0) {
         sigprocmask(SIG_SETMASK, &unblocked, NULL);
         /* -w: wait for the xtables lock rather than fail beside another iptables. */
         execlp("iptables", "iptables", "-w", action, "OUTPUT", "-o", iface,
@@ -369,7 +369,7 @@ static int iptables(const char *action, const char *iface)
         _exit(127);
     }
     int status;
-    while (waitpid(pid, &status, 0) < 0)
+    while (waitpid(ipt, &status, 0) < 0)
         if (errno != EINTR)
             return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -528,16 +528,16 @@ static void catch_signals(sigset_t *blocked)
 
 static pid_t start_command(char **cmd)
 {
-    pid_t pid = fork();
-    if (pid < 0)
+    pid_t runner = fork();
+    if (runner < 0)
         die("fork: %s", strerror(errno));
-    if (pid == 0) {
+    if (runner == 0) {
         sigprocmask(SIG_SETMASK, &unblocked, NULL);
         execvp(cmd[0], cmd);
         fprintf(stderr, PROG ": cannot run '%s': %s\n", cmd[0], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
     }
-    return pid;
+    return runner;
 }
 
 static void help(void)
