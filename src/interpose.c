@@ -151,6 +151,21 @@ static void set_phase(int fd, enum phase p)
         __atomic_store_n(&phases[fd], (unsigned char)p, __ATOMIC_RELAXED);
 }
 
+/* fds the program made non-blocking (SOCK_NONBLOCK, fcntl O_NONBLOCK): their
+ * calls never wait. Kept in the fast path too: each is one store. */
+static unsigned char nonblocking[FD_TABLE];
+
+static void note_nonblocking(int fd, int yes)
+{
+    if (fd >= 0 && fd < FD_TABLE)
+        __atomic_store_n(&nonblocking[fd], (unsigned char)(yes != 0), __ATOMIC_RELAXED);
+}
+
+static int is_nonblocking(int fd)
+{
+    return fd >= 0 && fd < FD_TABLE && __atomic_load_n(&nonblocking[fd], __ATOMIC_RELAXED);
+}
+
 /* ---- when to do anything at all ---- */
 
 /* Inside a wrapper on this thread: calls made now (by the trace, by libc
@@ -180,12 +195,21 @@ const int lab_static_interposer = 1;
 /*
  * Before a call that may wait (accept, connect, recv, read, poll, ...), the
  * data lines printed so far go out, so they are seen while the program
- * waits; stdout is flushed once per round trip, not once per line.
+ * waits; stdout is flushed once per round trip, not once per line. A call
+ * that cannot wait (a non-blocking fd, MSG_DONTWAIT, a zero timeout) flushes
+ * nothing: a poll or epoll server's lines go out once per round of its loop,
+ * not with a write(2) per message.
  */
 static void wait_flushed(void)
 {
     if (!busy)
         fflush(stdout);
+}
+
+static void fd_wait_flushed(int fd, int flags)
+{
+    if (!(flags & MSG_DONTWAIT) && !is_nonblocking(fd))
+        wait_flushed();
 }
 
 /* Trace, pause or inject? When none, a wrapper is one extra branch. */
@@ -468,14 +492,18 @@ int socket(int domain, int type, int protocol)
     char t[64];
     int fd;
 
-    if (!active())
-        return REAL(W_SOCKET, fn)(domain, type, protocol);
+    if (!active()) {
+        fd = REAL(W_SOCKET, fn)(domain, type, protocol);
+        note_nonblocking(fd, type & SOCK_NONBLOCK);
+        return fd;
+    }
     snprintf(c.text, TEXT_MAX, "socket(%s, %s, %d)", family_name(domain),
              type_str(type, t, sizeof(t)), protocol);
     call_begin(&c, W_SOCKET, -1, 0);
     fd = c.fault.err ? (int)injected_failure(&c) : REAL(W_SOCKET, fn)(domain, type, protocol);
     if (fd >= 0)
         set_phase(fd, P_CREATED);
+    note_nonblocking(fd, type & SOCK_NONBLOCK);
     c.fd = fd;
     call_end(&c, fd, fd, NULL);
     return fd;
@@ -547,23 +575,38 @@ static int accept_common(enum wrapped w, int fd, struct sockaddr *addr, socklen_
         appendf(c.text, TEXT_MAX, ", %s", flags_str(flags, NAMES(accept_flags), f, sizeof(f)));
     }
     appendf(c.text, TEXT_MAX, ")");
-    if (nfd >= 0)
+    if (nfd >= 0) {
         set_phase(nfd, P_CONNECTED);
+        note_nonblocking(nfd, flags & SOCK_NONBLOCK);
+    }
     call_end(&c, nfd, nfd, NULL);
+    return nfd;
+}
+
+/* accept() and accept4() untraced: the new fd's blocking mode is all we note
+ * (it does not inherit the listening socket's O_NONBLOCK). */
+static int accept_fast(enum wrapped w, int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    int nfd = w == W_ACCEPT
+        ? REAL(W_ACCEPT, int (*)(int, struct sockaddr *, socklen_t *))(fd, addr, len)
+        : REAL(W_ACCEPT4, int (*)(int, struct sockaddr *, socklen_t *, int))(fd, addr, len, flags);
+
+    if (nfd >= 0)
+        note_nonblocking(nfd, flags & SOCK_NONBLOCK);
     return nfd;
 }
 
 int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
     if (!active())
-        return wait_flushed(), REAL(W_ACCEPT, int (*)(int, struct sockaddr *, socklen_t *))(fd, addr, len);
+        return fd_wait_flushed(fd, 0), accept_fast(W_ACCEPT, fd, addr, len, 0);
     return accept_common(W_ACCEPT, fd, addr, len, 0);
 }
 
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     if (!active())
-        return wait_flushed(), REAL(W_ACCEPT4, int (*)(int, struct sockaddr *, socklen_t *, int))(fd, addr, len, flags);
+        return fd_wait_flushed(fd, 0), accept_fast(W_ACCEPT4, fd, addr, len, flags);
     return accept_common(W_ACCEPT4, fd, addr, len, flags);
 }
 
@@ -574,7 +617,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
     int rc;
 
     if (!active())
-        return wait_flushed(), REAL(W_CONNECT, fn)(fd, addr, len);
+        return fd_wait_flushed(fd, 0), REAL(W_CONNECT, fn)(fd, addr, len);
     snprintf(c.text, TEXT_MAX, "connect(%d, %s, %u)", fd, addr_str(addr, len), (unsigned)len);
     call_begin(&c, W_CONNECT, fd, 0);
     rc = c.fault.err ? (int)injected_failure(&c) : REAL(W_CONNECT, fn)(fd, addr, len);
@@ -769,7 +812,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
     ssize_t rc;
 
     if (!active())
-        return wait_flushed(), REAL(W_RECV, fn)(fd, buf, len, flags);
+        return fd_wait_flushed(fd, flags), REAL(W_RECV, fn)(fd, buf, len, flags);
     snprintf(c.text, TEXT_MAX, "recv(%d, buf, %zu, %s)", fd, len,
              flags_str(flags, NAMES(msg_flags), f, sizeof(f)));
     call_begin(&c, W_RECV, fd, 0);
@@ -789,7 +832,7 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr
     ssize_t rc;
 
     if (!active() || phase_of(fd) == P_NONE)
-        return wait_flushed(), REAL(W_RECVFROM, fn)(fd, buf, len, flags, addr, alen);
+        return fd_wait_flushed(fd, flags), REAL(W_RECVFROM, fn)(fd, buf, len, flags, addr, alen);
     snprintf(c.text, TEXT_MAX, "recvfrom(%d, buf, %zu, %s, ...)", fd, len,
              flags_str(flags, NAMES(msg_flags), f, sizeof(f)));
     call_begin(&c, W_RECVFROM, fd, 0);
@@ -810,7 +853,7 @@ ssize_t read(int fd, void *buf, size_t len)
 
     /* read() of stdin, a file or a pipe is none of our business. */
     if (!active() || phase_of(fd) == P_NONE)
-        return wait_flushed(), REAL(W_READ, fn)(fd, buf, len);
+        return fd_wait_flushed(fd, 0), REAL(W_READ, fn)(fd, buf, len);
     snprintf(c.text, TEXT_MAX, "read(%d, buf, %zu)", fd, len);
     call_begin(&c, W_READ, fd, 0);
     rc = c.fault.err ? injected_failure(&c) : REAL(W_READ, fn)(fd, buf, fault_cap(c.fault, len));
@@ -823,7 +866,7 @@ ssize_t read(int fd, void *buf, size_t len)
 ssize_t readv(int fd, const struct iovec *iov, int n)
 {
     if (!active() || phase_of(fd) == P_NONE)
-        return wait_flushed(), REAL(W_READV, ssize_t (*)(int, const struct iovec *, int))(fd, iov, n);
+        return fd_wait_flushed(fd, 0), REAL(W_READV, ssize_t (*)(int, const struct iovec *, int))(fd, iov, n);
     return vector_io(W_READV, fd, iov, n);
 }
 
@@ -838,7 +881,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     int m;
 
     if (!active() || phase_of(fd) == P_NONE)
-        return wait_flushed(), REAL(W_RECVMSG, fn)(fd, msg, flags);
+        return fd_wait_flushed(fd, flags), REAL(W_RECVMSG, fn)(fd, msg, flags);
     total = iov_total(msg->msg_iov, (int)msg->msg_iovlen);
     snprintf(c.text, TEXT_MAX, "recvmsg(%d, {%zu buffers, %zu bytes}, %s)", fd, (size_t)msg->msg_iovlen,
              total, flags_str(flags, NAMES(msg_flags), f, sizeof(f)));
@@ -911,6 +954,7 @@ int close(int fd)
     struct call c;
     int rc;
 
+    note_nonblocking(fd, 0);                /* the number may come back as another fd */
     if (!active() || phase_of(fd) == P_NONE)
         return REAL(W_CLOSE, fn)(fd);
     snprintf(c.text, TEXT_MAX, "close(%d)", fd);
@@ -978,7 +1022,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
     struct call c;
 
     if (!active())
-        return wait_flushed(), REAL(W_POLL, fn)(fds, n, timeout);
+        return timeout != 0 ? wait_flushed() : (void)0, REAL(W_POLL, fn)(fds, n, timeout);
     for (nfds_t i = 0; i < n; i++) {
         any_socket |= phase_of(fds[i].fd) != P_NONE;
         listening |= phase_of(fds[i].fd) == P_LISTENING;
@@ -1043,7 +1087,8 @@ int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
     int rc;
 
     if (!active())
-        return wait_flushed(), REAL(W_EPOLL_WAIT, fn)(epfd, events, max, timeout);
+        return timeout != 0 ? wait_flushed() : (void)0,
+               REAL(W_EPOLL_WAIT, fn)(epfd, events, max, timeout);
     snprintf(c.text, TEXT_MAX, "epoll_wait(%d, events, %d, %d)", epfd, max, timeout);
     call_begin(&c, W_EPOLL_WAIT, -1, 0);
     rc = REAL(W_EPOLL_WAIT, fn)(epfd, events, max, timeout);
@@ -1059,8 +1104,12 @@ static int fcntl_common(enum wrapped w, int fd, int cmd, void *arg)
     char f[96];
     int rc;
 
-    if (!active() || phase_of(fd) == P_NONE || (cmd != F_GETFL && cmd != F_SETFL))
-        return REAL(w, fn)(fd, cmd, arg);
+    if (!active() || phase_of(fd) == P_NONE || (cmd != F_GETFL && cmd != F_SETFL)) {
+        rc = REAL(w, fn)(fd, cmd, arg);
+        if (cmd == F_SETFL && rc == 0)
+            note_nonblocking(fd, (long)arg & O_NONBLOCK);
+        return rc;
+    }
     if (cmd == F_SETFL)
         snprintf(c.text, TEXT_MAX, "fcntl(%d, F_SETFL, %s)", fd,
                  flags_str((int)(long)arg, NAMES(file_flags), f, sizeof(f)));
@@ -1068,6 +1117,8 @@ static int fcntl_common(enum wrapped w, int fd, int cmd, void *arg)
         snprintf(c.text, TEXT_MAX, "fcntl(%d, F_GETFL)", fd);
     call_begin(&c, w, fd, 0);
     rc = REAL(w, fn)(fd, cmd, arg);
+    if (cmd == F_SETFL && rc == 0)
+        note_nonblocking(fd, (long)arg & O_NONBLOCK);
     if (cmd == F_GETFL && rc != -1)         /* what the number means */
         snprintf(c.text + strlen(c.text), TEXT_MAX - strlen(c.text), " /* %s */",
                  flags_str(rc, NAMES(file_flags), f, sizeof(f)));

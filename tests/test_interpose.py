@@ -7,17 +7,19 @@ here the way a student's compiler would (-O2 -D_FORTIFY_SOURCE=2, vectored
 I/O). Each test reads the --json trace, which the traced program cannot
 print itself, or what strace saw.
 """
-import json
 import os
 import shutil
+import signal
 import socket
+import struct
 import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from labharness import BUILD, ROOT, free_port, json_lines, listen_state_seen, seed_message
+from labharness import (BUILD, ROOT, free_port, json_lines, listen_state_seen, seed_message,
+                        wait_blocked_in, wait_until)
 
 TRACE = ROOT / "tools" / "trace"
 SEED = ROOT / "tests" / "seed"
@@ -279,3 +281,38 @@ def test_tools_trace_refuses_what_it_cannot_trace(lab, tmp_path):
             subprocess.run(["ldd", static], capture_output=True, text=True).stderr:
         r = lab.run([str(TRACE), "--", static, "--help"])
         assert r.returncode == 1 and "statically linked" in r.stderr, r
+
+
+def write_calls(pid):
+    """How many write-family system calls a process has made (/proc/PID/io's
+    syscw: write, writev, not send)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("syscw:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no syscw in /proc/{pid}/io")
+
+
+def test_an_epoll_server_writes_its_data_lines_once_per_round_not_per_message(lab):
+    """Untraced, the library flushes stdout before a call that may wait, so data
+    lines are seen while a program waits. A non-blocking socket's recv() never
+    waits: twenty messages that one epoll_wait() reports together must go out
+    in one write(2) at the next wait, not one per message."""
+    server = lab.server("10-epoll", "-q")
+    socks = [lab.connect(server.port) for _ in range(20)]
+    for n, s in enumerate(socks):              # each connection accepted and answered once
+        s.sendall(struct.pack("!I", 5) + b"hello")
+        assert lab.recv_exactly(s, 6) == b"\0\0\0\2ok", n
+    wait_blocked_in(server, "epoll_wait")
+    before = write_calls(server.pid)
+    os.kill(server.pid, signal.SIGSTOP)        # the twenty arrive while it sleeps
+    try:
+        for n, s in enumerate(socks):
+            s.sendall(struct.pack("!I", 6) + f"again{n % 10}".encode())
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    for n, s in enumerate(socks):
+        assert lab.recv_exactly(s, 6) == b"\0\0\0\2ok", n
+    assert wait_until(lambda: server.stdout.count("received: again") == 20), server.stdout
+    wait_blocked_in(server, "epoll_wait")
+    assert write_calls(server.pid) - before <= 2, (
+        f"{write_calls(server.pid) - before} writes for one round of twenty messages")
