@@ -31,8 +31,10 @@ enum data_dir {
  *              bytes as `\xNN`.
  * @param len   how many bytes.
  *
- * The line is flushed at once, so a harness or a pipe sees each line when
- * it happens, even while the program then blocks in recv() or accept().
+ * The line is not flushed here: before the next socket call that may wait
+ * (a blocking recv() or accept(), poll(), epoll_wait(), ...) the interposer
+ * flushes stdout, so a harness or a pipe sees each line before the program
+ * blocks, and a round trip costs one write(2) of data lines, not one per line.
  */
 void print_data(enum data_dir dir, const void *data, size_t len);
 
