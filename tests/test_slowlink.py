@@ -74,6 +74,8 @@ def duration(event):
     (["delay", "abc"], "bad time 'abc'"),
     (["delay"], "'delay' needs a time"),
     (["loss", "150%"], "bad loss '150%'"),
+    (["loss", "nan"], "bad loss 'nan'"),
+    (["delay", "inf"], "bad time 'inf'"),
     (["delay", "10ms", "20ms"], "jitter 0.02s is larger than the delay 0.01s"),
     (["delay", "10ms", "--"], "'--' but no command after it"),
     (["--queue", "70000", "delay", "1ms"], "bad --queue '70000'"),

@@ -111,7 +111,7 @@ static double parse_time(const char *word)
     char *end;
     errno = 0;
     double v = strtod(word, &end);
-    if (errno != 0 || end == word || v < 0 || v > 60e6)
+    if (errno != 0 || end == word || !(v >= 0 && v <= 60e6))   /* NaN fails too */
         usage_error("bad time '%s' (try 100ms, 0.5s, 1500us)", word);
     if (strcmp(end, "s") == 0 || strcmp(end, "sec") == 0 || strcmp(end, "secs") == 0)
         return v;
@@ -129,7 +129,7 @@ static double parse_percent(const char *word)
     errno = 0;
     double v = strtod(word, &end);
     if (errno != 0 || end == word || (strcmp(end, "%") != 0 && *end != '\0') ||
-        v < 0 || v > 100)
+        !(v >= 0 && v <= 100))
         usage_error("bad loss '%s' (a percentage from 0 to 100, e.g. 10%%)", word);
     return v / 100;
 }
