@@ -375,6 +375,20 @@ static int iptables(const char *action, const char *iface)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+static const char *rule_iface;      /* our NFQUEUE rule is on it; NULL: no rule */
+
+/* At any exit, a failure's too: take the rule away, or every packet on the
+ * interface would wait for a verdict nobody gives. */
+static void remove_rule(void)
+{
+    const char *iface = rule_iface;
+
+    rule_iface = NULL;
+    if (iface != NULL && iptables("-D", iface) != 0)
+        fprintf(stderr, PROG ": could not delete the NFQUEUE rule for %s: delete it with "
+                "iptables -D OUTPUT -o %s -j NFQUEUE --queue-num %u\n", iface, iface, queue_num);
+}
+
 /* ---- the packets ------------------------------------------------------- */
 
 /* "TCP 172.18.0.2:40000 > 172.18.0.3:5005 [S.] 9 bytes" from an IPv4 packet's
@@ -610,6 +624,8 @@ int main(int argc, char **argv)
             die("needs iptables to queue %s's packets (apt-get install iptables)", iface);
         if (rc != 0)
             die("iptables could not add the NFQUEUE rule for %s (exit %d)", iface, rc);
+        rule_iface = iface;
+        atexit(remove_rule);
     }
     if (!quiet) {
         fprintf(stderr, PROG ": queue %u: holding each packet %g ms", queue_num, n.delay * 1e3);
@@ -647,8 +663,7 @@ int main(int argc, char **argv)
     }
 
     /* Stop queueing first, then let go of what is still held. */
-    if (iface != NULL && iptables("-D", iface) != 0)
-        fprintf(stderr, PROG ": could not delete the NFQUEUE rule for %s\n", iface);
+    remove_rule();
     read_packets(&n, quiet);
     for (size_t i = 0; i < nheld; i++)
         verdict(held[i].id, NF_ACCEPT);
