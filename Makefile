@@ -89,10 +89,11 @@ $(BUILD)/bench/%.o: bench/%.c
 $(BENCH): $(BUILD)/bench/pingpong.o
 	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tools/%: tools/%.c
+# A tool reports errors as the lessons do (explain.h): it links the library.
+$(BUILD)/tools/%: tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # The main job: the seed's exchange on loopback, both traces on the terminal.
 demo: all

@@ -22,7 +22,8 @@
  * with its status once CMD ends; without, it runs until SIGINT or SIGTERM.
  * Each drop is reported on stderr, and a summary at exit (-q: neither).
  * Needs CAP_NET_ADMIN (root in a container with cap_add: NET_ADMIN).
- * Exit 0 (or CMD's status), 1 on a failure, 2 on a usage error. libc only.
+ * Exit 0 (or CMD's status), 1 on a failure, 2 on a usage error. libc only,
+ * and the kit's error messages (explain.h).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -35,7 +36,6 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +44,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "explain.h"
 
 #define PROG "slowlink"
 #define USAGE "slowlink [-q] [-o IFACE] [--queue N] [--seed N] NETEM... [-- CMD ARGS...]"
@@ -69,35 +71,6 @@ static volatile sig_atomic_t got_stop, got_child;
 static sigset_t unblocked;          /* the mask we started with */
 static unsigned long n_seen, n_dropped, n_overflow;
 
-/* "slowlink: what went wrong", then the usage lines when it was the command
- * line's fault (exit 2), else exit 1. */
-static void fail(int status, const char *fmt, va_list ap) __attribute__((noreturn));
-static void fail(int status, const char *fmt, va_list ap)
-{
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    if (status == 2)
-        fprintf(stderr, "usage: " USAGE "\nTry '" PROG " --help' for more.\n");
-    exit(status);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fail(1, fmt, ap);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fail(2, fmt, ap);
-}
-
 /* ---- NETEM words ------------------------------------------------------ */
 
 struct netem {
@@ -112,7 +85,7 @@ static double parse_time(const char *word)
     errno = 0;
     double v = strtod(word, &end);
     if (errno != 0 || end == word || !(v >= 0 && v <= 60e6))   /* NaN fails too */
-        usage_error("bad time '%s' (try 100ms, 0.5s, 1500us)", word);
+        die_usage("bad time '%s' (try 100ms, 0.5s, 1500us)", word);
     if (strcmp(end, "s") == 0 || strcmp(end, "sec") == 0 || strcmp(end, "secs") == 0)
         return v;
     if (strcmp(end, "ms") == 0 || strcmp(end, "msec") == 0 || strcmp(end, "msecs") == 0)
@@ -120,7 +93,7 @@ static double parse_time(const char *word)
     if (strcmp(end, "us") == 0 || strcmp(end, "usec") == 0 || strcmp(end, "usecs") == 0 ||
         *end == '\0')
         return v / 1e6;
-    usage_error("bad time '%s' (try 100ms, 0.5s, 1500us)", word);
+    die_usage("bad time '%s' (try 100ms, 0.5s, 1500us)", word);
 }
 
 static double parse_percent(const char *word)
@@ -130,7 +103,7 @@ static double parse_percent(const char *word)
     double v = strtod(word, &end);
     if (errno != 0 || end == word || (strcmp(end, "%") != 0 && *end != '\0') ||
         !(v >= 0 && v <= 100))
-        usage_error("bad loss '%s' (a percentage from 0 to 100, e.g. 10%%)", word);
+        die_usage("bad loss '%s' (a percentage from 0 to 100, e.g. 10%%)", word);
     return v / 100;
 }
 
@@ -146,18 +119,18 @@ static void parse_netem(int argc, char **argv, struct netem *n)
     char text[1024] = "";
     for (int i = 0; i < argc; i++) {
         if (strlen(text) + strlen(argv[i]) + 2 > sizeof text)
-            usage_error("NETEM is too long");
+            die_usage("NETEM is too long");
         strcat(text, argv[i]);
         strcat(text, " ");
     }
     char *save, *word = strtok_r(text, " \t\n", &save);
     if (word == NULL)
-        usage_error("no NETEM given (e.g. delay 100ms loss 10%%)");
+        die_usage("no NETEM given (e.g. delay 100ms loss 10%%)");
     for (; word != NULL; word = strtok_r(NULL, " \t\n", &save)) {
         if (strcmp(word, "delay") == 0) {
             char *t = strtok_r(NULL, " \t\n", &save);
             if (t == NULL)
-                usage_error("'delay' needs a time (e.g. delay 100ms)");
+                die_usage("'delay' needs a time (e.g. delay 100ms)");
             n->delay = parse_time(t);
             /* An optional jitter follows, as in tc: "delay 100ms 10ms". */
             char *rest = save;
@@ -166,19 +139,19 @@ static void parse_netem(int argc, char **argv, struct netem *n)
             if (is_number(rest)) {
                 n->jitter = parse_time(strtok_r(NULL, " \t\n", &save));
                 if (n->jitter > n->delay)
-                    usage_error("jitter %gs is larger than the delay %gs", n->jitter, n->delay);
+                    die_usage("jitter %gs is larger than the delay %gs", n->jitter, n->delay);
             }
         } else if (strcmp(word, "loss") == 0) {
             char *p = strtok_r(NULL, " \t\n", &save);
             if (p == NULL)
-                usage_error("'loss' needs a percentage (e.g. loss 10%%)");
+                die_usage("'loss' needs a percentage (e.g. loss 10%%)");
             if (strcmp(p, "random") == 0)   /* tc's "loss random 10%" */
                 p = strtok_r(NULL, " \t\n", &save);
             if (p == NULL)
-                usage_error("'loss' needs a percentage (e.g. loss 10%%)");
+                die_usage("'loss' needs a percentage (e.g. loss 10%%)");
             n->loss = parse_percent(p);
         } else {
-            usage_error("'%s' is not something slowlink does: only delay TIME [JITTER] and "
+            die_usage("'%s' is not something slowlink does: only delay TIME [JITTER] and "
                         "loss PERCENT (the kernel's netem has the rest)", word);
         }
     }
@@ -298,7 +271,7 @@ static void verdict(uint32_t id_be, uint32_t what)
     msg_begin(&m, NFQNL_MSG_VERDICT, 0);
     msg_attr(&m, NFQA_VERDICT_HDR, &v, sizeof v);
     if (msg_send(&m) < 0)
-        die("verdict on packet %u: %s", ntohl(id_be), strerror(errno));
+        die_msg("verdict on packet %u: %s", ntohl(id_be), strerror(errno));
 }
 
 /* Whether CAP_NET_ADMIN is in our effective set (/proc/self/status, CapEff). */
@@ -322,10 +295,10 @@ static void bind_queue(void)
 {
     nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
     if (nl_fd < 0)
-        die("socket(AF_NETLINK, NETLINK_NETFILTER): %s", strerror(errno));
+        die_msg("socket(AF_NETLINK, NETLINK_NETFILTER): %s", strerror(errno));
     struct sockaddr_nl me = { .nl_family = AF_NETLINK };
     if (bind(nl_fd, (struct sockaddr *)&me, sizeof me) < 0)
-        die("bind netlink socket: %s", strerror(errno));
+        die_msg("bind netlink socket: %s", strerror(errno));
     /* A burst must not overflow the socket between two recv()s. */
     int rcvbuf = 4 << 20;
     setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
@@ -334,21 +307,21 @@ static void bind_queue(void)
     if (config(NFQA_CFG_CMD, &cmd, sizeof cmd) < 0) {
         /* EPERM is both "no CAP_NET_ADMIN" and "another socket has it". */
         if (errno == EPERM && !have_net_admin())
-            die("cannot bind netfilter queue %u: %s - needs CAP_NET_ADMIN (root; in a "
+            die_msg("cannot bind netfilter queue %u: %s - needs CAP_NET_ADMIN (root; in a "
                 "container, cap_add: NET_ADMIN)", queue_num, strerror(errno));
         if (errno == EPERM || errno == EBUSY)
-            die("netfilter queue %u is taken by another program: pick another with --queue",
+            die_msg("netfilter queue %u is taken by another program: pick another with --queue",
                 queue_num);
-        die("cannot bind netfilter queue %u: %s (kernel without nfnetlink_queue?)",
+        die_msg("cannot bind netfilter queue %u: %s (kernel without nfnetlink_queue?)",
             queue_num, strerror(errno));
     }
     struct nfqnl_msg_config_params params = { .copy_range = htonl(COPY_BYTES),
                                               .copy_mode = NFQNL_COPY_PACKET };
     if (config(NFQA_CFG_PARAMS, &params, sizeof params) < 0)
-        die("netfilter queue %u: copy mode: %s", queue_num, strerror(errno));
+        die_msg("netfilter queue %u: copy mode: %s", queue_num, strerror(errno));
     uint32_t maxlen = htonl(MAX_HELD);
     if (config(NFQA_CFG_QUEUE_MAXLEN, &maxlen, sizeof maxlen) < 0)
-        die("netfilter queue %u: length: %s", queue_num, strerror(errno));
+        die_msg("netfilter queue %u: length: %s", queue_num, strerror(errno));
 }
 
 /* ---- the iptables rule (-o IFACE) -------------------------------------- */
@@ -360,7 +333,7 @@ static int iptables(const char *action, const char *iface)
     snprintf(num, sizeof num, "%u", queue_num);
     pid_t ipt = fork();
     if (ipt < 0)
-        die("fork: %s", strerror(errno));
+        die_msg("fork: %s", strerror(errno));
     if (ipt == 0) {
         sigprocmask(SIG_SETMASK, &unblocked, NULL);
         /* -w: wait for the xtables lock rather than fail beside another iptables. */
@@ -500,7 +473,7 @@ static void read_packets(const struct netem *n, int quiet)
                 n_overflow++;
                 continue;
             }
-            die("recv from netfilter queue: %s", strerror(errno));
+            die_msg("recv from netfilter queue: %s", strerror(errno));
         }
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; msg_ok(h, len);
              h = NLMSG_NEXT(h, len)) {
@@ -509,7 +482,7 @@ static void read_packets(const struct netem *n, int quiet)
             else if (h->nlmsg_type == NLMSG_ERROR) {
                 struct nlmsgerr *e = NLMSG_DATA(h);
                 if (e->error != 0)
-                    die("netfilter queue: %s", strerror(-e->error));
+                    die_msg("netfilter queue: %s", strerror(-e->error));
             }
         }
     }
@@ -544,7 +517,7 @@ static pid_t start_command(char **cmd)
 {
     pid_t runner = fork();
     if (runner < 0)
-        die("fork: %s", strerror(errno));
+        die_msg("fork: %s", strerror(errno));
     if (runner == 0) {
         sigprocmask(SIG_SETMASK, &unblocked, NULL);
         execvp(cmd[0], cmd);
@@ -582,6 +555,7 @@ int main(int argc, char **argv)
     unsigned long long seed = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32);
     char *end;
 
+    explain_init(PROG, USAGE);
     /* '+': stop at the first NETEM word, so "-- CMD" and CMD's own options stay CMD's. */
     while ((opt = getopt_long(argc, argv, "+qo:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -591,18 +565,18 @@ int main(int argc, char **argv)
             errno = 0;
             unsigned long q = strtoul(optarg, &end, 10);
             if (errno || *end || end == optarg || q > 65535)
-                usage_error("bad --queue '%s' (0 to 65535)", optarg);
+                die_usage("bad --queue '%s' (0 to 65535)", optarg);
             queue_num = (uint16_t)q;
             break;
         case 'S':
             errno = 0;
             seed = strtoull(optarg, &end, 10);
             if (errno || *end || end == optarg)
-                usage_error("bad --seed '%s' (a whole number)", optarg);
+                die_usage("bad --seed '%s' (a whole number)", optarg);
             break;
         case 'h': help(); return 0;
         default:
-            usage_error("unknown option");
+            die_usage("unknown option");
         }
     }
     int nwords = 0;
@@ -610,7 +584,7 @@ int main(int argc, char **argv)
         nwords++;
     char **cmd = optind + nwords < argc ? argv + optind + nwords + 1 : NULL;
     if (cmd != NULL && cmd[0] == NULL)
-        usage_error("'--' but no command after it");
+        die_usage("'--' but no command after it");
     struct netem n = { 0 };
     parse_netem(nwords, argv + optind, &n);
     rng_state = seed;
@@ -621,9 +595,9 @@ int main(int argc, char **argv)
     if (iface != NULL) {
         int rc = iptables("-A", iface);
         if (rc == 127)
-            die("needs iptables to queue %s's packets (apt-get install iptables)", iface);
+            die_msg("needs iptables to queue %s's packets (apt-get install iptables)", iface);
         if (rc != 0)
-            die("iptables could not add the NFQUEUE rule for %s (exit %d)", iface, rc);
+            die_msg("iptables could not add the NFQUEUE rule for %s (exit %d)", iface, rc);
         rule_iface = iface;
         atexit(remove_rule);
     }
@@ -657,7 +631,7 @@ int main(int argc, char **argv)
         struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
         int r = ppoll(&p, 1, timeout < 0 ? NULL : &ts, &unblocked);
         if (r < 0 && errno != EINTR)
-            die("ppoll: %s", strerror(errno));
+            die_msg("ppoll: %s", strerror(errno));
         if (r > 0)
             read_packets(&n, quiet);
     }
