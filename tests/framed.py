@@ -24,6 +24,17 @@ def round_trip(lab, sock, payload):
     return lab.recv_exactly(sock, len(OK_FRAME))
 
 
+def interleaved_rounds(lab, socks, rounds=3, label=""):
+    """Each round, every socket sends "client N message R" framed, then every
+    socket reads its framed ok: many clients talking at once, interleaved."""
+    for round_ in range(1, rounds + 1):
+        for n, s in enumerate(socks):
+            s.sendall(frame(f"client {n} message {round_}".encode()))
+        for n, s in enumerate(socks):
+            got = lab.recv_exactly(s, len(OK_FRAME))
+            assert got == OK_FRAME, f"{label}client {n}, message {round_}: expected {OK_FRAME!r}, got {got!r}"
+
+
 def bytes_until_closed(lab, sock):
     """What sock receives until the peer closes it. A peer that closes with
     our bytes still unread sends RST instead of FIN: closed all the same."""

@@ -401,19 +401,34 @@ TCP_TIME_WAIT = "06"
 TCP_LISTEN = "0A"
 
 
-def tcp_sockets():
-    """The kernel's TCP sockets, from /proc/net/tcp and /proc/net/tcp6:
-    a list of (local port, remote port, state), state in hex (TCP_LISTEN)."""
-    rows = []
+def _tcp_table_rows():
+    """The fields of each line of /proc/net/tcp and /proc/net/tcp6."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except FileNotFoundError:
             continue
         for line in lines:
-            f = line.split()
-            rows.append((int(f[1].rsplit(":", 1)[1], 16), int(f[2].rsplit(":", 1)[1], 16), f[3]))
-    return rows
+            yield line.split()
+
+
+def _port(field):
+    return int(field.rsplit(":", 1)[1], 16)
+
+
+def tcp_sockets():
+    """The kernel's TCP sockets, from /proc/net/tcp and /proc/net/tcp6:
+    a list of (local port, remote port, state), state in hex (TCP_LISTEN)."""
+    return [(_port(f[1]), _port(f[2]), f[3]) for f in _tcp_table_rows()]
+
+
+def unread_bytes(port, peer_port):
+    """Bytes queued unread in the receive buffer of the socket port <- peer_port
+    (/proc/net/tcp's rx_queue), or None if there is no such socket."""
+    for f in _tcp_table_rows():
+        if (_port(f[1]), _port(f[2])) == (port, peer_port):
+            return int(f[4].split(":")[1], 16)
+    return None
 
 
 def port_in_state(port, state):

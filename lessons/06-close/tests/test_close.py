@@ -16,7 +16,7 @@ import pytest
 
 from labharness import (TCP_LISTEN, TCP_TIME_WAIT, fault_env, json_lines, port_in_state, reset, seed_message,
                         tcp_sockets, wait_blocked_in, wait_until)
-from lessoncheck import api_names, client_strace, describe, named, server_strace, strace_calls
+from lessoncheck import client_strace, describe, named, server_strace, strace_calls
 
 LESSON = "06-close"
 

@@ -14,7 +14,7 @@ import struct
 
 import pytest
 
-from labharness import fault_env, seed_message, wait_blocked_in, wait_until
+from labharness import fault_env, seed_message, unread_bytes, wait_blocked_in, wait_until
 from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, frame
 
 LESSON = "07-framing"
@@ -22,20 +22,6 @@ LESSON = "07-framing"
 
 def received_lines(stdout):
     return [l[len("received: "):] for l in stdout.splitlines() if l.startswith("received: ")]
-
-
-def unread_bytes(port, peer_port):
-    """Bytes queued unread in the receive buffer of the server's socket
-    port <- peer_port (/proc/net/tcp's rx_queue)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                local = int(fields[1].rsplit(":", 1)[1], 16)
-                remote = int(fields[2].rsplit(":", 1)[1], 16)
-                if (local, remote) == (port, peer_port):
-                    return int(fields[4].split(":")[1], 16)
-    return None
 
 
 @pytest.mark.lesson(LESSON)

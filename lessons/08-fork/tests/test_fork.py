@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from labharness import TCP_LISTEN, fault_env, port_in_state, seed_message, wait_blocked_in, wait_until
-from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, frame, round_trip
+from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, frame, interleaved_rounds, round_trip
 
 LESSON = "08-fork"
 
@@ -86,12 +86,7 @@ def test_hundred_clients_at_once_each_get_every_reply(lab):
     """step 4 (fork): 100 connections open at once, 3 frames each, interleaved: 300 framed oks."""
     server = lab.server(LESSON)
     socks = [lab.connect(server.port) for _ in range(100)]
-    for round_ in range(1, 4):
-        for n, s in enumerate(socks):
-            s.sendall(frame(f"client {n} message {round_}".encode()))
-        for n, s in enumerate(socks):
-            got = lab.recv_exactly(s, 6)
-            assert got == OK_FRAME, f"client {n}, message {round_}: expected {OK_FRAME!r}, got {got!r}"
+    interleaved_rounds(lab, socks)
     assert len(children(server.pid)) == 100, "one child per connected client"
     for s in socks:
         s.close()

@@ -15,7 +15,8 @@ import threading
 import pytest
 
 from labharness import fault_env, seed_message, wait_until
-from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, fd_count, frame, round_trip, run_clients
+from framed import (MAX_FRAME, OK_FRAME, bytes_until_closed, fd_count, frame, interleaved_rounds,
+                    round_trip, run_clients)
 
 LESSON = "09-poll"
 
@@ -26,12 +27,7 @@ def test_hundred_clients_at_once_each_get_every_reply(lab):
     """step 5 (poll): 100 connections open at once, 3 frames each, interleaved: 300 framed oks."""
     server = lab.server(LESSON, "-q")
     socks = [lab.connect(server.port) for _ in range(100)]
-    for round_ in range(1, 4):
-        for n, s in enumerate(socks):
-            s.sendall(frame(f"client {n} message {round_}".encode()))
-        for n, s in enumerate(socks):
-            got = lab.recv_exactly(s, 6)
-            assert got == OK_FRAME, f"client {n}, message {round_}: expected {OK_FRAME!r}, got {got!r}"
+    interleaved_rounds(lab, socks)
     assert wait_until(lambda: server.stdout.count("\nreceived: ") >= 300), server.stdout[-2000:]
     lines = set(server.stdout.splitlines())
     missing = [(n, r) for n in range(100) for r in range(1, 4) if f"received: client {n} message {r}" not in lines]

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from labharness import fault_env, program, seed_message, wait_until
-from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, fd_count, frame, round_trip, run_clients
+from framed import (MAX_FRAME, OK_FRAME, bytes_until_closed, fd_count, frame, interleaved_rounds,
+                    round_trip, run_clients)
 
 LESSON = "10-epoll"
 MODES = ((), ("--edge",))           # level-triggered, edge-triggered
@@ -38,12 +39,7 @@ def test_hundred_clients_at_once_each_get_every_reply_level_and_edge_triggered(l
     for mode in MODES:
         server = lab.server(LESSON, "-q", *mode)
         socks = [lab.connect(server.port) for _ in range(100)]
-        for round_ in range(1, 4):
-            for n, s in enumerate(socks):
-                s.sendall(frame(f"client {n} message {round_}".encode()))
-            for n, s in enumerate(socks):
-                got = lab.recv_exactly(s, 6)
-                assert got == OK_FRAME, f"{mode}: client {n}, message {round_}: got {got!r}"
+        interleaved_rounds(lab, socks, label=f"{mode}: ")
         assert wait_until(lambda: server.stdout.count("\nreceived: ") >= 300), server.stdout[-2000:]
         lines = set(server.stdout.splitlines())
         missing = [(n, r) for n in range(100) for r in range(1, 4)
