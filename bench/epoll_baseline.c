@@ -44,6 +44,19 @@ static void drop(int fd)
     close(fd);
 }
 
+/* Append n bytes of replies to what waits for EPOLLOUT; -1 out of memory. */
+static int queue_out(struct conn *c, const char *data, size_t n)
+{
+    char *p = realloc(c->out, c->out_len + n);
+
+    if (p == NULL)
+        return -1;
+    memcpy(p + c->out_len, data, n);
+    c->out = p;
+    c->out_len += n;
+    return 0;
+}
+
 /* Read once, answer every whole frame, send; -1 when fd must go. */
 static int serve(int fd)
 {
@@ -71,12 +84,8 @@ static int serve(int fd)
             break;
         used += HEADER_LEN + len;
         if (nreply + REPLY_FRAME_LEN > sizeof(reply)) {
-            char *p = realloc(c->out, c->out_len + nreply);
-            if (p == NULL)
+            if (queue_out(c, reply, nreply) == -1)
                 return -1;
-            memcpy(p + c->out_len, reply, nreply);
-            c->out = p;
-            c->out_len += nreply;
             nreply = 0;
         }
         memcpy(reply + nreply, REPLY_FRAME, REPLY_FRAME_LEN);
@@ -98,13 +107,8 @@ static int serve(int fd)
             struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.fd = fd};
             epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
         }
-    } else if (nreply > 0) {
-        char *p = realloc(c->out, c->out_len + nreply);
-        if (p == NULL)
-            return -1;
-        memcpy(p + c->out_len, reply, nreply);
-        c->out = p;
-        c->out_len += nreply;
+    } else if (nreply > 0 && queue_out(c, reply, nreply) == -1) {
+        return -1;
     }
     return 0;
 }

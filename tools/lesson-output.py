@@ -265,12 +265,7 @@ def s_05_two_sends_one_recv(sc):
     with c:
         server.wait_for(r"^sent: ok$")
         c.shutdown(socket.SHUT_WR)
-        reply = b""
-        while True:
-            piece = c.recv(16)
-            if not piece:
-                break
-            reply += piece
+        reply = read_until_closed(c)
     server.finish()
     return (f"# terminal 1\n{server.transcript()}"
             f"# terminal 2: a Python client sent two messages with two send() calls, then\n"
@@ -407,16 +402,7 @@ def send_then_read_all(port, data, pieces=1):
             c.shutdown(socket.SHUT_WR)
         except OSError:
             pass                    # the server has closed (or reset) us already
-        reply = b""
-        while True:
-            try:
-                piece = c.recv(4096)
-            except ConnectionResetError:
-                break
-            if not piece:
-                break
-            reply += piece
-        return reply
+        return read_until_closed(c)
 
 
 def read_until_closed(c):
@@ -458,12 +444,7 @@ def s_07_glued(sc):
     with c:
         server.wait_for(r"^sent: ok$")
         c.shutdown(socket.SHUT_WR)
-        reply = b""
-        while True:
-            piece = c.recv(16)
-            if not piece:
-                break
-            reply += piece
+        reply = read_until_closed(c)
     server.finish()
     return (f"# terminal 1: lesson 06's server\n{server.transcript()}"
             f"# terminal 2: a client sent three messages back to back, as `client -i 0` would if it\n"
@@ -481,12 +462,7 @@ def s_07_split(sc):
     finally:
         server.p.send_signal(signal.SIGCONT)
     with c:
-        reply = b""
-        while True:
-            piece = c.recv(4096)
-            if not piece:
-                break
-            reply += piece
+        reply = read_until_closed(c)
     server.finish()
     return (f"# terminal 1: lesson 06's server, each recv() cut to at most 7 bytes\n{server.transcript()}"
             f"# terminal 2: a client sent one 40-byte message. All it got back: {reply!r}\n")
