@@ -89,11 +89,13 @@ $(BUILD)/bench/%.o: bench/%.c
 $(BENCH): $(BUILD)/bench/pingpong.o
 	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-# A tool reports errors as the lessons do (explain.h): it links the library.
-$(BUILD)/tools/%: tools/%.c $(LIB)
+# A tool reports errors as the lessons do (explain.h), with just those
+# objects: not the interposer, which would trace the tool's own socket calls.
+TOOL_OBJS := $(BUILD)/obj/explain.o $(BUILD)/obj/i18n.o
+$(BUILD)/tools/%: tools/%.c $(TOOL_OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJS) $(LDLIBS)
 
 # The main job: the seed's exchange on loopback, both traces on the terminal.
 demo: all

@@ -156,3 +156,5 @@ def test_sigterm_ends_a_run_without_command_with_its_summary(netns):
     assert link.wait() == 0, link.stderr
     assert re.search(r"^slowlink: 0 packets: 0 held 10 ms, 0 dropped$", link.stderr, re.M), \
         link.stderr
+    # A tool, not a lesson: its own netlink calls are not traced.
+    assert "[slowlink:" not in link.stderr, link.stderr
