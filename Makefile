@@ -12,7 +12,7 @@
 #   make fault-demo lesson 06 under injected short writes and EINTR
 #   make fuzz       libFuzzer over the receive path and argument parsing
 #   make clean      remove build/
-#   make help       this list, and every topic's targets from mk/*.mk
+#   make help       this list, and every topic's targets from mk/*.mk and grader/grader.mk
 #
 # V=1 shows the full commands. Each topic's targets live in mk/<topic>.mk.
 
@@ -134,11 +134,13 @@ clean:
 
 # One source: the header comment of this file and of each mk/*.mk.
 help:
-	@for f in Makefile $(sort $(wildcard mk/*.mk)); do \
+	@for f in Makefile $(sort $(wildcard mk/*.mk)) $(wildcard grader/grader.mk); do \
 	    sed -n '1,/^[^#]/{/^#   /s/^#   /  /p}' $$f; done
 
-# Each topic's targets (docker, docs, grading, faults, hardening) live in mk/.
--include $(wildcard mk/*.mk)
+# Each topic's targets (docker, docs, faults, hardening, ...) live in mk/;
+# the grader's (handout, grade, grade-all, redteam, ...) in grader/grader.mk,
+# which the student handout does not carry.
+-include $(wildcard mk/*.mk) $(wildcard grader/grader.mk)
 
 # The dependency files of what this Makefile builds, by name: never
 # whatever *.d a submission might leave in build/.

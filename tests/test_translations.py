@@ -16,9 +16,9 @@ import pytest
 from labharness import ROOT
 
 TOOL = ROOT / "tools" / "zh-sync.py"
-if not (ROOT / "tests" / "grading" / "student-guide.md").exists():
+if not (ROOT / "grader" / "student-guide.md").exists():
     # A student's handout: its README.md is the guide, its READMEs are cut
-    # (tests/grading/handout.py); keeping the twins in step is the kit's job.
+    # (grader/handout.py); keeping the twins in step is the kit's job.
     pytest.skip("not the kit (a handout): the translations are checked in the kit",
                 allow_module_level=True)
 _spec = importlib.util.spec_from_file_location("zh_sync", TOOL)
@@ -48,7 +48,7 @@ def test_every_english_readme_has_a_chinese_twin_in_step():
 
 def test_the_twins_cover_the_top_readme_each_lesson_and_the_student_guide():
     english = {t.english for t in zh_sync.twins(ROOT)}
-    want = {"README.md", "tests/grading/student-guide.md"}
+    want = {"README.md", "grader/student-guide.md"}
     want |= {p.relative_to(ROOT).as_posix() for p in ROOT.glob("lessons/[0-9][0-9]-*/README.md")}
     assert want <= english, want - english
 
@@ -278,15 +278,15 @@ def test_usage_errors_exit_2(kit):
 def test_student_guide_twin_links_use_the_handout_names(tmp_path):
     """The guide is the handout's README.md and its twin the handout's README.zh.md."""
     root = tmp_path / "kit"
-    guide = root / "tests" / "grading" / "student-guide.md"
+    guide = root / "grader" / "student-guide.md"
     guide.parent.mkdir(parents=True)
     guide.write_text("# Guide\n\nText.\n", encoding="utf-8")
     (root / "README.md").write_text("# Top\n", encoding="utf-8")
     assert run("--init", str(guide), "README.md", root=root).returncode == 0
     assert "中文: [README.zh.md](README.zh.md)" in guide.read_text(encoding="utf-8")
-    zh = (root / "tests" / "grading" / "student-guide.zh.md").read_text(encoding="utf-8")
+    zh = (root / "grader" / "student-guide.zh.md").read_text(encoding="utf-8")
     assert "English: [README.md](README.md)" in zh
-    assert "source=tests/grading/student-guide.md" in zh
+    assert "source=grader/student-guide.md" in zh
 
 
 def test_any_other_translated_file_is_kept_in_step_too(kit):

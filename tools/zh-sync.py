@@ -63,8 +63,8 @@ EN_LINK = "English: [{name}]({name})"
 SKIP_DIRS = {"build", "node_modules", "__pycache__"}
 LESSON_DIR = re.compile(r"^\d\d-[a-z0-9-]+$")
 # The student guide becomes the handout's README.md, and its twin the handout's
-# README.zh.md (tests/grading/handout.py): its links name the handout's files.
-GUIDE = ("tests/grading/student-guide.md", "tests/grading/student-guide.zh.md",
+# README.zh.md (grader/handout.py): its links name the handout's files.
+GUIDE = ("grader/student-guide.md", "grader/student-guide.zh.md",
          "README.zh.md", "README.md")
 
 

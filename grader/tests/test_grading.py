@@ -2,7 +2,7 @@
 
 The reference solution scores full marks (160); the handout builds warning-free, runs,
 says which step is missing, and scores near 0; each buggy variant in
-tests/mutants/ loses points in the lesson it belongs to; the Gradescope zip's
+grader/mutants/ loses points in the lesson it belongs to; the Gradescope zip's
 run_autograder writes a valid results.json on this machine.
 """
 import json
@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from grading import handout, mutants  # noqa: E402
-from grading.handout import LESSON_POINTS  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from grader import handout, mutants  # noqa: E402
+from grader.handout import LESSON_POINTS  # noqa: E402
 
 PY = sys.executable
-GRADE = ROOT / "tests" / "grading" / "grade.py"
+GRADE = ROOT / "grader" / "grade.py"
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_handout_keeps_no_solution_text(handout_dir):
         steps = re.findall(r"TODO\(step (\d)\)", server)
         assert steps and all(f"not_implemented({n});" in server for n in steps), lesson
     assert not (handout_dir / "tests" / "mutants").exists()
-    assert not (handout_dir / "tests" / "grading").exists()
+    assert not (handout_dir / "grader").exists()
     assert (handout_dir / "lessons" / "05-send-recv" / "tests").is_dir(), "the tests go with the handout"
 
 
@@ -139,7 +139,7 @@ def test_handout_builds_warning_free_and_says_which_step_is_missing(handout_dir)
 
 def test_lesson_points_sum_to_the_totals(scratch):
     listing = scratch / "collected.json"
-    r = subprocess.run([PY, "-m", "pytest", "-q", "--collect-only", "-p", "grading.plugin",
+    r = subprocess.run([PY, "-m", "pytest", "-q", "--collect-only", "-p", "grader.plugin",
                         f"--grade-collect={listing}", "lessons"], cwd=ROOT, capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")}, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -222,13 +222,13 @@ def test_buggy_variant_loses_points_in_its_lesson(scratch, mutant):
 @pytest.mark.timeout(300)
 def test_gradescope_zip_runs_to_a_valid_results_json(scratch):
     out = scratch / "gs"
-    r = subprocess.run([PY, str(ROOT / "tests" / "grading" / "gradescope.py"), str(out)],
+    r = subprocess.run([PY, str(ROOT / "grader" / "gradescope.py"), str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     ag = scratch / "autograder"
     with zipfile.ZipFile(out / "autograder.zip") as z:
         names = z.namelist()
-        assert {"setup.sh", "run_autograder", "tests/grading/grade.py"} <= set(names)
+        assert {"setup.sh", "run_autograder", "grader/grade.py"} <= set(names)
         z.extractall(ag / "source")
     for f in ("setup.sh", "run_autograder"):
         (ag / "source" / f).chmod(0o755)
@@ -279,11 +279,11 @@ def test_gradescope_autograder_in_a_container_laid_out_as_gradescope_does(scratc
         if os.environ.get("REQUIRE_DOCKER") == "1":
             pytest.fail("REQUIRE_DOCKER=1 but no Docker engine answers")
         pytest.skip("no Docker engine")
-    sys.path.insert(0, str(ROOT / "tests" / "grading"))
+    sys.path.insert(0, str(ROOT / "grader"))
     import grade as grademod
     assert grademod.docker_ready(), "the socketlab-grader image (the Gradescope stand-in) cannot be built"
     out = scratch / "gs-docker"
-    r = subprocess.run([PY, str(ROOT / "tests" / "grading" / "gradescope.py"), str(out)],
+    r = subprocess.run([PY, str(ROOT / "grader" / "gradescope.py"), str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     ag = scratch / "gs-docker-autograder"
@@ -336,7 +336,7 @@ def test_grade_all_writes_a_gradebook_skips_what_is_graded_and_sums_up(scratch):
             z.writestr(f"socketlab-main/{name}", data)
     (klass / "dave.txt").write_text("my homework\n")
     out = scratch / "grade-all"
-    cmd = [PY, str(ROOT / "tests" / "grading" / "grade_all.py"), str(klass), "--out", str(out), "--docker", "no",
+    cmd = [PY, str(ROOT / "grader" / "grade_all.py"), str(klass), "--out", str(out), "--docker", "no",
            "--lesson", "01-socket", "--jobs", "2"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -1,6 +1,6 @@
 """grade.py - grade a student's submission: a folder or an archive holding lessons/.
 
-    python3 tests/grading/grade.py SUBMISSION [--out build/grade] [--lesson 05-send-recv ...]
+    python3 grader/grade.py SUBMISSION [--out build/grade] [--lesson 05-send-recv ...]
                                    [--docker auto|yes|no] [--timeout SEC] [--limit SEC] [--quiet]
 
 Only the student's lesson files (lessons/NN-name/*.c) are graded; everything
@@ -34,11 +34,11 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from grading.plugin import table  # noqa: E402
-from grading import kit as kitmod  # noqa: E402
-from grading.submission import Refused, open_submission  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from grader.plugin import table  # noqa: E402
+from grader import kit as kitmod  # noqa: E402
+from grader.submission import Refused, open_submission  # noqa: E402
 
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 NPROC_LIMIT = 256           # processes+threads of the student's uid: lesson 08 forks one per
@@ -69,7 +69,7 @@ def allocate_uid():
         _uid_lock = f
         # Leftovers of a grader that died holding this uid would count
         # against the new run's process limit: none may survive.
-        from grading.sandbox import kill_uid
+        from grader.sandbox import kill_uid
         kill_uid(uid)
         return uid
     raise SystemExit("grade: every grading uid is taken by a running grader")
@@ -128,7 +128,7 @@ def make_work(kit, student_tree, work, uid, lessons, scratch):
 def run_sandbox(cfg, results, limit):
     """Run sandbox.py on cfg, in namespaces when we can; (timed_out, output)."""
     (results / "config.json").write_text(json.dumps(cfg))
-    argv = [PYTHON, "-I", str(Path(cfg["tree"]) / "tests" / "grading" / "sandbox.py"), str(results / "config.json")]
+    argv = [PYTHON, "-I", str(Path(cfg["tree"]) / "grader" / "sandbox.py"), str(results / "config.json")]
     if cfg["namespaces"]:
         argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--"] + argv
     with open(results / "sandbox.log", "wb") as log:
@@ -143,7 +143,7 @@ def run_sandbox(cfg, results, limit):
         except OSError:
             pass
         p.wait()
-    from grading.sandbox import kill_uid
+    from grader.sandbox import kill_uid
     kill_uid(cfg["uid"])
     return timed_out
 
@@ -255,7 +255,7 @@ def write_junit(path, results):
 
 def docker_ready(build=True):
     """True when a Docker engine answers and the grader image exists (built
-    here from tests/grading/Dockerfile when missing and `build`)."""
+    here from grader/Dockerfile when missing and `build`)."""
     try:
         if subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode != 0:
             return False
@@ -264,10 +264,10 @@ def docker_ready(build=True):
             return True
         if not build:
             return False
-        print(f"grade: building the image {DOCKER_IMAGE} (tests/grading/Dockerfile)", file=sys.stderr)
+        print(f"grade: building the image {DOCKER_IMAGE} (grader/Dockerfile)", file=sys.stderr)
         return subprocess.run(["docker", "build", "-q", "-t", DOCKER_IMAGE, "--build-arg",
                                f"BASE_IMAGE={os.environ.get('BASE_IMAGE', 'debian:bookworm-slim')}",
-                               "-f", str(ROOT / "tests/grading/Dockerfile"), str(ROOT / "tests/grading")],
+                               "-f", str(ROOT / "grader/Dockerfile"), str(ROOT / "grader")],
                               stdout=subprocess.DEVNULL, timeout=900).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -309,7 +309,7 @@ def grade_in_docker(args, student_tree, out):
             "--tmpfs", "/tmp:exec,size=256m,mode=1777", "--tmpfs", "/var/tmp:exec,size=512m,mode=1777",
             "-v", f"{kit}:/grader:ro", "-v", f"{student_tree}:/submission:ro", "-v", f"{out}:/out",
             "-e", f"GRADE_OUT_OWNER={owner}", DOCKER_IMAGE,
-            "python3", "-I", "/grader/tests/grading/grade.py", "/submission", "--out", "/out", "--docker", "no",
+            "python3", "-I", "/grader/grader/grade.py", "/submission", "--out", "/out", "--docker", "no",
             "--kit", "/grader", "--uid", str(uid), "--timeout", str(args.timeout), "--limit", str(args.limit), "--quiet",
             *sum((["--lesson", l] for l in args.lesson), [])]
     try:

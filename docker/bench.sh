@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh - the Docker figures: cold and warm image builds, one containerised exchange,
 # and a warm `compose up` of one lesson end to end (target: at most 20 s on 2 cores).
-# Usage: tests/docker/bench.sh   (make bench-docker; needs a Docker engine)
+# Usage: docker/bench.sh   (make bench-docker; needs a Docker engine)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 image=${SOCKETLAB_IMAGE:-socketlab:latest}
@@ -28,7 +28,7 @@ build() {
     rm -f "$log"
 }
 
-bash tests/docker/base-image.sh "$base" >/dev/null
+bash docker/base-image.sh "$base" >/dev/null
 
 t=$(now); build --no-cache; cold=$(since "$t")
 t=$(now); build;            warm=$(since "$t")

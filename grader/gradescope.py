@@ -1,6 +1,6 @@
 """gradescope.py - the Gradescope autograder zip.
 
-    python3 tests/grading/gradescope.py [OUT]     (default: build/gradescope)
+    python3 grader/gradescope.py [OUT]     (default: build/gradescope)
 
 Writes OUT/autograder.zip: setup.sh and run_autograder at the top, the
 grader's kit beside them (kit.py: the library, Makefile, harness, tests and
@@ -16,9 +16,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from grading.kit import kit_sources  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from grader.kit import kit_sources  # noqa: E402
 
 SETUP_SH = """#!/usr/bin/env bash
 # setup.sh - runs once, as root, when Gradescope builds the autograder image.
@@ -47,7 +47,7 @@ PYTHON=/usr/bin/python3; [ -x "$PYTHON" ] || PYTHON=python3
 # GRADE_LESSONS="01-socket 02-bind": grade only these (a quick check).
 LESSON_ARGS=()
 for l in ${GRADE_LESSONS:-}; do LESSON_ARGS+=(--lesson "$l"); done
-"$PYTHON" -I "$SOURCE/tests/grading/grade.py" "$SUBMISSION" --out "$OUT/out" --docker no "${LESSON_ARGS[@]}" \\
+"$PYTHON" -I "$SOURCE/grader/grade.py" "$SUBMISSION" --out "$OUT/out" --docker no "${LESSON_ARGS[@]}" \\
     2> "$OUT/stderr"
 rc=$?
 cat "$OUT/stderr" >&2

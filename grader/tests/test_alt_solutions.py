@@ -1,6 +1,6 @@
 """A correct solution in another style scores full marks.
 
-tests/alt/ holds lesson programs written unlike the kit's reference
+grader/tests/alt/ holds lesson programs written unlike the kit's reference
 (perror instead of die_call, read/write instead of recv/send, printf,
 other loop shapes). Each is compiled exactly as `make` compiles the
 lesson's own file, put in place of it in a copy of the build directory,
@@ -15,7 +15,7 @@ import pytest
 
 from labharness import BUILD, ROOT
 
-ALT = ROOT / "tests" / "alt"
+ALT = ROOT / "grader" / "tests" / "alt"
 # (alternative source, lesson, program it replaces)
 ALTERNATIVES = [("05-send-recv-server.c", "05-send-recv", "server")]
 
@@ -67,7 +67,7 @@ def build_dir_with(exe, lesson, prog, tmp_path):
 
 @pytest.mark.parametrize("src,lesson,prog", ALTERNATIVES)
 def test_another_style_passes_the_lessons_tests(src, lesson, prog, tmp_path):
-    """tests/alt/SRC in place of the lesson's PROG: every test of that lesson passes."""
+    """grader/tests/alt/SRC in place of the lesson's PROG: every test of that lesson passes."""
     if not (BUILD / lesson / prog).exists():
         pytest.fail(f"{BUILD / lesson / prog} is missing: run 'make' first")
     work = tmp_path / "alt"
@@ -78,4 +78,4 @@ def test_another_style_passes_the_lessons_tests(src, lesson, prog, tmp_path):
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
                         str(ROOT / "lessons" / lesson)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 0, (
-        f"tests/alt/{src} is correct, in another style: lesson {lesson}'s tests should all pass\n{r.stdout[-6000:]}")
+        f"grader/tests/alt/{src} is correct, in another style: lesson {lesson}'s tests should all pass\n{r.stdout[-6000:]}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # base-image.sh - make sure the Dockerfile's base image exists, building it offline if not.
-# Usage: tests/docker/base-image.sh [IMAGE]   (default debian:bookworm-slim)
+# Usage: docker/base-image.sh [IMAGE]   (default debian:bookworm-slim)
 # No registry is reachable here or in CI, so `docker pull` cannot help: debootstrap a
 # minimal Debian 12 and `docker import` it under the image's name. The packages come
 # from the mirror this machine's own apt already uses (its sources), or DEBIAN_MIRROR=URL.

@@ -1,5 +1,5 @@
 # mk/check.mk - the handout's `make check` and `make help` (from the kit's
-# tests/grading/check.mk; the handout generator puts it here).
+# grader/check.mk; the handout generator puts it here).
 #
 #   make check              the lessons in order; stops at the first one not done
 #   make check LESSON=03    that lesson only (03, 3 or 03-listen)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from grading import handout  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from grader import handout  # noqa: E402
 
 # The steps each lesson's files ask for: its new steps only (lesson 06's
 # server also binds with getaddrinfo(AI_PASSIVE), new there: step 2).
@@ -113,7 +113,7 @@ def test_handout_readme_is_the_students_guide(fresh):
                  "## How to hand in", "## The order of work", "\\x0a"):
         assert must in readme, f"the guide should explain {must!r}"
     assert ("tools/trace" in readme) == (fresh / "tools" / "trace").exists()
-    for rel in ("mk/grading.mk", "mk/docker.mk", "mk/hardening.mk", "bench", "fuzz", "tests/grading"):
+    for rel in ("grader/grader.mk", "mk/docker.mk", "mk/hardening.mk", "bench", "fuzz", "grader", "tests/grading", "grader/tests/alt"):
         assert not (fresh / rel).exists(), f"{rel} is the maintainers', not in the handout"
 
 

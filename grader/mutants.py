@@ -1,12 +1,12 @@
-"""mutants.py - grade the buggy variants in tests/mutants/ (typical student bugs).
+"""mutants.py - grade the buggy variants in grader/mutants/ (typical student bugs).
 
-    python3 tests/grading/mutants.py [NAME ...]
+    python3 grader/mutants.py [NAME ...]
 
 Each mutant is applied to a copy of the reference solution and graded on the
 lesson it names; a mutant is caught when that lesson loses points. Prints one
 line per mutant and exits 1 if any is not caught. A mutant that edits files
 other than lessons/*/*.c is listed as n/a: grading never takes those from a
-submission. See tests/mutants/README.md.
+submission. See grader/mutants/README.md.
 """
 import json
 import re
@@ -16,10 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-MUTANTS = ROOT / "tests" / "mutants"
-sys.path.insert(0, str(ROOT / "tests"))
-from grading.handout import LESSON_POINTS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+MUTANTS = ROOT / "grader" / "mutants"
+sys.path.insert(0, str(ROOT))
+from grader.handout import LESSON_POINTS  # noqa: E402
 
 
 class Mutant:
@@ -82,7 +82,7 @@ def grade_mutant(m, workdir, timeout=20):
     out = Path(workdir) / m.name / "grade"
     reference_copy(tree)
     m.apply(tree)
-    subprocess.run([sys.executable, str(ROOT / "tests" / "grading" / "grade.py"), str(tree), "--out", str(out),
+    subprocess.run([sys.executable, str(ROOT / "grader" / "grade.py"), str(tree), "--out", str(out),
                     "--lesson", m.lesson, "--docker", "no", "--timeout", str(timeout), "--quiet"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads((out / "results.json").read_text())

@@ -1,6 +1,6 @@
 """plugin.py - pytest plugin: points per test, Gradescope results, a score table.
 
-Loaded with `-p grading.plugin` (tests/ on sys.path). Each test's points come
+Loaded with `-p grader.plugin` (tests/ on sys.path). Each test's points come
 from `@pytest.mark.points(N)`, its lesson from `@pytest.mark.lesson("NN-x")`
 (or from its path, lessons/NN-x/tests/). Options:
 
@@ -11,7 +11,7 @@ from `@pytest.mark.points(N)`, its lesson from `@pytest.mark.lesson("NN-x")`
     --grade-table       print the score table per lesson at the end
     --grade-jsonl=FILE  append each test's result to FILE as it finishes (and
                         {"start": nodeid} as it starts), so a harness killed
-                        mid-run keeps what it graded (tests/grading/sandbox.py)
+                        mid-run keeps what it graded (grader/sandbox.py)
     --grade-sandbox-uid=UID
                         after each test, kill every process of UID (the
                         student's programs, daemons included)
@@ -32,7 +32,7 @@ LESSON_RE = re.compile(r"lessons/(\d\d-[\w-]+)/")
 
 
 def pytest_addoption(parser):
-    g = parser.getgroup("grading", "socketlab grading (tests/grading)")
+    g = parser.getgroup("grading", "socketlab grading (grader/)")
     g.addoption("--grade-json", default=None, help="write Gradescope test results to this file")
     g.addoption("--grade-note", default=None, help="file whose text heads every failed test's output")
     g.addoption("--grade-table", action="store_true", help="print a score table per lesson")
@@ -245,7 +245,7 @@ class _Sandbox:
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item, nextitem):
         yield
-        from grading.sandbox import kill_uid
+        from grader.sandbox import kill_uid
         kill_uid(self.uid)
 
 

@@ -73,8 +73,8 @@ def demote(uid, gid, nproc, mem):
 def harness_argv(python, tree):
     """The harness's command: Python isolated (-I: no user site, no PYTHON*
     variables, no script folder on sys.path), the kit's tests/ added by hand."""
-    return [python, "-I", str(Path(tree) / "tests" / "grading" / "sandbox.py"), "--pytest",
-            "-q", "-p", "grading.plugin", "-p", "no:cacheprovider"]
+    return [python, "-I", str(Path(tree) / "grader" / "sandbox.py"), "--pytest",
+            "-q", "-p", "grader.plugin", "-p", "no:cacheprovider"]
 
 
 def harness_preexec():

@@ -5,7 +5,7 @@ A kit is a directory with the kit's Makefile, mk/, src/, include/, fault/
 lesson's program the handout's stub (never the reference solution), plus
 kit.json (lessons, their programs and points). `build_kit` then builds it
 before any student code runs: the library, the fault/trace preload library
-and the static `runas` wrapper (tests/grading/runas.c) in kit/build/.
+and the static `runas` wrapper (grader/runas.c) in kit/build/.
 
 Grading copies a kit, puts the student's lesson files in place of the
 stubs and builds only those. Kits are cached under build/grader-kit/,
@@ -21,9 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from grading import handout  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from grader import handout  # noqa: E402
 
 # Top-level files and folders of the kit that grading uses (missing ones are skipped).
 KIT_FILES = ("Makefile", "conftest.py", "pytest.ini")
@@ -53,8 +53,8 @@ def kit_sources(root=ROOT):
     for d in KIT_DIRS:
         if (root / d).is_dir():
             paths += _files_under(root / d)
-    paths += sorted((root / "tests").glob("*.py")) + sorted((root / "tests" / "grading").glob("*.py"))
-    paths += [root / "tests" / "grading" / "runas.c"]
+    paths += sorted((root / "tests").glob("*.py")) + sorted((root / "grader").glob("*.py"))
+    paths += [root / "grader" / "runas.c"]
     files = {str(p.relative_to(root)): p.read_bytes() for p in paths}
     info = {}
     for lesson in lessons(root):
@@ -94,11 +94,11 @@ def build_kit(kit, runner=None):
     (default: here); it returns (rc, output)."""
     runner = runner or _run_here
     script = ("make -s -j2 BUILD=build all && mkdir -p build/.grader && "
-              "cc -static -O2 -std=c11 -Wall -Wextra -Werror -o build/.grader/runas tests/grading/runas.c && "
+              "cc -static -O2 -std=c11 -Wall -Wextra -Werror -o build/.grader/runas grader/runas.c && "
               "rm -rf " + " ".join(f"build/{l}" for l in json.loads((Path(kit) / "kit.json").read_text())["lessons"]))
     rc, out = runner(["sh", "-c", script], kit)
     if rc != 0:
-        raise KitError(f"the grader's kit does not build (tests/grading/kit.py):\n{out[-3000:]}")
+        raise KitError(f"the grader's kit does not build (grader/kit.py):\n{out[-3000:]}")
 
 
 def _run_here(argv, cwd):

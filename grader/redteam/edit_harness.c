@@ -11,8 +11,8 @@
 static void redteam(void)
 {
     const char *targets[] = {
-        "conftest.py", "pytest.ini", "Makefile", "tests/labharness.py", "tests/grading/plugin.py",
-        "tests/grading/sandbox.py", "tests/grading/grade.py", "lessons/01-socket/tests/test_socket.py",
+        "conftest.py", "pytest.ini", "Makefile", "tests/labharness.py", "grader/plugin.py",
+        "grader/sandbox.py", "grader/grade.py", "lessons/01-socket/tests/test_socket.py",
         "lessons/03-listen/tests/test_listen.py", "../results/summary.json", "../results/01-socket.jsonl",
         "../results/redteam-new-file", "tests/redteam-new-file", "/grader/tests/labharness.py",
         "/out/results.json", "/autograder/results/results.json",

@@ -1,9 +1,9 @@
 """bench_grade.py - how many submissions a minute `make grade-all` grades here.
 
-    python3 tests/grading/bench_grade.py [--students 20] [--jobs N] [--docker auto|yes|no]
+    python3 grader/bench_grade.py [--students 20] [--jobs N] [--docker auto|yes|no]
 
 Makes a class in build/bench-grade/class/: 40% the reference solution, 30%
-the untouched handout, 30% broken (a mutant from tests/mutants/, or a
+the untouched handout, 30% broken (a mutant from grader/mutants/, or a
 lesson that does not compile), some as .zip or .tar.gz; grades it with
 grade_all.py (--force, every limit on), and prints submissions per minute
 with the machine's cores and load, so the figure can be read in context.
@@ -18,10 +18,10 @@ import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from grading import handout, mutants  # noqa: E402
-from grading import kit as kitmod  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from grader import handout, mutants  # noqa: E402
+from grader import kit as kitmod  # noqa: E402
 
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 
@@ -88,14 +88,14 @@ def main(argv=None):
     print(f"bench-grade: a class of {len(kinds)}: {kinds.count('reference')} reference, "
           f"{kinds.count('handout')} handout, {kinds.count('broken')} broken", file=sys.stderr)
     # The kit is built once per kit version: before the clock starts.
-    sys.path.insert(0, str(ROOT / "tests" / "grading"))
+    sys.path.insert(0, str(ROOT / "grader"))
     import grade as grademod
     if args.docker == "auto":
         args.docker = "yes" if grademod.docker_ready() else "no"
     kitmod.ensure_kit("docker", runner=grademod.docker_runner) if args.docker == "yes" else kitmod.ensure_kit("local")
     load = os.getloadavg()[0]
     started = time.monotonic()
-    r = subprocess.run([PYTHON, "-I", str(ROOT / "tests" / "grading" / "grade_all.py"), str(base / "class"),
+    r = subprocess.run([PYTHON, "-I", str(ROOT / "grader" / "grade_all.py"), str(base / "class"),
                         "--out", str(base / "out"), "--jobs", str(args.jobs), "--docker", args.docker, "--force"],
                        timeout=3600)
     seconds = time.monotonic() - started

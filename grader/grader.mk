@@ -1,4 +1,4 @@
-# mk/grading.mk - the student handout and auto-grading (tests/grading).
+# grader/grader.mk - the student handout and auto-grading (grader/).
 #
 #   make handout                    build/handout/: the kit with TODO(step N) stubs
 #   make grade SUBMISSION=DIR       grade one submission (a folder, .zip or .tar.gz):
@@ -7,7 +7,7 @@
 #                                   build/grade-all/gradebook.csv and <student>/ results;
 #                                   FORCE=1 grades again what is graded, JOBS=N at a time
 #   make bench-grade                submissions per minute for a class of 20
-#   make redteam                    the hostile submissions (tests/grading/test_redteam.py)
+#   make redteam                    the hostile submissions (grader/tests/test_redteam.py)
 #   make gradescope                 build/gradescope/autograder.zip (+ the handout's Classroom file)
 #
 # GRADE_DOCKER=auto|yes|no (default auto: in the socketlab-grader container when
@@ -20,22 +20,22 @@ GRADE_OPTS    ?=
 
 .PHONY: handout grade grade-all bench-grade redteam gradescope
 handout:
-	@$(GRADE_PY) tests/grading/handout.py build/handout
+	@$(GRADE_PY) grader/handout.py build/handout
 
 grade:
 	@[ -n "$(SUBMISSION)" ] || { echo "usage: make grade SUBMISSION=DIR (a student's folder or archive, e.g. build/handout)" >&2; exit 2; }
-	@GRADE_DOCKER=$(GRADE_DOCKER) $(GRADE_PY) tests/grading/grade.py "$(SUBMISSION)" --out build/grade $(GRADE_OPTS)
+	@GRADE_DOCKER=$(GRADE_DOCKER) $(GRADE_PY) grader/grade.py "$(SUBMISSION)" --out build/grade $(GRADE_OPTS)
 
 grade-all:
 	@[ -n "$(SUBMISSIONS)" ] || { echo "usage: make grade-all SUBMISSIONS=DIR (one folder or archive per student) [FORCE=1] [JOBS=N]" >&2; exit 2; }
-	@$(GRADE_PY) tests/grading/grade_all.py "$(SUBMISSIONS)" --out build/grade-all --docker $(GRADE_DOCKER) \
+	@$(GRADE_PY) grader/grade_all.py "$(SUBMISSIONS)" --out build/grade-all --docker $(GRADE_DOCKER) \
 	    $(if $(filter 1,$(FORCE)),--force) $(if $(JOBS),--jobs $(JOBS)) $(GRADE_OPTS)
 
 bench-grade:
-	@$(GRADE_PY) tests/grading/bench_grade.py --docker $(GRADE_DOCKER) $(if $(JOBS),--jobs $(JOBS))
+	@$(GRADE_PY) grader/bench_grade.py --docker $(GRADE_DOCKER) $(if $(JOBS),--jobs $(JOBS))
 
 redteam:
-	@$(or $(PYTHON),/usr/bin/python3) -m pytest -q tests/grading/test_redteam.py $(PYTEST_ARGS)
+	@$(or $(PYTHON),/usr/bin/python3) -m pytest -q grader/tests/test_redteam.py $(PYTEST_ARGS)
 
 gradescope: handout
-	@$(GRADE_PY) tests/grading/gradescope.py build/gradescope
+	@$(GRADE_PY) grader/gradescope.py build/gradescope

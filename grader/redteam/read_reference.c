@@ -15,7 +15,7 @@ static void redteam(void)
         "@KIT@/lessons/05-send-recv/server.c", "/grader/lessons/05-send-recv/server.c",
         "/autograder/source/lessons/05-send-recv/server.c", "/submission/../grader/lessons/05-send-recv/server.c",
         "lessons/05-send-recv/server.c", "../../lessons/05-send-recv/server.c",
-        "@KIT@/tests/mutants/reply-not-ok.mutant", "@KIT@/.git/HEAD",
+        "@KIT@/grader/mutants/reply-not-ok.mutant", "@KIT@/.git/HEAD",
     };
     static char text[1 << 16];
     size_t i, n;

@@ -1,4 +1,4 @@
-"""test_redteam.py - hostile submissions gain nothing (tests/grading/redteam/).
+"""test_redteam.py - hostile submissions gain nothing (grader/redteam/).
 
 Each payload is pasted into lesson 01's server.c of a submission made from
 the handout (build/handout's layout) with the reference solution for 01-socket
@@ -31,13 +31,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from grading import handout  # noqa: E402
-from grading.handout import LESSON_POINTS  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from grader import handout  # noqa: E402
+from grader.handout import LESSON_POINTS  # noqa: E402
 from labharness import wait_until  # noqa: E402
 
-GRADE = ROOT / "tests" / "grading" / "grade.py"
-PAYLOADS = sorted((ROOT / "tests" / "grading" / "redteam").glob("*.c"))
+GRADE = ROOT / "grader" / "grade.py"
+PAYLOADS = sorted((ROOT / "grader" / "redteam").glob("*.c"))
 TARGET, REFERENCE, STUB = "01-socket", "03-listen", "04-accept"
 TIMEOUT = 10                # seconds per test: payloads that hang cost this much per test
 MODES = ["local", pytest.param("docker", marks=pytest.mark.docker)]
@@ -306,7 +306,7 @@ def test_the_harness_python_ignores_start_up_hooks_a_student_can_plant(tmp_path)
     could pass on) never runs in the harness: user site .pth files,
     sitecustomize/usercustomize, PYTHONPATH, PYTHONSTARTUP. The control run,
     without -I, shows each hook would run."""
-    from grading.sandbox import harness_argv
+    from grader.sandbox import harness_argv
     home = tmp_path / "home"
     site = home / ".local" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     site.mkdir(parents=True)

@@ -1,6 +1,6 @@
 """handout.py - make the student handout from the kit (the solution).
 
-    python3 tests/grading/handout.py [OUT]        (default: build/handout)
+    python3 grader/handout.py [OUT]        (default: build/handout)
 
 Copies every git-tracked file of the kit into OUT, except the grader's and
 the maintainers' own files, and replaces each solution region of the
@@ -18,9 +18,9 @@ variables later code reads, and the stub's code, so the handout builds, runs
 each step.
 
 The handout is a lab, not the kit: its README.md is the student's guide
-(tests/grading/student-guide.md), its Makefile is the kit's with a student's
-`make help` and `make check [LESSON=NN]` (tests/grading/check.mk, which runs
-tools/check.py, from tests/grading/check.py). Also writes
+(grader/student-guide.md), its Makefile is the kit's with a student's
+`make help` and `make check [LESSON=NN]` (grader/check.mk, which runs
+tools/check.py, from grader/check.py). Also writes
 OUT/.github/classroom/autograding.json.
 """
 import json
@@ -31,18 +31,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 BEGIN_RE = re.compile(r"^(\s*)/\* BEGIN SOLUTION \*/\s*$")
 END_RE = re.compile(r"^\s*/\* END SOLUTION \*/\s*$")
 STUB_RE = re.compile(r"^\s*/\* STUB: (.*) \*/\s*$")
 STEP_RE = re.compile(r"not_implemented\((\d+)\)")
 
-# Grader-only files: never in the handout. bench/ holds a bare C ping-pong and
+# Grader-only files: never in the handout: grader/ (the grader, its tests, the
+# mutants, the alternative solutions, its make rules). bench/ holds a bare C ping-pong and
 # fuzz/ a copy of the server's recv loop: complete answers in all but name.
 # The maintainers' own targets (Docker images, fuzzing) and their README
 # parts do not work in a student's tree, or are not for students.
-EXCLUDE = ("tests/grading/", "tests/mutants/", "mk/grading.mk", "docs/readme-graders.md", "bench/", "fuzz/",
+EXCLUDE = ("grader/", "docs/readme-graders.md", "bench/", "fuzz/",
            "mk/hardening.mk", "mk/docker.mk", "docs/readme-docs.md")
 
 # What the handout has in place of the kit's files (handout path <- kit path).
@@ -314,7 +315,7 @@ def make_handout(out, root=ROOT):
 
 def main(argv):
     if len(argv) > 2 or (len(argv) == 2 and argv[1].startswith("-")):
-        print("usage: python3 tests/grading/handout.py [OUT]   (default: build/handout)",
+        print("usage: python3 grader/handout.py [OUT]   (default: build/handout)",
               file=sys.stderr if argv[1] not in ("-h", "--help") else sys.stdout)
         return 0 if argv[1] in ("-h", "--help") else 2
     out = Path(argv[1]) if len(argv) > 1 else ROOT / "build" / "handout"

@@ -1,6 +1,6 @@
 """grade_all.py - grade a whole class into a gradebook.
 
-    python3 tests/grading/grade_all.py SUBMISSIONS [--out build/grade-all] [--jobs N] [--force]
+    python3 grader/grade_all.py SUBMISSIONS [--out build/grade-all] [--jobs N] [--force]
                                        [--docker auto|yes|no] [--timeout SEC] [--limit SEC]
 
 SUBMISSIONS holds one folder or archive (.zip, .tar.gz, .tgz, .tar) per
@@ -28,12 +28,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from grading import kit as kitmod  # noqa: E402
-from grading.submission import ARCHIVES  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from grader import kit as kitmod  # noqa: E402
+from grader.submission import ARCHIVES  # noqa: E402
 
-GRADE = ROOT / "tests" / "grading" / "grade.py"
+GRADE = ROOT / "grader" / "grade.py"
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 
 
@@ -219,7 +219,7 @@ def main(argv=None):
 
 
 def _points():
-    from grading.handout import LESSON_POINTS
+    from grader.handout import LESSON_POINTS
     return {l: LESSON_POINTS.get(l, 0) for l in kitmod.lessons(ROOT)}
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # start-dockerd.sh - start a Docker engine in the background if none answers.
-# Usage: tests/docker/start-dockerd.sh   (CI runs it as root before the Docker tests)
+# Usage: docker/start-dockerd.sh   (CI runs it as root before the Docker tests)
 # Waits up to 60 s for `docker info`; the engine's log goes to $DOCKERD_LOG.
 set -euo pipefail
 log=${DOCKERD_LOG:-/var/log/dockerd.log}
