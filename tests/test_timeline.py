@@ -724,6 +724,14 @@ def test_lesson_pages_embed_the_timeline_beside_the_diagram(tmp_path):
     assert "\\endhtmlonly" in page06[section:]
     # A lesson without a run keeps its page as it was.
     assert "The real run" not in (tmp_path / "pages" / "lesson_05.md").read_text(encoding="utf-8")
+    # The Chinese site shows the run's Chinese drawing (tools/timeline --lang en,zh).
+    (runs / "timeline_06-close.zh.html").write_text("<!DOCTYPE html><p>运行</p>")
+    r = subprocess.run([PY, str(ROOT / "docs" / "lesson-pages.py"), "--lang", "zh",
+                        "--out", str(tmp_path / "pages-zh"), "--timelines", str(runs)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    zh06 = (tmp_path / "pages-zh" / "lesson_06.md").read_text(encoding="utf-8")
+    assert '<iframe src="timeline_06-close.zh.html"' in zh06
 
 
 def test_a_delay_stretches_every_arrow_by_at_least_the_delay(tmp_path):
