@@ -4,11 +4,12 @@
 The READMEs stay plain GitHub markdown; this writes Doxygen's copies into
 build/docs/pages/: index.md (the top-level README with the seed's diagram),
 lesson_NN.md (each lesson's README with a label, previous/next links, its
-sequence diagram from docs/diagrams/ and its programs) and examples.dox.
+sequence diagram from docs/diagrams/ and its programs), examples.dox, and
+the hand-written pages of docs/pages/ (the API page with its back link).
 
 With --lang zh it writes the Chinese site's pages (build/docs/pages-zh/)
-from the README.zh.md beside each README.md; where there is none yet, from
-the English README under a note saying so. Links between the two languages'
+from the README.zh.md beside each README.md (where there is none yet, from
+the English README under a note saying so) and docs/zh/. Links between the two languages'
 READMEs become links between the two sites (html/ and html/zh/).
 
 Usage: python3 docs/lesson-pages.py [--root DIR] [--out DIR] [--lang en|zh]
@@ -18,6 +19,9 @@ import re
 import sys
 from pathlib import Path
 from urllib.parse import unquote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import msc  # noqa: E402  (docs/msc.py)
 
 LESSON_DIR = re.compile(r"^(\d\d)-([a-z0-9-]+)$")
 TITLE = re.compile(r"^#\s+(?:Lesson\s+(\d+)|第\s*(\d+)\s*课)\s*[:：.-]?\s*(.+?)\s*(\{#[^}]*\})?\s*$")
@@ -37,9 +41,11 @@ WORDS = {
            "timeline": "The real run, on one clock",
            "timeline_text": "The diagram above is drawn by hand. Below is what really happened when this "
                             "lesson's programs ran while the site was built (`make timeline LESSON={n}`): "
-                            "each call on its program's lane at the moment it returned, each state the "
-                            "kernel reported, each packet captured on the wire as an arrow. Hover over or "
-                            "click anything for its details.",
+                            "each call on its program's lane as a bar from when it started to when it "
+                            "returned, each state the kernel reported (and after the programs' last "
+                            "calls, the states their sockets went on through, such as TIME_WAIT), each "
+                            "packet captured on the wire as an arrow. Hover over or click anything for "
+                            "its details.",
            "timeline_open": "Open the timeline on its own page"},
     "zh": {"readme": "README.zh.md", "lesson": "第 {n} 课", "colon": "：", "contents": "目录",
            "library": "支持库", "wire": "线路上和内核里发生了什么",
@@ -53,8 +59,9 @@ WORDS = {
            "untranslated": "本页的中文版（{file}）还没有写好，下面是英文原文。",
            "timeline": "真实的一次运行：同一个时钟上的调用和报文",
            "timeline_text": "上面的图是手画的。下面是建站时本课程序真正运行的记录（`make timeline LESSON={n}`）："
-                            "每个调用在它返回的那一刻画在所属程序的泳道上，内核报告的每个 TCP 状态、"
-                            "线路上抓到的每个报文都画成箭头。把鼠标移到任何一项上或点击它，可以看到细节。",
+                            "每个调用画在所属程序的泳道上，是一根从开始到返回的竖条；内核报告的每个 TCP 状态"
+                            "（程序最后一个调用之后，它们的套接字还会经过的状态，比如 TIME_WAIT，也画出来）；"
+                            "线路上抓到的每个报文画成箭头。把鼠标移到任何一项上或点击它，可以看到细节。",
            "timeline_open": "在单独的页面中打开时间线"},
 }
 OTHER = {"en": "zh", "zh": "en"}
@@ -285,6 +292,29 @@ def convert(md, src_dir, linker, page):
     return "\n".join(out) + "\n"
 
 
+# A README's own line of links to the lessons before and after it. The page
+# has its own (nav()), at the top and at the bottom, so the README's goes.
+README_NAV = re.compile(r"^(?:Previous|上一课)\s*[:：].*?\s[·|]\s*(?=(?:Next|下一课)\s*[:：])", re.S)
+NEXT_ITEM = re.compile(r"(?:Next|下一课)\s*[:：]\s*(?:\[[^\]]*\]\([^)]*\)|[^\n]*?[)）])")
+
+
+def drop_readme_nav(md):
+    """MD without its "Previous: ... · Next: ..." paragraphs. Where the
+    paragraph goes on to say what comes next ("Next: [Lesson 07](...): where
+    one message ends"), that sentence stays, without the "Previous" part."""
+    out = []
+    for para in re.split(r"(\n\s*\n)", md):
+        m = README_NAV.match(para)
+        if m:
+            rest = para[m.end():]
+            n = NEXT_ITEM.match(rest)
+            if n and not rest[n.end():].strip(" .:：。\n"):
+                continue
+            para = rest
+        out.append(para)
+    return "".join(out)
+
+
 def split_lead(body):
     """(text before the first '## ' heading, the rest) of a page body."""
     m = re.search(r"^## ", body, re.M)
@@ -294,18 +324,30 @@ def split_lead(body):
 
 
 def read_diagram(docs, name, lang="en"):
-    """docs/diagrams/NAME; for another language, its words from
-    docs/diagrams/LANG/NAME before the (shared) \\msc or \\dot picture."""
+    """docs/diagrams/NAME (NAME.md: words, then a \\msc or \\dot picture); for
+    another language, its words from docs/diagrams/LANG/NAME, and its picture
+    from docs/diagrams/LANG/NAME.msc or .dot where there is one. Doxygen's
+    built-in \\msc cannot draw Chinese (its fonts are Latin), so a LANG/*.msc
+    chart is drawn by docs/msc.py as inline SVG; a \\dot graph goes to graphviz,
+    which can."""
     path = docs / "diagrams" / name
     if not path.exists():
         return ""
     text = path.read_text(encoding="utf-8").strip() + "\n"
-    words = docs / "diagrams" / lang / name
-    if lang != "en" and words.exists():
-        m = re.search(r"^\\(?:msc|dot)\b", text, re.M)
-        if m:
-            text = words.read_text(encoding="utf-8").strip() + "\n\n" + text[m.start():]
-    return text
+    if lang == "en":
+        return text
+    m = re.search(r"^\\(?:msc|dot)\b", text, re.M)
+    words, picture = (text[:m.start()], text[m.start():]) if m else (text, "")
+    own = docs / "diagrams" / lang / name
+    if own.exists():
+        words = own.read_text(encoding="utf-8").strip() + "\n\n"
+    stem = docs / "diagrams" / lang / Path(name).stem
+    if stem.with_suffix(".msc").exists():
+        picture = ("\\htmlonly\n" + msc.svg(stem.with_suffix(".msc").read_text(encoding="utf-8")) +
+                   "\\endhtmlonly\n")
+    elif stem.with_suffix(".dot").exists():
+        picture = stem.with_suffix(".dot").read_text(encoding="utf-8").strip() + "\n"
+    return words + picture
 
 
 def nav(i, lesson_list, titles, w):
@@ -323,11 +365,33 @@ def nav(i, lesson_list, titles, w):
     return " | ".join(items) + "\n"
 
 
+def extra_pages(docs, lesson_list, short, lang):
+    """The hand-written pages (docs/pages/, docs/zh/ for Chinese), each page
+    labelled {#api} with its link back to the last lesson (whichever that is)
+    and to the contents under its title: {file name: text}."""
+    w = WORDS[lang]
+    last = lesson_list[-1][0]
+    back = (f"[&larr; {w['lesson'].format(n=last)}{w['colon']}{short[last]}](@ref lesson_{last})"
+            f" | [{w['contents']}](@ref index)\n")
+    pages = {}
+    for path in sorted((docs / ("pages" if lang == "en" else lang)).glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        title, _, body = text.partition("\n")
+        if "{#api}" in title:
+            text = title + "\n\n" + back + "\n" + body.lstrip("\n")
+        pages[path.name] = text
+    return pages
+
+
 def timeline_section(d, timelines, lang):
-    """The lesson's real run (tools/timeline's page), shown in an iframe; the
-    page is copied into the site by HTML_EXTRA_FILES (mk/docs.mk)."""
-    page = Path(timelines) / f"timeline_{d.name}.html" if timelines else None
-    if not page or not page.exists():
+    """The lesson's real run (tools/timeline's page, timeline_<lesson>.html, and
+    for the Chinese site its Chinese drawing timeline_<lesson>.zh.html), shown
+    in an iframe; the page is copied into the site by HTML_EXTRA_FILES (mk/docs.mk)."""
+    if not timelines:
+        return []
+    names = ([f"timeline_{d.name}.{lang}.html"] if lang != "en" else []) + [f"timeline_{d.name}.html"]
+    page = next((Path(timelines) / n for n in names if (Path(timelines) / n).exists()), None)
+    if not page:
         return []
     w = WORDS[lang]
     return [f"## {w['timeline']}\n\n",
@@ -365,7 +429,7 @@ def lesson_page(i, lesson_list, titles, short, linker, docs, lang, timelines=Non
         body = w["unwritten"] + "\n"
     if note:
         body = f"<em>{note}</em>\n\n" + body.lstrip("\n")
-    lead, rest = split_lead(convert(body, d, linker, f"lesson_{num}"))
+    lead, rest = split_lead(convert(drop_readme_nav(body), d, linker, f"lesson_{num}"))
     programs = sorted(p.name for p in d.glob("*.c"))
     page = [f"# {w['lesson'].format(n=num)}{w['colon']}{escape_text(titles[num])} {{#lesson_{num}}}\n",
             nav(i, lesson_list, short, w), "\n", lead.rstrip() + "\n\n"]
@@ -462,6 +526,7 @@ def main():
     for i, (num, _, _) in enumerate(lesson_list):
         files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, short, linker,
                                                 docs, lang, args.timelines)
+    files.update(extra_pages(docs, lesson_list, short, lang))
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
     return 0
