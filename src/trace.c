@@ -309,7 +309,7 @@ static void emit(struct line *l)
     }
 }
 
-/* "[server]", "[服务端]", "[server:1234]" in a forked child, or the
+/* "[server]", "[服务器]", "[server:1234]" in a forked child, or the
  * program's own name while its role is not known yet. */
 static void add_who(struct line *l)
 {

@@ -345,7 +345,7 @@ def test_each_lesson_has_a_chinese_page(html, lesson):
 
 def test_chinese_main_page_lists_every_lesson(html):
     page = html_of(html / "zh", "index.html")
-    assert "服务端和客户端的步骤" in page and "本站的课程" in page
+    assert "服务器和客户端的步骤" in page and "本站的课程" in page
     for lesson in LESSONS:
         assert f'href="lesson_{lesson.name[:2]}.html"' in page
     readme = ROOT / ("README.zh.md" if (ROOT / "README.zh.md").exists() else "README.md")
