@@ -1,19 +1,30 @@
-"""GBK terminals: under a GBK locale the programs write every message in
-GBK, strerror's text included, while the data lines stay the seed's UTF-8
-bytes; where the locale's codeset cannot write Chinese they speak English.
+"""GBK terminals (the README's "On a GBK terminal"): under a GBK locale the
+programs write every message in GBK, strerror's text included, while the
+data lines stay the seed's UTF-8 bytes; where the locale's codeset cannot
+write Chinese they speak English. And the README's advice, tried on a
+terminal (a pty): a program in a GBK locale, and a program piped through
+tools/gbk, show each line as it comes, while the server still waits;
+`| iconv -f UTF-8 -t GBK`, the advice this replaced, shows nothing until
+the program exits.
 
 The GBK locale is generated for these tests into a scratch directory
 (localedef, found by LOCPATH): nothing is installed on the machine."""
 import gettext
 import os
+import select
 import shutil
+import signal
+import socket
 import subprocess
+import time
 
 import pytest
 
-from labharness import BUILD, DEFAULT_WAIT, free_port, program, seed_message
+from labharness import (BUILD, DEFAULT_WAIT, ROOT, free_port, listen_state_seen, program,
+                        seed_message)
 
 CATALOG = BUILD / "locale" / "zh_CN" / "LC_MESSAGES" / "socketlab.mo"
+GBK_TOOL = ROOT / "tools" / "gbk"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 NO_LANG = {"LANG": "", "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LC_CTYPE": "",
            "LAB_LANG": "", "NO_COLOR": "1"}
@@ -114,3 +125,95 @@ def test_a_codeset_without_simplified_chinese_gets_english(lang):
     assert r.returncode == 1
     assert r.stderr.startswith(b"client: connect to 127.0.0.1 port "), r.stderr
     assert r.stderr.isascii(), r.stderr
+
+
+# --- on a terminal: each line as it comes ---------------------------------------
+
+class Terminal:
+    """A command on a pty of its own (its own session: stopped as a group)."""
+
+    def __init__(self, command, env):
+        self.master, slave = os.openpty()
+        self.proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True)
+        os.close(slave)
+        self.seen = b""
+
+    def read_until(self, want, timeout=DEFAULT_WAIT):
+        """Read what the terminal shows until WANT (bytes) is in it."""
+        deadline = time.monotonic() + timeout
+        while want not in self.seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 4096)
+                except OSError:              # EIO: every writer has gone
+                    break
+        return want in self.seen
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def close(self):
+        if self.running():
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=DEFAULT_WAIT)
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminals():
+    opened = []
+    yield lambda command, env: opened.append(Terminal(command, env)) or opened[-1]
+    for t in opened:
+        t.close()
+
+
+def send_one_message(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=DEFAULT_WAIT) as s:
+        s.sendall(seed_message(1))
+        assert s.recv(2) == b"ok"
+
+
+def test_a_gbk_locale_on_a_terminal_shows_each_line_as_it_comes(gbk, zh, terminals):
+    port = free_port()
+    term = terminals([str(program("06-close", "server")), str(port)], gbk)
+    listen = trace_label(zh, 3, "listen").encode("gbk")
+    assert term.read_until(b"listening on 0.0.0.0:%d" % port), term.seen
+    assert term.read_until(listen), term.seen
+    assert term.running(), "the lines came only when the server exited"
+    send_one_message(port)
+    assert term.read_until(b"received: " + seed_message(1)), term.seen   # data: UTF-8
+
+
+def test_tools_gbk_on_a_gbk_terminal_shows_each_line_as_it_comes(zh, terminals):
+    """The README's remedy where the terminal must stay GBK: the UTF-8
+    output, trace and data lines alike, arrives in GBK line by line."""
+    if shutil.which("iconv") is None:
+        missing("iconv is missing (libc-bin)")
+    port = free_port()
+    env = {**os.environ, **NO_LANG, "LANG": "zh_CN.UTF-8"}
+    term = terminals(["sh", "-c", f'"$0" {port} 2>&1 | "$1"',
+                      str(program("06-close", "server")), str(GBK_TOOL)], env)
+    assert term.read_until(trace_label(zh, 3, "listen").encode("gbk")), term.seen
+    assert term.running(), "the lines came only when the server exited"
+    send_one_message(port)
+    received = "received: " + seed_message(1).decode()
+    assert term.read_until(received.encode("gbk")), term.seen
+    assert term.seen.decode("gbk").replace("\r\n", "\n").count("\n") >= 5
+
+
+def test_plain_iconv_shows_nothing_until_the_program_exits(terminals):
+    """Why the README no longer says `| iconv -f UTF-8 -t GBK`: glibc's
+    iconv reads all of its input before it writes anything."""
+    if shutil.which("iconv") is None:
+        missing("iconv is missing (libc-bin)")
+    port = free_port()
+    env = {**os.environ, **NO_LANG, "LANG": "zh_CN.UTF-8"}
+    term = terminals(["sh", "-c", f'"$0" {port} 2>&1 | iconv -f UTF-8 -t GBK',
+                      str(program("06-close", "server"))], env)
+    assert listen_state_seen(port), "the server never listened"
+    assert not term.read_until(b"listening on", timeout=1.0), term.seen
+    assert term.seen == b"" and term.running()
+    send_one_message(port)
+    assert term.read_until(b"received: " + seed_message(1).decode().encode("gbk")), term.seen
