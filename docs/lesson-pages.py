@@ -41,7 +41,7 @@ WORDS = {
                             "kernel reported, each packet captured on the wire as an arrow. Hover over or "
                             "click anything for its details.",
            "timeline_open": "Open the timeline on its own page"},
-    "zh": {"readme": "README.zh.md", "lesson": "第 {n} 课", "colon": "：", "contents": "目录",
+    "zh": {"readme": "README.zh.md", "lesson": "第{n}课", "colon": "：", "contents": "目录",
            "library": "支持库", "wire": "线路上和内核里发生了什么",
            "programs": "本课的程序（带注释的源码）", "built": "编译为",
            "steps": "服务器和客户端的步骤", "course": "本站的课程",
@@ -304,7 +304,8 @@ def read_diagram(docs, name, lang="en"):
     if lang != "en" and words.exists():
         m = re.search(r"^\\(?:msc|dot)\b", text, re.M)
         if m:
-            text = words.read_text(encoding="utf-8").strip() + "\n\n" + text[m.start():]
+            text = (join_wrapped_chinese(words.read_text(encoding="utf-8")).strip() + "\n\n" +
+                    text[m.start():])
     return text
 
 
@@ -339,13 +340,67 @@ def timeline_section(d, timelines, lang):
             "\\endhtmlonly\n\n"]
 
 
+# What may stand between a Chinese line's last (or first) character and its
+# edge: inline tags (<b>, </em>), emphasis stars, a link's bracket or target.
+INLINE_TAGS = r"(?:b|em|strong|i|u|s|code|kbd|span)\b"
+INLINE_EDGE = re.compile(rf"</?{INLINE_TAGS}[^>]*>|\*+|\[|\]\([^)]*\)|\]")
+# A line that starts a block of its own: never joined to the line above.
+BLOCK_START = re.compile(rf"^\s*(?:#|\||>|[-*+]\s|\d+\.\s|```|~~~|<(?!/?{INLINE_TAGS}))")
+
+
+def edge_char(line, last):
+    """The first (or LAST) character of LINE a reader sees, past inline markup."""
+    text = line.strip()
+    while text:
+        m = (re.search(f"(?:{INLINE_EDGE.pattern})$", text) if last
+             else INLINE_EDGE.match(text))
+        if not m or not m.group():
+            break
+        text = (text[:m.start()] if last else text[m.end():]).strip()
+    return text[-1:] if last else text[:1]
+
+
+def join_wrapped_chinese(md):
+    """MD with each line break between two Chinese characters (or full-width
+    punctuation) removed. A line break inside a paragraph is a space to
+    Markdown and Doxygen, which in Chinese is a stray gap ("一个 报文").
+    Code blocks, headings, tables and the start of list items stay."""
+    out, in_fence = [], False
+    for line in md.split("\n"):
+        fence = bool(FENCE.match(line))
+        prev = out[-1] if out else ""
+        if (not in_fence and not fence and line.strip() and prev.strip()
+                and not BLOCK_START.match(line) and not re.match(r"\s*(?:#|\||<!--)", prev)
+                and CJK.match(edge_char(prev, True)) and CJK.match(edge_char(line, False))):
+            out[-1] = prev.rstrip() + line.strip()
+            continue
+        if fence:
+            in_fence = not in_fence
+        out.append(line)
+    return "\n".join(out)
+
+
+# A README's link to its twin under its title (tools/zh-sync.py), and what
+# the page says instead: the other language's name, in words of this one.
+TWIN_LINK = re.compile(r"^(?:English|中文): \[README(?:\.zh)?\.md\]\((README(?:\.zh)?\.md)\)$",
+                       re.M)
+TWIN_WORDS = {"en": "In Chinese: [中文]({href})", "zh": "本页的英文原文：[English]({href})"}
+
+
+def twin_link_in_words(md, lang):
+    """MD with its "English: [README.md](README.md)" line (or 中文: ...) in
+    words a reader of this site's language reads, the same link."""
+    return TWIN_LINK.sub(lambda m: TWIN_WORDS[lang].format(href=m.group(1)), md, count=1)
+
+
 def readme_text(d, lang):
     """(text, note) of the README of directory D in LANG: the English one
     under a note when the translation is not written yet; ("", None) if none."""
     w = WORDS[lang]
     own = d / w["readme"]
     if own.exists():
-        return own.read_text(encoding="utf-8"), None
+        text = twin_link_in_words(own.read_text(encoding="utf-8"), lang)
+        return join_wrapped_chinese(text), None
     english = d / WORDS["en"]["readme"]
     if english.exists():
         note = w["untranslated"].format(file=w["readme"]) if w["untranslated"] else None
