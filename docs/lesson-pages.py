@@ -47,20 +47,20 @@ WORDS = {
                             "packet captured on the wire as an arrow. Hover over or click anything for "
                             "its details.",
            "timeline_open": "Open the timeline on its own page"},
-    "zh": {"readme": "README.zh.md", "lesson": "第 {n} 课", "colon": "：", "contents": "目录",
+    "zh": {"readme": "README.zh.md", "lesson": "第{n}课", "colon": "：", "contents": "目录",
            "library": "支持库", "wire": "线路上和内核里发生了什么",
            "programs": "本课的程序（带注释的源码）", "built": "编译为",
-           "steps": "服务端和客户端的步骤", "course": "本站的课程",
+           "steps": "服务器和客户端的步骤", "course": "本站的课程",
            "api": "支持库的API",
            "api_what": "`include/` 里的辅助函数：跟踪、解析参数、解释错误",
            "examples": "各课的全部程序", "annotated": "带注释",
-           "role": {"server": "服务端：", "client": "客户端："},
+           "role": {"server": "服务器：", "client": "客户端："},
            "unwritten": "本课的 README 还没有写好；请看下面的程序。",
            "untranslated": "本页的中文版（{file}）还没有写好，下面是英文原文。",
            "timeline": "真实的一次运行：同一个时钟上的调用和报文",
            "timeline_text": "上面的图是手画的。下面是建站时本课程序真正运行的记录（`make timeline LESSON={n}`）："
                             "每个调用画在所属程序的泳道上，是一根从开始到返回的竖条；内核报告的每个 TCP 状态"
-                            "（程序最后一个调用之后，它们的套接字还会经过的状态，比如 TIME_WAIT，也画出来）；"
+                            "（程序最后一个调用之后，它们的socket还会经过的状态，比如 TIME_WAIT，也画出来）；"
                             "线路上抓到的每个报文画成箭头。把鼠标移到任何一项上或点击它，可以看到细节。",
            "timeline_open": "在单独的页面中打开时间线"},
 }
@@ -340,7 +340,7 @@ def read_diagram(docs, name, lang="en"):
     words, picture = (text[:m.start()], text[m.start():]) if m else (text, "")
     own = docs / "diagrams" / lang / name
     if own.exists():
-        words = own.read_text(encoding="utf-8").strip() + "\n\n"
+        words = join_wrapped_chinese(own.read_text(encoding="utf-8")).strip() + "\n\n"
     stem = docs / "diagrams" / lang / Path(name).stem
     if stem.with_suffix(".msc").exists():
         picture = ("\\htmlonly\n" + msc.svg(stem.with_suffix(".msc").read_text(encoding="utf-8")) +
@@ -379,7 +379,7 @@ def extra_pages(docs, lesson_list, short, lang):
         title, _, body = text.partition("\n")
         if "{#api}" in title:
             text = title + "\n\n" + back + "\n" + body.lstrip("\n")
-        pages[path.name] = text
+        pages[path.name] = join_wrapped_chinese(text) if lang != "en" else text
     return pages
 
 
@@ -403,13 +403,67 @@ def timeline_section(d, timelines, lang):
             "\\endhtmlonly\n\n"]
 
 
+# What may stand between a Chinese line's last (or first) character and its
+# edge: inline tags (<b>, </em>), emphasis stars, a link's bracket or target.
+INLINE_TAGS = r"(?:b|em|strong|i|u|s|code|kbd|span)\b"
+INLINE_EDGE = re.compile(rf"</?{INLINE_TAGS}[^>]*>|\*+|\[|\]\([^)]*\)|\]")
+# A line that starts a block of its own: never joined to the line above.
+BLOCK_START = re.compile(rf"^\s*(?:#|\||>|[-*+]\s|\d+\.\s|```|~~~|<(?!/?{INLINE_TAGS}))")
+
+
+def edge_char(line, last):
+    """The first (or LAST) character of LINE a reader sees, past inline markup."""
+    text = line.strip()
+    while text:
+        m = (re.search(f"(?:{INLINE_EDGE.pattern})$", text) if last
+             else INLINE_EDGE.match(text))
+        if not m or not m.group():
+            break
+        text = (text[:m.start()] if last else text[m.end():]).strip()
+    return text[-1:] if last else text[:1]
+
+
+def join_wrapped_chinese(md):
+    """MD with each line break between two Chinese characters (or full-width
+    punctuation) removed. A line break inside a paragraph is a space to
+    Markdown and Doxygen, which in Chinese is a stray gap ("一个 报文").
+    Code blocks, headings, tables and the start of list items stay."""
+    out, in_fence = [], False
+    for line in md.split("\n"):
+        fence = bool(FENCE.match(line))
+        prev = out[-1] if out else ""
+        if (not in_fence and not fence and line.strip() and prev.strip()
+                and not BLOCK_START.match(line) and not re.match(r"\s*(?:#|\||<!--)", prev)
+                and CJK.match(edge_char(prev, True)) and CJK.match(edge_char(line, False))):
+            out[-1] = prev.rstrip() + line.strip()
+            continue
+        if fence:
+            in_fence = not in_fence
+        out.append(line)
+    return "\n".join(out)
+
+
+# A README's link to its twin under its title (tools/zh-sync.py), and what
+# the page says instead: the other language's name, in words of this one.
+TWIN_LINK = re.compile(r"^(?:English|中文): \[README(?:\.zh)?\.md\]\((README(?:\.zh)?\.md)\)$",
+                       re.M)
+TWIN_WORDS = {"en": "In Chinese: [中文]({href})", "zh": "本页的英文原文：[English]({href})"}
+
+
+def twin_link_in_words(md, lang):
+    """MD with its "English: [README.md](README.md)" line (or 中文: ...) in
+    words a reader of this site's language reads, the same link."""
+    return TWIN_LINK.sub(lambda m: TWIN_WORDS[lang].format(href=m.group(1)), md, count=1)
+
+
 def readme_text(d, lang):
     """(text, note) of the README of directory D in LANG: the English one
     under a note when the translation is not written yet; ("", None) if none."""
     w = WORDS[lang]
     own = d / w["readme"]
     if own.exists():
-        return own.read_text(encoding="utf-8"), None
+        text = twin_link_in_words(own.read_text(encoding="utf-8"), lang)
+        return join_wrapped_chinese(text), None
     english = d / WORDS["en"]["readme"]
     if english.exists():
         note = w["untranslated"].format(file=w["readme"]) if w["untranslated"] else None

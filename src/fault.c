@@ -5,6 +5,7 @@
  * fault_begin() before each socket call it wraps.
  */
 #include "fault.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -352,7 +353,7 @@ struct fault_verdict fault_begin(enum fault_call c)
     if (v.delay_ms > 0) {
         struct timespec ts = {v.delay_ms / 1000, (v.delay_ms % 1000) * 1000000L};
 
-        add_note(c, "delay %ldms", v.delay_ms);
+        add_note(c, "%s %ldms", N_("delay"), v.delay_ms);
         while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
             ;
     }
@@ -381,6 +382,6 @@ void fault_note_short(enum fault_call c, struct fault_verdict v, size_t len, ssi
     int saved = errno;
 
     if (v.cap != 0 && len > v.cap && rc == (ssize_t)v.cap)
-        add_note(c, c == FC_SEND ? "short write" : "short read");
+        add_note(c, c == FC_SEND ? N_("short write") : N_("short read"));
     errno = saved;
 }

@@ -309,7 +309,7 @@ static void emit(struct line *l)
     }
 }
 
-/* "[server]", "[服务端]", "[server:1234]" in a forked child, or the
+/* "[server]", "[服务器]", "[server:1234]" in a forked child, or the
  * program's own name while its role is not known yet. */
 static void add_who(struct line *l)
 {
@@ -464,6 +464,7 @@ static void event_text(const struct trace_event *ev, struct kernel_view v)
     const char *bold = use_colour ? "\033[1;36m" : "", *red = use_colour ? "\033[1;31m" : "";
     const char *yellow = use_colour ? "\033[33m" : "", *off = use_colour ? "\033[0m" : "";
     struct line l = {.len = 0};
+    char what[128];                     /* the injection's words, translated */
 
     add_who(&l);
     add(&l, " %s", bold);
@@ -472,8 +473,11 @@ static void event_text(const struct trace_event *ev, struct kernel_view v)
     add(&l, "%s  %s = %ld", off, ev->text, ev->ret);
     if (ev->ret == -1)
         add(&l, " %s%s (%s)%s", red, errno_name(ev->err), errno_text(ev->err), off);
-    if (ev->injected)
-        add(&l, "   %s[%s %s]%s", yellow, _("injected:"), ev->injected, off);
+    if (ev->injected) {
+        add(&l, "   %s", yellow);
+        add(&l, _("[injected: %s]"), i18n_list(ev->injected, what, sizeof(what)));
+        add(&l, "%s", off);
+    }
     emit(&l);
     if (v.ok) {
         l.len = 0;

@@ -96,13 +96,16 @@ def fenced_blocks(text):
 
 def without_comments(lang, lines):
     """A code block's lines without its comments (which a translation may
-    translate) and blank lines: the commands and code that must not change."""
+    translate: C, shell and Python comments, a transcript's "# terminal 1"
+    lines) and blank lines: the commands, code and output that must not change."""
     text = "\n".join(lines)
     if lang in ("c", "h", "cpp", "c++"):
         text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
         text = re.sub(r"//[^\n]*", "", text)
-    elif lang in ("sh", "bash", "shell", "console"):
+    elif lang in ("sh", "bash", "shell", "console", "python"):
         text = re.sub(r"(^|\s)#[^\n]*", r"\1", text)
+    elif lang == "text":                 # a transcript's own comments
+        text = re.sub(r"(?m)^# [^\n]*|(?<=\S) +# [^\n]*", "", text)
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
 
@@ -118,8 +121,8 @@ def require_in_step(twin):
 @pytest.mark.parametrize("twin", TWINS, ids=[t.chinese for t in TWINS])
 def test_a_twin_in_step_has_the_same_code_blocks(twin):
     """Technically the same: every command, code line and quoted output of the
-    English file is in the Chinese one, in the same order (comments in sh and
-    C blocks may be translated)."""
+    English file is in the Chinese one, in the same order (comments in C,
+    shell and Python blocks and a transcript's comment lines may be translated)."""
     require_in_step(twin)
     en = fenced_blocks((ROOT / twin.english).read_text(encoding="utf-8"))
     zh = fenced_blocks((ROOT / twin.chinese).read_text(encoding="utf-8"))
@@ -341,6 +344,27 @@ def test_copy_output_brings_the_generated_blocks_along(kit):
     zh = (lesson / "README.zh.md").read_text(encoding="utf-8")
     assert "$ server 0\nnew\n```" in zh and "输出：" in zh
     assert run("--check", root=kit).returncode == 1        # still to be stamped
+
+
+def test_copy_output_keeps_the_translated_comment_lines(kit):
+    lesson = kit / "lessons" / "01-socket"
+    en_block = ("<!-- output: 01-two -->\n```text\n# terminal 1\n$ server 0\nold\n"
+                "# terminal 2: a client\n```\n<!-- end output -->\n")
+    zh_block = en_block.replace("# terminal 1", "# 终端1").replace("# terminal 2: a client",
+                                                                 "# 终端2：一个客户端")
+    for name, block in (("README.md", en_block), ("README.zh.md", zh_block)):
+        path = lesson / name
+        path.write_text(path.read_text(encoding="utf-8") + "\n" + block, encoding="utf-8")
+    en = lesson / "README.md"
+    en.write_text(en.read_text(encoding="utf-8").replace("old\n", "new\n"), encoding="utf-8")
+    assert run("--copy-output", str(en), root=kit).returncode == 0
+    zh = (lesson / "README.zh.md").read_text(encoding="utf-8")
+    assert "# 终端1\n$ server 0\nnew\n# 终端2：一个客户端\n```" in zh, zh
+    en.write_text(en.read_text(encoding="utf-8").replace("new\n", "new\n# terminal 3\n"),
+                  encoding="utf-8")
+    run("--copy-output", str(en), root=kit)        # a comment more: English, to translate
+    zh = (lesson / "README.zh.md").read_text(encoding="utf-8")
+    assert "# terminal 1\n$ server 0\nnew\n# terminal 3\n# terminal 2: a client\n" in zh, zh
 
 
 def test_stamp_expect_refuses_an_english_file_changed_since_the_diff(kit):

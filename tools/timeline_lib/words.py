@@ -77,7 +77,7 @@ PAGE = {
         "arrived": "到达", "lost_detail": "在途中丢失（没有到达）",
         "captured": "抓包时间", "payload": "载荷", "unpin": "（再点一次取消固定）",
         "connection": "连接",
-        "watched": "套接字关闭以后，程序就不能再查看它：timeline 每隔几毫秒问一次内核（sock_diag，"
+        "watched": "socket关闭以后，程序就不能再查看它：timeline 每隔几毫秒问一次内核（sock_diag，"
                    "和 ss 一样），在 {a} 到 {b} 之间看到了这个状态。图中把它画在这段时间里这一方"
                    "最后一个报文那里，正是那个报文让它进入这个状态。",
         "time_wait": "先关闭的一方在 Linux 上让这个连接的地址在 TIME_WAIT 里停留 60 秒，"
@@ -165,7 +165,7 @@ NOTES = {
         "peer_burst": "客户端一条接一条地发消息，不等回复。TCP 不保留消息边界：看服务器的一次 "
                       "recv() 返回两条或更多粘在一起的消息。",
         "peer_untraced": "（客户端是 tools/timeline_lib/peers.py：它的调用没有跟踪；它的报文在线路上，"
-                         "它的套接字状态来自内核。）",
+                         "它的socket状态来自内核。）",
         "no_listen": "第 {lesson} 课的服务器不监听，所以没有客户端能连上：图里有调用和内核状态，"
                      "没有报文。",
         "borrowed_client": "第 {lesson} 课没有自己的客户端：由第 {peer} 课的客户端扮演（-n 1 -t 1）。"
