@@ -484,7 +484,11 @@ def lesson_page(i, lesson_list, titles, short, linker, docs, lang, timelines=Non
     if note:
         body = f"<em>{note}</em>\n\n" + body.lstrip("\n")
     lead, rest = split_lead(convert(drop_readme_nav(body), d, linker, f"lesson_{num}"))
-    programs = sorted(p.name for p in d.glob("*.c"))
+    programs = [(d, p.name) for p in sorted(d.glob("*.c"))]
+    if not (d / "client.c").exists():       # lessons 08-10 run lesson 07's client
+        earlier = [e for _, _, e in lesson_list[:i] if (e / "client.c").exists()]
+        if earlier:
+            programs.append((earlier[-1], "client.c"))
     page = [f"# {w['lesson'].format(n=num)}{w['colon']}{escape_text(titles[num])} {{#lesson_{num}}}\n",
             nav(i, lesson_list, short, w), "\n", lead.rstrip() + "\n\n"]
     diagram = read_diagram(docs, f"lesson_{num}.md", lang)
@@ -495,8 +499,8 @@ def lesson_page(i, lesson_list, titles, short, linker, docs, lang, timelines=Non
         page += [rest.rstrip() + "\n\n"]
     if programs:
         page += [f"## {w['programs']}\n\n"]
-        for p in programs:
-            page.append(f"- [lessons/{d.name}/{p}](@ref {d.name}/{p}): "
+        for src, p in programs:
+            page.append(f"- [lessons/{src.name}/{p}](@ref {src.name}/{p}): "
                         f"{w['built']} `build/{d.name}/{p[:-2]}`\n")
         page.append("\n")
     page += ["<hr>\n", nav(i, lesson_list, short, w)]

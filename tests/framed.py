@@ -3,11 +3,17 @@
 Each message on the wire is a 4-byte length in network byte order, then that
 many bytes; the server's reply "ok" is framed the same way (00 00 00 02 6f 6b),
 and a length above MAX_FRAME (64 KiB) closes that client. The tests speak it
-with raw Python sockets through these helpers, and run the lesson's own
-clients with run_clients().
+with raw Python sockets through these helpers. Lessons 08-10 run lesson 07's
+client (build/08-fork/client is built from lessons/07-framing/client.c), so
+their tests play that client themselves, with run_clients(): a lesson's
+points then depend on its own server only, never on how lesson 07 went.
 """
 import os
+import socket
 import struct
+import threading
+
+from labharness import DEFAULT_WAIT, seed_message
 
 MAX_FRAME = 64 * 1024
 OK_FRAME = b"\x00\x00\x00\x02ok"
@@ -49,11 +55,39 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def run_clients(lab, lesson, port, n, count=3, env=None):
-    """n of the lesson's clients at once, `count` messages each; asserts each
-    exits 0 with every reply."""
-    clients = [lab.client(lesson, "-q", "-n", str(count), "-i", "0", "-t", "10", port=port, env=env)
-               for _ in range(n)]
-    for c in clients:
-        assert c.wait(30) == 0, f"a client failed:\n{c.stdout}\n{c.stderr}"
-        assert c.stdout.count("received: ok\n") == count, c.stdout
+def run_clients(lab, port, n, count=3, pieces=False, timeout=DEFAULT_WAIT):
+    """n clients at once, each doing what lesson 07's client does: send the
+    seed's first `count` messages framed, each after the framed ok for the
+    one before, then close. Asserts each gets every reply within `timeout`
+    seconds. With `pieces`, every frame goes out one byte per send()
+    (TCP_NODELAY), as the client's under injected short writes."""
+    socks = [lab.connect(port, timeout=timeout) for _ in range(n)]
+    failed = []
+
+    def talk(k, sock):
+        try:
+            if pieces:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for i in range(1, count + 1):
+                data = frame(seed_message(i))
+                if pieces:
+                    for b in range(len(data)):
+                        sock.sendall(data[b:b + 1])
+                else:
+                    sock.sendall(data)
+                got = lab.recv_exactly(sock, len(OK_FRAME), timeout=timeout)
+                if got != OK_FRAME:
+                    failed.append(f"client {k}, message {i} of {count}: expected {OK_FRAME!r}, got {got!r}")
+                    return
+            sock.close()
+        except OSError as e:
+            failed.append(f"client {k}: {e!r}")
+
+    threads = [threading.Thread(target=talk, args=(k, s), daemon=True) for k, s in enumerate(socks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout + 5)
+    hung = sum(t.is_alive() for t in threads)
+    assert not failed and not hung, (f"{len(failed) + hung} of {n} clients did not get every reply "
+                                      f"({hung} still waiting): " + "; ".join(failed[:5]))

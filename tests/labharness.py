@@ -48,6 +48,14 @@ def program(lesson, name):
     return path
 
 
+def client_source(lesson):
+    """The client.c that build/<lesson>/client is built from: the lesson's own,
+    or for a lesson without one that comes after a lesson with one (08-10),
+    the latest earlier lesson's (the Makefile's rule); None for 01-03."""
+    with_client = [l for l in LESSONS[:LESSONS.index(lesson) + 1] if (ROOT / "lessons" / l / "client.c").is_file()]
+    return ROOT / "lessons" / with_client[-1] / "client.c" if with_client else None
+
+
 def base_env(extra=None):
     """The environment the programs run in: English, no colour."""
     env = dict(os.environ)

@@ -29,11 +29,11 @@ NEW_STEPS = {
     "05-send-recv": {"server": [5], "client": [3]},
     "06-close": {"server": [2, 6], "client": [4]},
     # Beyond one client: 07's framing is new on both sides (the talk steps);
-    # the clients of 08-10 are 07's unchanged, so they have no hole.
+    # lessons 08-10 run lesson 07's client, so they have a server only.
     "07-framing": {"server": [5], "client": [3]},
-    "08-fork": {"server": [4], "client": []},
-    "09-poll": {"server": [4, 5], "client": []},
-    "10-epoll": {"server": [4, 5], "client": []},
+    "08-fork": {"server": [4]},
+    "09-poll": {"server": [4, 5]},
+    "10-epoll": {"server": [4, 5]},
 }
 # The hole `make check LESSON=NN` names first: the server's, as the README's order
 # (09 and 10: the loop, step 5, runs first and calls step 4's accept_clients()).
@@ -45,9 +45,9 @@ FIRST_HOLE = {
     "05-send-recv": "lesson 05-send-recv, server step 5: write it at TODO(step 5) in lessons/05-send-recv/server.c",
     "06-close": "lesson 06-close, server step 2: write it at TODO(step 2) in lessons/06-close/server.c",
     "07-framing": "lesson 07-framing, server step 5: write it at TODO(step 5) in lessons/07-framing/server.c",
-    "08-fork": "lesson 08-fork, server step 4: write it at TODO(step 4) in lessons/08-fork/server.c",
-    "09-poll": "lesson 09-poll, server step 5: write it at TODO(step 5) in lessons/09-poll/server.c",
-    "10-epoll": "lesson 10-epoll, server step 5: write it at TODO(step 5) in lessons/10-epoll/server.c",
+    "08-fork": "lesson 08-fork, step 4: write it at TODO(step 4) in lessons/08-fork/server.c",
+    "09-poll": "lesson 09-poll, step 5: write it at TODO(step 5) in lessons/09-poll/server.c",
+    "10-epoll": "lesson 10-epoll, step 5: write it at TODO(step 5) in lessons/10-epoll/server.c",
 }
 # Every lesson of the kit (01-06 ask for their new steps only; 07-10, beyond
 # one client, have their own layout: each names the hole its programs hit first).
@@ -88,7 +88,7 @@ def test_each_lesson_asks_only_for_its_new_steps(fresh):
     assert re.search(r"\bsocket\(", (fresh / "lessons/06-close/client.c").read_text().split("TODO(step 4)")[0])
     # Lesson 08 asks for the fork only: 07's framing is there, complete.
     assert re.search(r"\bsendall\(clientfd, reply", (fresh / "lessons/08-fork/server.c").read_text())
-    assert "TODO" not in (fresh / "lessons/10-epoll/client.c").read_text()
+    assert not (fresh / "lessons/10-epoll/client.c").exists(), "lesson 10 runs lesson 07's client"
 
 
 def test_each_hole_says_where_to_write_and_what_the_step_needs(fresh):

@@ -45,7 +45,7 @@ def test_hundred_clients_at_once_each_get_every_reply_level_and_edge_triggered(l
         missing = [(n, r) for n in range(100) for r in range(1, 4)
                    if f"received: client {n} message {r}" not in lines]
         assert not missing, f"{mode}: every message received is printed; missing {missing[:5]}"
-        run_clients(lab, LESSON, server.port, 10)
+        run_clients(lab, server.port, 10)
 
 
 @pytest.mark.lesson(LESSON)
@@ -93,7 +93,7 @@ def test_a_client_that_stops_mid_frame_does_not_delay_the_others(lab):
         whole = frame(b"half now, half later")
         stalled.sendall(whole[:10])
         assert round_trip(lab, lab.connect(server.port), b"probe") == OK_FRAME
-        run_clients(lab, LESSON, server.port, 10)
+        run_clients(lab, server.port, 10)
         stalled.sendall(whole[10:])
         assert lab.recv_exactly(stalled, 6) == OK_FRAME, f"{mode}: its frame, once whole, is answered"
 
@@ -113,7 +113,7 @@ def test_a_client_that_never_reads_does_not_delay_the_others_and_gets_every_repl
         sender = threading.Thread(target=hog.sendall, args=(frame(b"") * frames,), daemon=True)
         sender.start()
         assert wait_until(lambda: server.stdout.count("received: \n") >= 1000), "the server reads the hog"
-        run_clients(lab, LESSON, server.port, 10)
+        run_clients(lab, server.port, 10)
         got = lab.recv_exactly(hog, 6 * frames, timeout=30)
         assert got == OK_FRAME * frames, f"{mode}: all {frames} replies once it reads; got {len(got) // 6}"
         sender.join(10)
@@ -169,7 +169,7 @@ def test_raises_the_fd_limit_and_pauses_accept_when_out_of_fds(lab):
     small = lab.start(["prlimit", "--nofile=32:32", "--", str(program(LESSON, "server")), "-q", "0"])
     port = int(small.wait_for(r"^listening on \S+:(\d+)$").group(1))
     small.wait_for(r"RLIMIT_NOFILE is 32\b", stream="stderr")
-    run_clients(lab, LESSON, port, 40, count=2)
+    run_clients(lab, port, 40, count=2)
     assert small.popen.poll() is None, small.stderr
 
 
@@ -193,14 +193,14 @@ def test_sigterm_and_ctrl_c_close_every_client_and_exit_0(lab):
 @pytest.mark.points(1)
 def test_replies_are_whole_under_short_writes_eintr_and_a_full_send_buffer(lab):
     """step 5 (send loop, EPOLLOUT): 1-byte writes with EINTR (both modes), then EAGAIN every
-    other send() (level-triggered): every reply whole; the clients run under short writes too."""
+    other send() (level-triggered): every reply whole; the clients send a byte at a time too."""
     runs = [(mode, "send:short=1;send:eintr=every3;recv:short=2;recv:eintr=every4") for mode in MODES]
     # Level-triggered only: an injected EAGAIN is made up (the buffer is not full), so no edge
     # follows it; edge-triggered epoll rightly waits for one. A real EAGAIN is followed by one.
     runs.append(((), "send:eagain=every2"))
     for mode, spec in runs:
         server = lab.server(LESSON, "-q", *mode, env=fault_env(spec))
-        run_clients(lab, LESSON, server.port, 5, count=3, env=fault_env("send:short=1;send:eintr=every3"))
+        run_clients(lab, server.port, 5, count=3, pieces=True)
         burst = lab.connect(server.port)
         burst.sendall(b"".join(frame(b"%d" % i) for i in range(10)))
         assert lab.recv_exactly(burst, 60) == OK_FRAME * 10, (mode, spec)
