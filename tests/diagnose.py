@@ -1,0 +1,434 @@
+"""diagnose.py - why a wait ran out, from the wire, /proc and the program's stderr.
+
+A test that waits for bytes and gets none must not fail with a bare
+`TimeoutError`: it says what did come, what the program at the other end
+is doing (exited, and how; asleep in which call, on which socket; spinning
+on the CPU), what sits unread in which socket, and the program's last lines
+on stderr (the trace, a sanitizer's report). And it need not wait out its
+deadline when the program plainly waits for nothing: asleep, using no CPU,
+with our bytes unread in its socket (it will never read them), or blocked
+reading this very connection while nothing is on its way to it (both sides
+wait for each other). Such a wait fails after STALL seconds instead.
+
+    data = receive(lab.procs, sock, 6, timeout=10)      # Lab.recv_exactly
+    cpu_used(pid, 1.0)                                   # an idle server's CPU
+    sanitizer_report(proc.stderr)                        # ASan/UBSan's own line
+
+Everything here reads /proc (Linux): /proc/PID/{stat,syscall,fd,fdinfo,
+schedstat} and /proc/net/tcp{,6}.
+"""
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+import labharness
+
+# How long a program must sit still, waiting for nothing, before a wait on it
+# fails early. Long enough for any scheduling hiccup on a loaded machine:
+# "still" means asleep in a socket call, no CPU used, no byte moved.
+STALL = 2.0
+# How often a silent connection is looked at (a recv() timeout, no sleep).
+POLL = 0.1
+# Most bytes one recv() asks for (Python allocates that much per call).
+CHUNK = 1 << 20
+
+# The syscalls a program may sleep in while it waits for a socket, by number
+# (/proc/PID/syscall gives the number), and the others worth naming.
+SYSCALLS = {
+    "x86_64": {0: "read", 1: "write", 7: "poll", 19: "readv", 20: "writev", 23: "select",
+               34: "pause", 35: "nanosleep", 42: "connect", 43: "accept", 44: "sendto",
+               45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 61: "wait4", 230: "clock_nanosleep",
+               232: "epoll_wait", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait",
+               288: "accept4", 441: "epoll_pwait2"},
+    "aarch64": {22: "epoll_pwait", 63: "read", 64: "write", 65: "readv", 66: "writev",
+                72: "pselect6", 73: "ppoll", 101: "nanosleep", 115: "clock_nanosleep",
+                202: "accept", 203: "connect", 206: "sendto", 207: "recvfrom", 211: "sendmsg",
+                212: "recvmsg", 242: "accept4", 260: "wait4", 441: "epoll_pwait2"},
+}.get(os.uname().machine, {})
+READS = {"read", "readv", "recvfrom", "recvmsg"}
+WRITES = {"write", "writev", "sendto", "sendmsg"}
+POLLS = {"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2"}
+SOCKET_WAITS = READS | WRITES | POLLS | {"accept", "accept4", "connect"}
+EPOLLIN, EPOLLOUT, EPOLLET = 0x1, 0x4, 1 << 31
+
+
+# --- processes -------------------------------------------------------------
+
+def _stat(pid):
+    """(state letter, CPU seconds) of a process, or None when it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _ppids():
+    """{pid: parent pid} of every process."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            out[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def family(pids):
+    """`pids` and every descendant of them (a server's forked children,
+    the program strace runs), parents first."""
+    parent = _ppids()
+    out, todo = [], list(pids)
+    while todo:
+        pid = todo.pop(0)
+        if pid not in out:
+            out.append(pid)
+            todo.extend(p for p, pp in parent.items() if pp == pid)
+    return out
+
+
+def syscall_of(pid):
+    """(call name, [args]) the process sleeps in, or None when it runs or has gone."""
+    try:
+        words = Path(f"/proc/{pid}/syscall").read_text().split()
+    except OSError:
+        return None
+    if not words or not words[0].lstrip("-").isdigit() or words[0] == "-1":
+        return None
+    nr = int(words[0])
+    return SYSCALLS.get(nr, f"syscall {nr}"), [int(w, 16) for w in words[1:7]]
+
+
+def cpu_used(pid, seconds=1.0):
+    """(CPU seconds used, seconds it wanted the CPU) by `pid` over `seconds`.
+    Wanting is running plus waiting to run (/proc/PID/schedstat): a busy loop
+    wants all of `seconds` however loaded the machine is, an idle program
+    none; without schedstat it is the CPU time."""
+    def sample():
+        st = _stat(pid)
+        try:
+            on, queued = Path(f"/proc/{pid}/schedstat").read_text().split()[:2]
+            want = (int(on) + int(queued)) / 1e9
+        except (OSError, ValueError):
+            want = st[1] if st else 0.0
+        return (st[1] if st else 0.0), want
+    cpu0, want0 = sample()
+    time.sleep(seconds)
+    cpu1, want1 = sample()
+    return cpu1 - cpu0, want1 - want0
+
+
+# --- sockets ---------------------------------------------------------------
+
+def tcp_row(local, remote):
+    """/proc/net/tcp's row of the connection local port -> remote port:
+    (state hex, bytes not yet acknowledged by the peer, bytes unread, inode), or None."""
+    for f in labharness._tcp_table_rows():
+        if (labharness._port(f[1]), labharness._port(f[2])) == (local, remote):
+            tx, rx = (int(x, 16) for x in f[4].split(":"))
+            return f[3], tx, rx, f[9]
+    return None
+
+
+def tcp_ports(inode):
+    """(local port, remote port) of the TCP socket with this inode, or None."""
+    for f in labharness._tcp_table_rows():
+        if f[9] == inode:
+            return labharness._port(f[1]), labharness._port(f[2])
+    return None
+
+
+def fd_target(pid, fd):
+    try:
+        return os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return ""
+
+
+def holders(inode, pids):
+    """[(pid, fd)] of the processes among `pids` that hold socket `inode`."""
+    want = f"socket:[{inode}]"
+    out = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        out.extend((pid, int(fd)) for fd in fds if fd_target(pid, fd) == want)
+    return out
+
+
+def epoll_mask(pid, epfd, fd):
+    """The events epoll instance `epfd` of `pid` watches on `fd` (/proc/PID/fdinfo), or None."""
+    try:
+        text = Path(f"/proc/{pid}/fdinfo/{epfd}").read_text()
+    except OSError:
+        return None
+    m = re.search(rf"^tfd:\s*{fd}\s+events:\s*([0-9a-f]+)", text, re.M)
+    return int(m.group(1), 16) if m else None
+
+
+def describe_fd(pid, fd, ours=None):
+    """'fd 5 (this connection)', 'fd 6 (another connection, from port 40122)', 'fd 3 (a pipe)'."""
+    target = fd_target(pid, fd)
+    m = re.match(r"socket:\[(\d+)\]", target)
+    if not m:
+        return f"fd {fd} ({target or 'closed'})"
+    if m.group(1) == ours:
+        return f"fd {fd} (this connection)"
+    ports = tcp_ports(m.group(1))
+    if ports is None:
+        return f"fd {fd} (a socket)"
+    local, remote = ports
+    return f"fd {fd} (another connection, from port {remote})" if remote else f"fd {fd} (its listening socket, port {local})"
+
+
+# --- what a program is doing -----------------------------------------------
+
+def sanitizer_report(text):
+    """What an AddressSanitizer/UBSan report says went wrong and where, in a
+    line: "AddressSanitizer: stack-buffer-overflow: WRITE of size 1 in talk
+    lessons/05-send-recv/server.c:63" (or UBSan's `file:line: runtime error:
+    ...`), or "" when `text` has none."""
+    lines = text.splitlines()
+    ubsan = [l.strip() for l in lines if ": runtime error: " in l]
+    start = next((i for i, l in enumerate(lines) if re.search(r"ERROR: \w+Sanitizer:", l)), None)
+    if start is None:
+        return ubsan[0] if ubsan else ""
+    what = re.sub(r"^.*ERROR: ", "", lines[start]).split(" on address ")[0].strip()
+    report = lines[start + 1:]
+    access = next((l.strip().split(" at 0x")[0] for l in report[:3] if re.match(r"\s*(READ|WRITE) of size", l)), "")
+    frames = [l.strip() for l in report if re.match(r"\s*#\d+ 0x[0-9a-f]+ in \w+ \S+\.c:\d+", l)]
+    frame = next((f for f in frames if "lessons/" in f), frames[0] if frames else "")
+    frame = re.sub(r"^#\d+ 0x[0-9a-f]+ ", "", frame)
+    summary = next((l.removeprefix("SUMMARY: ").strip() for l in report if l.startswith("SUMMARY:")), "")
+    said = ": ".join(p for p in (what, " ".join(p for p in (access, frame) if p)) if p)
+    if not frame and summary:
+        said += f" ({summary})"
+    return "\n".join(ubsan[:1] + [said])
+
+
+def proc_of(procs, pid):
+    """The lab Proc that is `pid` or its nearest ancestor (its stderr holds the program's)."""
+    parent = _ppids()
+    while pid:
+        for p in procs:
+            if p.pid == pid:
+                return p
+        pid = parent.get(pid)
+    return None
+
+
+def name_of(procs, pid):
+    p = proc_of(procs, pid)
+    prog = Path(p.argv[0]).name if p else "?"
+    if p and prog == "strace":
+        prog = next((Path(a).name for a in p.argv[1:] if "/" in a), prog)
+    return prog if p is None or p.pid == pid else f"{prog}'s child {pid}"
+
+
+def doing(pid, ours=None):
+    """What process `pid` is doing, in words: 'asleep in recvfrom() on fd 4
+    (this connection)', 'running (busy)', 'exited', ..."""
+    st = _stat(pid)
+    if st is None or st[0] in "ZX":
+        return "exited"
+    if st[0] == "T" or st[0] == "t":
+        return "stopped"
+    call = syscall_of(pid)
+    if call is None:
+        return "running"
+    name, args = call
+    where = ""
+    if name in READS | WRITES | {"accept", "accept4", "connect"}:
+        where = " on " + describe_fd(pid, args[0], ours)
+    elif name.startswith("epoll"):
+        where = f" (epoll fd {args[0]})"
+    return f"asleep in {name}(){where}"
+
+
+def stderr_tail(text, n=6):
+    lines = [l for l in text.splitlines() if l.strip()]
+    return "\n".join("    " + l[:300] for l in lines[-n:])
+
+
+def report_programs(procs, ours=None):
+    """Every program the test started: how it ended, or what it is doing,
+    with a sanitizer's report or its last lines on stderr."""
+    out = []
+    for p in procs:
+        rc = p.popen.poll()
+        name = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(p.argv[:6]))
+        if rc is not None:
+            how = f"killed by signal {-rc}" if rc < 0 else f"exit {rc}"
+            out.append(f"  {name}: ended ({how})")
+        else:
+            out.append(f"  {name}: {doing(p.pid, ours)}")
+            for kid in family([p.pid])[1:]:
+                if proc_of(procs, kid) is p:
+                    out.append(f"    {name_of(procs, kid)}: {doing(kid, ours)}")
+        san = sanitizer_report(p.stderr)
+        if san:
+            out.append("  the sanitizer reported:\n" + "\n".join("    " + l for l in san.splitlines()))
+        elif p.stderr.strip():
+            out.append("  its last lines on stderr:\n" + stderr_tail(p.stderr))
+    return "\n".join(out)
+
+
+# --- one connection, watched -----------------------------------------------
+
+class Watch:
+    """The program at the other end of `sock`, watched while a test reads from it."""
+
+    def __init__(self, sock, procs):
+        self.procs = procs
+        try:
+            self.local, self.remote = sock.getsockname()[1], sock.getpeername()[1]
+        except OSError:
+            self.local = self.remote = None
+        self.holders = None         # [(pid, fd)] of the peer's socket, once found
+        self.inode = None
+        self.last = None
+        self.since = None
+
+    def peer(self):
+        """/proc/net/tcp's row of the program's end: (state, unacked, unread, inode) or None."""
+        return tcp_row(self.remote, self.local) if self.local else None
+
+    def find_holders(self):
+        row = self.peer()
+        if row and self.holders is None:
+            self.inode = row[3]
+            self.holders = holders(self.inode, family([p.pid for p in self.procs])) or None
+        return self.holders
+
+    def sample(self, got):
+        """A snapshot of everything that would move if the program did anything,
+        and whether it is stuck by itself: (snapshot, why) or None."""
+        peer, ours = self.peer(), tcp_row(self.local, self.remote) if self.local else None
+        if peer is None or ours is None or not self.find_holders():
+            return None
+        _, peer_unacked, peer_unread, _ = peer
+        procs = []
+        for pid, fd in self.holders:
+            st, call = _stat(pid), syscall_of(pid)
+            if st is None or st[0] not in "SD" or call is None or call[0] not in SOCKET_WAITS:
+                return None         # running, stopped, gone, or asleep on a timer
+            procs.append((pid, fd, round(st[1], 2), call[0], call[1][0]))
+        snapshot = (got, peer_unacked, peer_unread, ours[1], tuple(procs))
+        if peer_unacked:
+            return None             # bytes on their way to us
+        if peer_unread:
+            return snapshot, "unread"
+        reading_here = all(call in READS and arg0 == fd for _, fd, _, call, arg0 in procs)
+        if ours[1] == 0 and reading_here:
+            return snapshot, "deadlock"
+        return None
+
+    def stuck(self, got):
+        """Whether the program has sat still for STALL seconds waiting for
+        nothing; the reason ("unread", "deadlock") or None."""
+        s = self.sample(got)
+        now = time.monotonic()
+        if s is None or s[0] != self.last:
+            self.last, self.since = (s[0] if s else None), now
+            return None
+        return s[1] if now - self.since >= STALL else None
+
+    def program(self):
+        if self.find_holders():
+            return name_of(self.procs, self.holders[0][0])
+        return "the program"
+
+    def explain(self, data, want, waited, stuck, hint):
+        """The failure message: a first line that says what happened (and
+        what to fix), then what /proc and the program's stderr show."""
+        prog = self.program()
+        got = len(data)
+        shown = repr(bytes(data[:24])) + ("..." if got > 24 else "")
+        if want is None:
+            head = f"waited {waited:.1f} s for {prog} to close the connection"
+            head += f" (it sent {got} bytes: {shown})" if got else ""
+        elif got:
+            head = f"{prog} sent {got} of the {want} bytes expected ({shown}) and then nothing for {waited:.1f} s"
+        else:
+            head = f"{prog} sent nothing of the {want} bytes expected in {waited:.1f} s"
+        why = self.why(stuck, got, want, guess=not hint)
+        lines = [hint] if hint else []
+        lines.append(head + (f": {why}" if why else ""))
+        peer = self.peer()
+        if peer:
+            lines.append(f"  its end of this connection: {peer[2]} bytes it has not read, "
+                         f"{peer[1]} bytes sent and not yet acknowledged")
+        elif self.local:
+            lines.append("  its end of this connection is gone (closed)")
+        lines.append(report_programs(self.procs, self.inode))
+        return "\n".join(lines)
+
+    def why(self, stuck, got, want, guess=True):
+        """The likely mistake, from what the program sleeps in (with `guess`,
+        also when the test gave no hint of its own)."""
+        if not self.holders:
+            return ""
+        pid, fd = self.holders[0]
+        call = syscall_of(pid)
+        if call is None:
+            return "" if _stat(pid) is None else "it is running, not waiting: a busy loop?"
+        name, args = call
+        peer = self.peer()
+        unread = peer[2] if peer else 0
+        if stuck == "deadlock" or (name in READS and args[0] == fd and not unread):
+            if got and want and guess:
+                return (f"it waits in {name}() for more input on this connection, as if its reply were "
+                        f"complete: a short send() whose rest was never sent?")
+            if got and want:
+                return f"it waits in {name}() for more input on this connection, as if it had answered"
+            return f"it waits in {name}() for more input on this connection, and so do we"
+        if unread and name in READS | WRITES and args[0] != fd:
+            what = "reading" if name in READS else "sending to"
+            return (f"it is blocked {what} {describe_fd(pid, args[0], self.inode)} in {name}() while "
+                    f"{unread} bytes from us sit unread: a blocking socket lets one client stop every "
+                    f"other (make each client socket non-blocking, O_NONBLOCK, and wait in poll/epoll)")
+        if unread and name.startswith("epoll"):
+            mask = epoll_mask(pid, args[0], fd)
+            if mask is not None and mask & EPOLLET:
+                return (f"it waits in {name}() while {unread} bytes from us sit unread in fd {fd}, "
+                        f"registered edge-triggered (EPOLLET): epoll reports new bytes once, so each "
+                        f"time the socket is reported it must be read until recv() fails with EAGAIN")
+            if mask is not None and not mask & EPOLLIN:
+                return (f"it waits in {name}() while {unread} bytes from us sit unread, and it no "
+                        f"longer asks epoll for EPOLLIN on fd {fd}")
+            if mask is None:
+                return f"it waits in {name}() while {unread} bytes from us sit unread, and fd {fd} is not in its epoll set"
+        if unread:
+            return f"it waits in {name}() while {unread} bytes from us sit unread in its socket"
+        return f"it waits in {name}()"
+
+
+def receive(procs, sock, want, timeout, hint=""):
+    """Read `want` bytes from sock (None: until the peer closes); fewer only
+    if the peer closes. At the deadline, or when the program at the other end
+    is stuck (Watch.stuck), fail with what happened (AssertionError)."""
+    __tracebackhide__ = True        # pytest shows the message, not this loop
+    watch = Watch(sock, procs)
+    deadline = time.monotonic() + timeout
+    data = bytearray()
+    try:
+        while want is None or len(data) < want:
+            sock.settimeout(max(min(POLL, deadline - time.monotonic()), 0.001))
+            try:
+                chunk = sock.recv(CHUNK if want is None else min(CHUNK, want - len(data)))
+            except socket.timeout:
+                stuck = watch.stuck(len(data))
+                if stuck or time.monotonic() >= deadline:
+                    waited = timeout - max(deadline - time.monotonic(), 0)
+                    raise AssertionError(watch.explain(data, want, waited, stuck, hint)) from None
+                continue
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        sock.settimeout(timeout)
+    return bytes(data)
