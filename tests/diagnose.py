@@ -274,7 +274,14 @@ def report_programs(procs, ours=None):
             out.append("  the sanitizer reported:\n" + "\n".join("    " + l for l in san.splitlines()))
         elif p.stderr.strip():
             out.append("  its last lines on stderr:\n" + stderr_tail(p.stderr))
-    return "\n".join(out)
+    # Many programs alike (twenty clients that all ended well): one line.
+    lines = []
+    for line in out:
+        if lines and lines[-1][0] == line:
+            lines[-1][1] += 1
+        else:
+            lines.append([line, 1])
+    return "\n".join(line if n == 1 else f"{line} (x{n})" for line, n in lines)
 
 
 # --- one connection, watched -----------------------------------------------
@@ -288,8 +295,9 @@ class Watch:
             self.local, self.remote = sock.getsockname()[1], sock.getpeername()[1]
         except OSError:
             self.local = self.remote = None
-        self.holders = None         # [(pid, fd)] of the peer's socket, once found
-        self.inode = None
+        self.inode = None           # the program's end of the connection ("0": not accepted yet)
+        self.holders = []           # [(pid, fd)] holding it, or the listening socket while queued
+        self.looked = 0.0           # when holders were last looked for
         self.last = None
         self.since = None
 
@@ -297,18 +305,34 @@ class Watch:
         """/proc/net/tcp's row of the program's end: (state, unacked, unread, inode) or None."""
         return tcp_row(self.remote, self.local) if self.local else None
 
-    def find_holders(self):
-        row = self.peer()
-        if row and self.holders is None:
-            self.inode = row[3]
-            self.holders = holders(self.inode, family([p.pid for p in self.procs])) or None
+    @property
+    def queued(self):
+        """Whether the connection waits in the accept queue (no process holds it yet)."""
+        return self.inode == "0"
+
+    def find_holders(self, row):
+        """Who holds the program's end, once its inode is known or changes
+        (accept() gives a queued connection its inode); while it is queued,
+        who holds the listening socket. Looked for at most twice a second."""
+        now = time.monotonic()
+        if row[3] == self.inode and (self.holders or now - self.looked < 0.5):
+            return self.holders
+        self.inode, self.looked = row[3], now
+        inode = row[3]
+        if self.queued:
+            inode = next((f[9] for f in labharness._tcp_table_rows() if labharness._port(f[1]) == self.remote
+                          and f[3] == labharness.TCP_LISTEN), None)
+        self.holders = holders(inode, family([p.pid for p in self.procs])) if inode else []
         return self.holders
 
     def sample(self, got):
-        """A snapshot of everything that would move if the program did anything,
-        and whether it is stuck by itself: (snapshot, why) or None."""
+        """A snapshot of everything that would move if the program did
+        anything, and why it is stuck if it stays so: (snapshot, why) or None.
+        why: "unread" (our bytes sit unread while it sleeps), "deadlock" (it
+        waits to read this connection, and nothing is on its way to it),
+        "queued" (it sleeps and never accepts this connection)."""
         peer, ours = self.peer(), tcp_row(self.local, self.remote) if self.local else None
-        if peer is None or ours is None or not self.find_holders():
+        if peer is None or ours is None or not self.find_holders(peer):
             return None
         _, peer_unacked, peer_unread, _ = peer
         procs = []
@@ -317,7 +341,9 @@ class Watch:
             if st is None or st[0] not in "SD" or call is None or call[0] not in SOCKET_WAITS:
                 return None         # running, stopped, gone, or asleep on a timer
             procs.append((pid, fd, round(st[1], 2), call[0], call[1][0]))
-        snapshot = (got, peer_unacked, peer_unread, ours[1], tuple(procs))
+        snapshot = (got, self.inode, peer_unacked, peer_unread, ours[1], tuple(procs))
+        if self.queued:
+            return snapshot, "queued"
         if peer_unacked:
             return None             # bytes on their way to us
         if peer_unread:
@@ -329,7 +355,7 @@ class Watch:
 
     def stuck(self, got):
         """Whether the program has sat still for STALL seconds waiting for
-        nothing; the reason ("unread", "deadlock") or None."""
+        nothing: the reason (see sample()) or None."""
         s = self.sample(got)
         now = time.monotonic()
         if s is None or s[0] != self.last:
@@ -338,13 +364,13 @@ class Watch:
         return s[1] if now - self.since >= STALL else None
 
     def program(self):
-        if self.find_holders():
+        if self.holders:
             return name_of(self.procs, self.holders[0][0])
         return "the program"
 
     def explain(self, data, want, waited, stuck, hint):
-        """The failure message: a first line that says what happened (and
-        what to fix), then what /proc and the program's stderr show."""
+        """The failure message: the test's hint (the likely mistake) first,
+        then what happened, then what /proc and the program's stderr show."""
         prog = self.program()
         got = len(data)
         shown = repr(bytes(data[:24])) + ("..." if got > 24 else "")
@@ -359,10 +385,10 @@ class Watch:
         lines = [hint] if hint else []
         lines.append(head + (f": {why}" if why else ""))
         peer = self.peer()
-        if peer:
+        if peer and not self.queued:
             lines.append(f"  its end of this connection: {peer[2]} bytes it has not read, "
                          f"{peer[1]} bytes sent and not yet acknowledged")
-        elif self.local:
+        elif not peer and self.local:
             lines.append("  its end of this connection is gone (closed)")
         lines.append(report_programs(self.procs, self.inode))
         return "\n".join(lines)
@@ -377,6 +403,16 @@ class Watch:
         if call is None:
             return "" if _stat(pid) is None else "it is running, not waiting: a busy loop?"
         name, args = call
+        if self.queued:
+            said = (f"it never accepted this connection, which waits in the accept queue of port "
+                    f"{self.remote}, while it sleeps in {name}()")
+            if name.startswith("epoll"):
+                mask = epoll_mask(pid, args[0], fd)
+                if mask is not None and mask & EPOLLET:
+                    said += (f"; its listening socket (fd {fd}) is registered edge-triggered (EPOLLET), "
+                             f"reported once for clients arriving together: accept() until it fails "
+                             f"with EAGAIN")
+            return said
         peer = self.peer()
         unread = peer[2] if peer else 0
         if stuck == "deadlock" or (name in READS and args[0] == fd and not unread):

@@ -8,6 +8,9 @@ clients with run_clients().
 """
 import os
 import struct
+import time
+
+from labharness import unread_bytes
 
 MAX_FRAME = 64 * 1024
 OK_FRAME = b"\x00\x00\x00\x02ok"
@@ -57,3 +60,23 @@ def run_clients(lab, lesson, port, n, count=3, env=None):
     for c in clients:
         assert c.wait(30) == 0, f"a client failed:\n{c.stdout}\n{c.stderr}"
         assert c.stdout.count("received: ok\n") == count, c.stdout
+
+
+def serve_others_while_one_stops_reading(lab, server, hog, hint, timeout=10.0):
+    """`hog` sends frames and reads none of the replies. Round trips on
+    another connection, one after another, until the server has stopped
+    reading the hog (its unread bytes stand still for a round): each must be
+    answered meanwhile; a reply that does not come fails with `hint`."""
+    probe = lab.connect(server.port)
+    hog_port = hog.getsockname()[1]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        probe.sendall(frame(b"probe"))
+        assert lab.recv_exactly(probe, len(OK_FRAME), hint=hint) == OK_FRAME, hint
+        unread = unread_bytes(server.port, hog_port)
+        if unread and unread == last:
+            return
+        last = unread
+        time.sleep(0.2)
+    raise AssertionError(f"the server never stopped reading the client that reads nothing: {hint}")
