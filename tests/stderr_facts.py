@@ -16,8 +16,9 @@ import time
 from labharness import DEFAULT_WAIT
 
 # Lines the kit writes, not the program: the trace ("[server] step 5 ...",
-# --json's "{...}") and the fault library's notes.
-KIT_LINE_RE = re.compile(r"^\s*(\[|\{|libfault:)")
+# "[server:1234]" in a forked child, --json's "{...}") and the fault
+# library's notes.
+KIT_LINE_RE = re.compile(r"^\s*(\[(server|client|服务端|客户端)(:\d+)?\]|\{|libfault:)")
 
 
 def own_lines(text):
