@@ -33,6 +33,8 @@ STALL = 2.0
 POLL = 0.1
 # Most bytes one recv() asks for (Python allocates that much per call).
 CHUNK = 1 << 20
+# Children of one program listed in a failure message (a forked server may have a hundred).
+KIDS_SHOWN = 5
 
 # The syscalls a program may sleep in while it waits for a socket, by number
 # (/proc/PID/syscall gives the number), and the others worth naming.
@@ -210,32 +212,29 @@ def sanitizer_report(text):
     return "\n".join(ubsan[:1] + [said])
 
 
-def proc_of(procs, pid):
-    """The lab Proc that is `pid` or its nearest ancestor (its stderr holds the program's)."""
-    parent = _ppids()
-    while pid:
-        for p in procs:
-            if p.pid == pid:
-                return p
-        pid = parent.get(pid)
-    return None
+def command(proc):
+    """A lab Proc's command line as the user knows it (the program, not strace)."""
+    argv = [str(a) for a in proc.argv]
+    if Path(argv[0]).name == "strace" and "-o" in argv:
+        argv = argv[argv.index("-o") + 2:]
+    return " ".join([Path(argv[0]).name] + argv[1:6])
 
 
-def name_of(procs, pid):
-    p = proc_of(procs, pid)
-    prog = Path(p.argv[0]).name if p else "?"
-    if p and prog == "strace":
-        prog = next((Path(a).name for a in p.argv[1:] if "/" in a), prog)
-    return prog if p is None or p.pid == pid else f"{prog}'s child {pid}"
+def name_of(pid):
+    """A process's name as the kernel knows it (/proc/PID/comm): "server"."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "the program"
 
 
 def doing(pid, ours=None):
     """What process `pid` is doing, in words: 'asleep in recvfrom() on fd 4
-    (this connection)', 'running (busy)', 'exited', ..."""
+    (this connection)', 'running', 'stopped', 'exited'."""
     st = _stat(pid)
     if st is None or st[0] in "ZX":
         return "exited"
-    if st[0] == "T" or st[0] == "t":
+    if st[0] in "Tt":
         return "stopped"
     call = syscall_of(pid)
     if call is None:
@@ -249,26 +248,46 @@ def doing(pid, ours=None):
     return f"asleep in {name}(){where}"
 
 
+def state_of(proc):
+    """A line or two on a lab Proc for a failure message: the sanitizer's
+    report when it has one, else what it is doing ("" once it has ended)."""
+    said = sanitizer_report(proc.stderr)
+    if said:
+        return "the sanitizer reported:\n" + "\n".join("    " + l for l in said.splitlines()) + "\n"
+    if proc.popen.poll() is not None:
+        return ""
+    pid = proc.pid
+    if Path(proc.argv[0]).name == "strace":
+        pid = (family([pid])[1:] or [pid])[0]
+    return f"it is {doing(pid)}\n"
+
+
 def stderr_tail(text, n=6):
     lines = [l for l in text.splitlines() if l.strip()]
     return "\n".join("    " + l[:300] for l in lines[-n:])
 
 
 def report_programs(procs, ours=None):
-    """Every program the test started: how it ended, or what it is doing,
-    with a sanitizer's report or its last lines on stderr."""
+    """Every program the test started: how it ended, or what it is doing
+    (and its children: a forked server's), with a sanitizer's report or its
+    last lines on stderr."""
     out = []
+    mine = {p.pid for p in procs}
     for p in procs:
         rc = p.popen.poll()
-        name = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(p.argv[:6]))
+        name = command(p)
         if rc is not None:
             how = f"killed by signal {-rc}" if rc < 0 else f"exit {rc}"
             out.append(f"  {name}: ended ({how})")
         else:
             out.append(f"  {name}: {doing(p.pid, ours)}")
-            for kid in family([p.pid])[1:]:
-                if proc_of(procs, kid) is p:
-                    out.append(f"    {name_of(procs, kid)}: {doing(kid, ours)}")
+            kids = [k for k in family([p.pid])[1:] if k not in mine]
+            if Path(p.argv[0]).name == "strace" and kids:
+                out[-1] = f"  {name}: {doing(kids[0], ours)}"     # strace's child is the program
+                kids = kids[1:]
+            out.extend(f"    its child {k}: {doing(k, ours)}" for k in kids[:KIDS_SHOWN])
+            if len(kids) > KIDS_SHOWN:
+                out.append(f"    and {len(kids) - KIDS_SHOWN} more children")
         san = sanitizer_report(p.stderr)
         if san:
             out.append("  the sanitizer reported:\n" + "\n".join("    " + l for l in san.splitlines()))
@@ -364,9 +383,7 @@ class Watch:
         return s[1] if now - self.since >= STALL else None
 
     def program(self):
-        if self.holders:
-            return name_of(self.procs, self.holders[0][0])
-        return "the program"
+        return name_of(self.holders[0][0]) if self.holders else "the program"
 
     def explain(self, data, want, waited, stuck, hint):
         """The failure message: the test's hint (the likely mistake) first,
@@ -375,12 +392,12 @@ class Watch:
         got = len(data)
         shown = repr(bytes(data[:24])) + ("..." if got > 24 else "")
         if want is None:
-            head = f"waited {waited:.1f} s for {prog} to close the connection"
+            head = f"expected {prog} to close the connection; waited {waited:.1f} s"
             head += f" (it sent {got} bytes: {shown})" if got else ""
         elif got:
-            head = f"{prog} sent {got} of the {want} bytes expected ({shown}) and then nothing for {waited:.1f} s"
+            head = f"expected {want} bytes from {prog}; it sent {got} ({shown}) and then nothing for {waited:.1f} s"
         else:
-            head = f"{prog} sent nothing of the {want} bytes expected in {waited:.1f} s"
+            head = f"expected {want} bytes from {prog}; it sent nothing in {waited:.1f} s"
         why = self.why(stuck, got, want, guess=not hint)
         lines = [hint] if hint else []
         lines.append(head + (f": {why}" if why else ""))
@@ -417,7 +434,7 @@ class Watch:
         unread = peer[2] if peer else 0
         if stuck == "deadlock" or (name in READS and args[0] == fd and not unread):
             if got and want and guess:
-                return (f"it waits in {name}() for more input on this connection, as if its reply were "
+                return (f"it waits in {name}() for more input on this connection, as if what it sent were "
                         f"complete: a short send() whose rest was never sent?")
             if got and want:
                 return f"it waits in {name}() for more input on this connection, as if it had answered"
@@ -427,6 +444,11 @@ class Watch:
             return (f"it is blocked {what} {describe_fd(pid, args[0], self.inode)} in {name}() while "
                     f"{unread} bytes from us sit unread: a blocking socket lets one client stop every "
                     f"other (make each client socket non-blocking, O_NONBLOCK, and wait in poll/epoll)")
+        if unread and name in ("accept", "accept4"):
+            return (f"it is blocked in {name}() on {describe_fd(pid, args[0], self.inode)}, waiting for "
+                    f"another client, while {unread} bytes from us sit unread: a blocking listening "
+                    f"socket stops every connected client (make it non-blocking, and accept() until "
+                    f"it fails with EAGAIN)")
         if unread and name.startswith("epoll"):
             mask = epoll_mask(pid, args[0], fd)
             if mask is not None and mask & EPOLLET:

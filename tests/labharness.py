@@ -173,12 +173,7 @@ class Proc:
     def state(self):
         """What the program is doing, or the sanitizer's report of how it
         ended, as lines for a failure message ("" when there is nothing to say)."""
-        said = diagnose.sanitizer_report(self.stderr)
-        if said:
-            return "the sanitizer reported:\n" + "\n".join("    " + l for l in said.splitlines()) + "\n"
-        if self.popen.poll() is None:
-            return f"it is {diagnose.doing(self.pid)}\n"
-        return ""
+        return diagnose.state_of(self)
 
     def signal(self, sig):
         if self.popen.poll() is None:
