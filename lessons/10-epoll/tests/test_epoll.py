@@ -17,42 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from diagnose import cpu_used
-from labharness import fault_env, program, seed_message, unread_bytes, wait_until
+from labharness import fault_env, program, seed_message, wait_until
 from framed import (MAX_FRAME, OK_FRAME, bytes_until_closed, fd_count, frame, interleaved_rounds,
-                    round_trip, run_clients, serve_others_while_one_stops_reading)
+                    round_trip, run_clients, serve_others_while_one_stops_reading, HOG_FRAMES,
+                    hog_hint, assert_idle_with_idle_clients)
 from stderr_facts import reported
 
 LESSON = "10-epoll"
-
-# A client that sends this many empty frames and reads none of the replies
-# (6 bytes each, 3 MB) is owed more than the socket buffers hold (about
-# 1.7 MB with its receive buffer at 1 KiB): a server that waits in send()
-# for it stops serving everyone else.
-HOG_FRAMES = 500_000
-HOG_HINT = ("step 5: a client that sends without reading its replies must not stop the others: a blocking "
-            "send() to it waits until it reads; make every client socket non-blocking (O_NONBLOCK), keep "
-            "what send() did not take, and send it when EPOLLOUT says there is room")
-# An idle server sleeps in epoll_wait(); wanting the CPU for this many seconds of one
-# (running or ready to run) is a loop that never sleeps.
-IDLE_CPU = 0.3
-
-
-def assert_idle_with_idle_clients(lab, server, what=""):
-    """Five clients, each answered once, one with half a frame in: nothing to do,
-    so the server must sleep: the CPU it wants over a second is almost none."""
-    socks = [lab.connect(server.port) for _ in range(5)]
-    for s in socks:
-        assert round_trip(lab, s, b"hi") == OK_FRAME
-    socks[0].sendall(frame(b"half a frame")[:6])
-    assert wait_until(lambda: unread_bytes(server.port, socks[0].getsockname()[1]) == 0)
-    used, wanted = cpu_used(server.pid, 1.0)
-    assert wanted < IDLE_CPU, (
-        f"step 5: {what}with five idle clients the server wanted the CPU for {wanted:.2f} s of 1 s "
-        f"(ran {used:.2f} s): it never sleeps. A socket with room in its send buffer is always writable: "
-        f"asking for EPOLLOUT while no reply waits makes epoll_wait() return at once, over and over; ask for "
-        f"EPOLLOUT only while replies wait to be sent")
-
 
 MODES = ((), ("--edge",))           # level-triggered, edge-triggered
 
@@ -87,7 +58,7 @@ def test_an_idle_server_with_idle_clients_uses_almost_no_cpu(lab):
     sleeps in epoll_wait() (it wants the CPU well under a third of a second in one), both modes."""
     for mode in MODES:
         server = lab.server(LESSON, "-q", *mode)
-        assert_idle_with_idle_clients(lab, server, f"{' '.join(mode) or 'level-triggered'}: ")
+        assert_idle_with_idle_clients(lab, server, "epoll_wait()", "EPOLLOUT", f"{' '.join(mode) or 'level-triggered'}: ")
 
 
 @pytest.mark.lesson(LESSON)
@@ -156,7 +127,7 @@ def test_a_client_that_never_reads_does_not_delay_the_others_and_gets_every_repl
         sender = threading.Thread(target=hog.sendall, args=(frame(b"") * frames,), daemon=True)
         sender.start()
         assert wait_until(lambda: server.stdout.count("received: \n") >= 1000), "the server reads the hog"
-        serve_others_while_one_stops_reading(lab, server, hog, HOG_HINT)
+        serve_others_while_one_stops_reading(lab, server, hog, hog_hint("EPOLLOUT"))
         run_clients(lab, LESSON, server.port, 10)
         got = lab.recv_exactly(hog, 6 * frames, timeout=30)
         assert got == OK_FRAME * frames, f"{mode}: all {frames} replies once it reads; got {len(got) // 6}"
