@@ -303,6 +303,34 @@ def report_programs(procs, ours=None):
     return "\n".join(line if n == 1 else f"{line} (x{n})" for line, n in lines)
 
 
+class Stillness:
+    """Whether a program and its children sit still: every one asleep in a
+    socket call, none using CPU, for STALL seconds. Such a program does
+    nothing more until something reaches it (a wait on it can stop)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.last = None
+        self.since = time.monotonic()
+
+    def still(self, *also):
+        """Sample now; `also`: more values that must not change (output seen)."""
+        snapshot = [also]
+        for pid in family([self.proc.pid]):
+            st, call = _stat(pid), syscall_of(pid)
+            if st is None or st[0] in "ZX":
+                continue
+            if st[0] not in "SD" or call is None or call[0] not in SOCKET_WAITS:
+                snapshot = None     # running, stopped, or asleep on a timer
+                break
+            snapshot.append((pid, round(st[1], 2), call[0]))
+        now = time.monotonic()
+        if snapshot is None or snapshot != self.last:
+            self.last, self.since = snapshot, now
+            return False
+        return now - self.since >= STALL
+
+
 # --- one connection, watched -----------------------------------------------
 
 class Watch:

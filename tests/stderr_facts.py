@@ -13,6 +13,7 @@ import os
 import re
 import time
 
+from diagnose import Stillness, state_of
 from labharness import DEFAULT_WAIT
 
 # Lines the kit writes, not the program: the trace ("[server] step 5 ...",
@@ -50,16 +51,17 @@ def reported(proc, facts, after=0, timeout=DEFAULT_WAIT, what="it"):
     characters, that names one of `facts`; return that line. Fails saying
     what the program did write."""
     deadline = time.monotonic() + timeout
+    still = Stillness(proc)
     while True:
         text = proc.stderr[after:]
         line = next((l for l in own_lines(text) if names(l, facts)), None)
         if line is not None:
             return line
-        if time.monotonic() >= deadline or proc.popen.poll() is not None:
+        if time.monotonic() >= deadline or proc.popen.poll() is not None or still.still(len(text)):
             said = "\n".join("    " + l for l in own_lines(text)[-5:]) or "    (nothing)"
             facts_text = " or ".join(str(f) for f in facts)
             raise AssertionError(f"expected a message on stderr about {what}, naming {facts_text}; "
-                                 f"the program wrote:\n{said}")
+                                 f"the program wrote:\n{said}\n{state_of(proc)}")
         time.sleep(0.05)
 
 
