@@ -53,7 +53,7 @@ READS = {"read", "readv", "recvfrom", "recvmsg"}
 WRITES = {"write", "writev", "sendto", "sendmsg"}
 POLLS = {"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2"}
 SOCKET_WAITS = READS | WRITES | POLLS | {"accept", "accept4", "connect"}
-EPOLLIN, EPOLLOUT, EPOLLET = 0x1, 0x4, 1 << 31
+EPOLLIN, EPOLLET = 0x1, 1 << 31          # <sys/epoll.h>: an fdinfo mask's bits
 
 
 # --- processes -------------------------------------------------------------

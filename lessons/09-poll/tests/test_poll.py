@@ -22,6 +22,7 @@ from stderr_facts import reported
 
 LESSON = "09-poll"
 
+
 @pytest.mark.lesson(LESSON)
 @pytest.mark.points(2)
 def test_hundred_clients_at_once_each_get_every_reply(lab):

@@ -24,7 +24,6 @@ from framed import (MAX_FRAME, OK_FRAME, bytes_until_closed, fd_count, frame, in
 from stderr_facts import reported
 
 LESSON = "10-epoll"
-
 MODES = ((), ("--edge",))           # level-triggered, edge-triggered
 
 
