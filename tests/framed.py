@@ -12,8 +12,10 @@ import os
 import socket
 import struct
 import threading
+import time
 
-from labharness import DEFAULT_WAIT, seed_message
+from diagnose import cpu_used
+from labharness import DEFAULT_WAIT, seed_message, unread_bytes, wait_until
 
 MAX_FRAME = 64 * 1024
 OK_FRAME = b"\x00\x00\x00\x02ok"
@@ -91,3 +93,58 @@ def run_clients(lab, port, n, count=3, pieces=False, timeout=DEFAULT_WAIT):
     hung = sum(t.is_alive() for t in threads)
     assert not failed and not hung, (f"{len(failed) + hung} of {n} clients did not get every reply "
                                       f"({hung} still waiting): " + "; ".join(failed[:5]))
+
+
+def serve_others_while_one_stops_reading(lab, server, hog, hint, timeout=10.0):
+    """`hog` sends frames and reads none of the replies. Round trips on
+    another connection, one after another, until the server has stopped
+    reading the hog (its unread bytes stand still for a round): each must be
+    answered meanwhile; a reply that does not come fails with `hint`."""
+    probe = lab.connect(server.port)
+    hog_port = hog.getsockname()[1]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        probe.sendall(frame(b"probe"))
+        assert lab.recv_exactly(probe, len(OK_FRAME), hint=hint) == OK_FRAME, hint
+        unread = unread_bytes(server.port, hog_port)
+        if unread and unread == last:
+            return
+        last = unread
+        time.sleep(0.2)
+    raise AssertionError(f"the server never stopped reading the client that reads nothing: {hint}")
+
+
+# A client that sends this many empty frames and reads none of the replies
+# (6 bytes each, 3 MB) is owed more than the socket buffers hold (about
+# 1.7 MB with its receive buffer at 1 KiB): a server that waits in send()
+# for it stops serving everyone else (lessons 09, 10).
+HOG_FRAMES = 500_000
+# An idle server sleeps in poll()/epoll_wait(); wanting the CPU for this many
+# seconds of one (running or ready to run) is a loop that never sleeps.
+IDLE_CPU = 0.3
+
+
+def hog_hint(out):
+    """What to fix when a client that does not read stops the others; `out`:
+    POLLOUT or EPOLLOUT."""
+    return ("step 5: a client that sends without reading its replies must not stop the others: a blocking "
+            "send() to it waits until it reads; make every client socket non-blocking (O_NONBLOCK), keep "
+            f"what send() did not take, and send it when {out} says there is room")
+
+
+def assert_idle_with_idle_clients(lab, server, call, out, what=""):
+    """Five clients, each answered once, one with half a frame in: nothing to
+    do, so the server must sleep in `call` (poll(), epoll_wait()): the CPU it
+    wants over a second is almost none. `out`: POLLOUT or EPOLLOUT."""
+    socks = [lab.connect(server.port) for _ in range(5)]
+    for s in socks:
+        assert round_trip(lab, s, b"hi") == OK_FRAME
+    socks[0].sendall(frame(b"half a frame")[:6])
+    assert wait_until(lambda: unread_bytes(server.port, socks[0].getsockname()[1]) == 0)
+    used, wanted = cpu_used(server.pid, 1.0)
+    assert wanted < IDLE_CPU, (
+        f"step 5: {what}with five idle clients the server wanted the CPU for {wanted:.2f} s of 1 s "
+        f"(ran {used:.2f} s): it never sleeps. A socket with room in its send buffer is always writable: "
+        f"asking for {out} while no reply waits makes {call} return at once, over and over; ask for "
+        f"{out} only while replies wait to be sent")

@@ -1,13 +1,19 @@
 """A correct solution in another style scores full marks.
 
-grader/tests/alt/ holds lesson programs written unlike the kit's reference
-(perror instead of die_call, read/write instead of recv/send, printf,
-other loop shapes). Each is compiled exactly as `make` compiles the
-lesson's own file, put in place of it in a copy of the build directory,
-and the lesson's own tests are run against it: they must all pass.
+grader/tests/alt/ holds a lesson program for every lesson's server and
+client, each written unlike the kit's reference, as a student might from
+the lesson's README and stubs (perror instead of die_call, read/write
+instead of recv/send, printf, its own messages, other loop shapes, select,
+ppoll, signalfd, epoll's data.ptr). Each is compiled exactly as `make`
+compiles the lesson's own file, put in place of it in a copy of the build
+directory, and the lesson's own tests are run against it: they must all
+pass. And a submission made of all of them, graded as a student's is,
+scores full marks.
 """
+import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -16,8 +22,17 @@ import pytest
 from labharness import BUILD, ROOT
 
 ALT = ROOT / "grader" / "tests" / "alt"
-# (alternative source, lesson, program it replaces)
-ALTERNATIVES = [("05-send-recv-server.c", "05-send-recv", "server")]
+# (alternative source, lesson, program it replaces): LESSON-PROGRAM.c, one
+# per lesson's own program (lessons 08-10 build lesson 07's client).
+ALTERNATIVES = [(p.name, p.stem.rsplit("-", 1)[0], p.stem.rsplit("-", 1)[1]) for p in sorted(ALT.glob("*.c"))]
+
+
+def test_every_lesson_program_has_an_alternative():
+    """One alternative per lesson's server, and per client a lesson has of its own."""
+    have = {(lesson, prog) for _, lesson, prog in ALTERNATIVES}
+    want = {(c.parent.name, c.stem) for c in (ROOT / "lessons").glob("*/*.c")
+            if c.stem == "server" or c.parent.name <= "07"}
+    assert want <= have, f"no alternative solution for {sorted(want - have)}"
 
 
 def make_vars():
@@ -79,3 +94,25 @@ def test_another_style_passes_the_lessons_tests(src, lesson, prog, tmp_path):
                         str(ROOT / "lessons" / lesson)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 0, (
         f"grader/tests/alt/{src} is correct, in another style: lesson {lesson}'s tests should all pass\n{r.stdout[-6000:]}")
+
+
+@pytest.mark.timeout(600)
+def test_a_submission_of_the_alternatives_scores_full_marks(tmp_path_factory):
+    """Every lesson file replaced by its alternative and graded as a student's
+    submission is (grade.py, its sandbox): 160 of 160."""
+    sys.path.insert(0, str(ROOT))
+    from grader.handout import LESSON_POINTS
+    from grader.mutants import reference_copy
+    scratch = tmp_path_factory.mktemp("alt-grade")
+    scratch.chmod(0o755)            # the grader's own uid must enter it
+    tree = scratch / "submission"
+    reference_copy(tree)
+    for src, lesson, prog in ALTERNATIVES:
+        shutil.copy(ALT / src, tree / "lessons" / lesson / f"{prog}.c")
+    out = scratch / "grade"
+    r = subprocess.run([sys.executable, str(ROOT / "grader" / "grade.py"), str(tree), "--out", str(out),
+                        "--docker", "no", "--quiet"], capture_output=True, text=True, timeout=580)
+    assert r.returncode == 0, r.stderr
+    results = json.loads((out / "results.json").read_text())
+    lost = [f"{t['name']}: {t['output'][:400]}" for t in results["tests"] if t["status"] != "passed"]
+    assert results["score"] == sum(LESSON_POINTS.values()), "\n".join(lost)

@@ -18,6 +18,7 @@ import pytest
 
 from labharness import TCP_LISTEN, fault_env, port_in_state, seed_message, wait_blocked_in, wait_until
 from framed import MAX_FRAME, OK_FRAME, bytes_until_closed, frame, interleaved_rounds, round_trip, run_clients
+from stderr_facts import reported
 
 LESSON = "08-fork"
 
@@ -188,11 +189,12 @@ def test_a_bad_client_costs_only_its_own_child(lab):
     bad = lab.connect(server.port)
     bad.sendall(struct.pack("!I", MAX_FRAME + 1))
     assert bytes_until_closed(lab, bad) == b"", "a frame above MAX_FRAME: closed, no reply"
+    reported(server, [MAX_FRAME + 1], what=f"the frame of {MAX_FRAME + 1} bytes, above the maximum")
+    mark = len(server.stderr)
     half = lab.connect(server.port)
-    half.sendall(frame(b"half a frame")[:8])
+    half.sendall(frame(b"half a frame")[:8])    # the header and 4 of the 12 bytes
     half.close()
-    server.wait_for(r"protocol error", stream="stderr")
-    server.wait_for(r"middle of a frame", stream="stderr")
+    reported(server, [8, 4, 12], after=mark, what="the client that left in the middle of a frame")
     assert round_trip(lab, good, b"after") == OK_FRAME
 
 
