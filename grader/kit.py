@@ -62,12 +62,19 @@ def kit_sources(root=ROOT):
         if (ldir / "tests").is_dir():
             for p in _files_under(ldir / "tests"):
                 files[str(p.relative_to(root))] = p.read_bytes()
+        holes = {}
         for p in sorted(ldir.glob("*.[ch]")):
             rel = str(p.relative_to(root))
-            files[rel] = handout.strip_solutions(p.read_text(), rel).encode()
+            text = p.read_text()
+            files[rel] = handout.strip_solutions(text, rel).encode()
+            steps = sorted({step for step, _, _ in handout.solution_regions(text, rel)})
+            if steps and p.suffix == ".c":
+                holes[p.stem] = steps
         progs = sorted(p.stem for p in ldir.glob("*.c"))
         if progs:
-            info[lesson] = {"programs": progs, "points": handout.LESSON_POINTS.get(lesson, 0)}
+            # holes: the steps each program's handout stub leaves to the student
+            # (the plugin gives no points to a lesson none of whose holes is written).
+            info[lesson] = {"programs": progs, "points": handout.LESSON_POINTS.get(lesson, 0), "holes": holes}
     files["kit.json"] = (json.dumps({"lessons": info}, indent=1) + "\n").encode()
     return files
 

@@ -322,6 +322,11 @@ def lo_up():
         ifr = struct.pack("16sh", b"lo", 0)
         flags = struct.unpack("16sh", fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, ifr))[1]
         fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
+    # ::1 too, where the new namespace starts with IPv6 off (lesson 06 tests it).
+    try:
+        Path("/proc/sys/net/ipv6/conf/lo/disable_ipv6").write_text("0\n")
+    except OSError:
+        pass
 
 
 def run_pytest(args):
