@@ -111,6 +111,19 @@ def lessons_not_started(root):
     return out
 
 
+def verdict_of(item, r):
+    """make check's verdict on a failed test (grader/check.py): what was
+    expected and what happened, said of the program, as ["expected: ...", ...]."""
+    try:
+        from grader import check
+        rec = {"test": item.name, "doc": (getattr(item.obj, "__doc__", None) or "").strip(),
+               "message": r["crash"] or r["output"][-2000:], "output": r["output"],
+               "procs": check.programs_of(item)}
+        return [f"{label} {text}" for label, text in check.verdict(r["lesson"], rec)]
+    except Exception as e:          # a verdict is a help: its failure must not fail the grading
+        return [f"(no verdict: {type(e).__name__}: {e})"]
+
+
 def fmt_points(x):
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
@@ -173,6 +186,7 @@ class Grading:
                 if report.when != "call":
                     text = f"(failed in {report.when})\n{text}"
                 r["output"] = text
+                r["verdict"] = verdict_of(item, r)
         elif report.skipped and r["outcome"] == "passed":
             r["outcome"] = "skipped"
             r["output"] = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
@@ -214,9 +228,14 @@ class Grading:
         text = ""
         note = self.note(lesson)
         head = ""
+        verdict = []
         if not passed:
-            head = (headline(lesson, r["output"] + note) or self.build_summary(lesson)
-                    or crash_summary(r["crash"]) or first_words(r["output"]))
+            stub_or_build = headline(lesson, r["output"] + note) or self.build_summary(lesson)
+            verdict = [] if stub_or_build else r.get("verdict", [])
+            happened = [v.partition(": ")[2] for v in verdict if v.startswith("happened: ")]
+            head = (stub_or_build or (happened[0] if happened else "") or
+                    (verdict[0].partition(": ")[2] if verdict else "") or crash_summary(r["crash"])
+                    or first_words(r["output"]))
             parts = [p for p in (headline(lesson, r["output"] + note), note.strip(), r["crash"].strip()) if p]
             text = "\n\n".join(parts)
             if r["output"]:
@@ -239,7 +258,8 @@ class Grading:
             "status": "passed" if passed else "failed",
             "output": text,
             "visibility": "visible",
-            "extra_data": {"lesson": lesson, "nodeid": nodeid, "headline": head},
+            "extra_data": {"lesson": lesson, "nodeid": nodeid, "headline": head,
+                           **({"verdict": verdict} if verdict else {})},
         }
 
     def not_run(self, nodeid, r):
@@ -334,9 +354,10 @@ class _Sandbox:
 TABLE_WIDTH = 78
 
 
-def wrapped(text, indent, width=TABLE_WIDTH):
+def wrapped(text, indent, rest=None, width=TABLE_WIDTH):
     """Whole text, wrapped at `width` with every line indented: never cut."""
-    return textwrap.wrap(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent,
+    return textwrap.wrap(" ".join(text.split()), width, initial_indent=indent,
+                         subsequent_indent=indent if rest is None else rest,
                          break_long_words=False, break_on_hyphens=False) or [indent.rstrip()]
 
 
@@ -366,9 +387,14 @@ def table(tests, lesson_max=None):
                 not_run.append(t)
                 lines.append(f"    - {name} (not run here, not counted)")
             elif t["status"] != "passed":
-                why = t["extra_data"]["headline"] or first_words(t["output"])
                 lines.append(f"    - {name} (-{fmt_points(t['max_score'])})")
-                lines.extend(wrapped(why, " " * 8))
+                verdict = t["extra_data"].get("verdict")
+                if verdict:
+                    for v in verdict:
+                        label, _, text = v.partition(": ")
+                        lines.extend(wrapped(text, f"{' ' * 8}{label + ':':<10}", " " * 18))
+                else:
+                    lines.extend(wrapped(t["extra_data"]["headline"] or first_words(t["output"]), " " * 8))
     lines.append("-" * TABLE_WIDTH)
     lines.append(f"{'total':<16} {fmt_points(total):>4}/{fmt_points(total_max):<4}")
     if not_run:
