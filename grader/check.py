@@ -141,7 +141,7 @@ def wrap(text, first, rest=None, cols=None):
             if not fresh:
                 line += " "
             continue
-        if not fresh and display_len(line.rstrip() + tok) > cols:
+        if not fresh and display_len(line + tok) > cols:
             lines.append(line.rstrip())
             line, fresh = rest, True
         line += tok
