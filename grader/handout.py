@@ -216,8 +216,10 @@ def lesson_of_path(rel):
 def lesson_secrets(root=ROOT):
     """{lesson number: ({code key: step} of its holes, {code keys its handout
     files give})}. The seed's own code (tests/seed/, shipped: the tutorial
-    the kit grows from) counts as given everywhere."""
-    seed = {code_key(l) for f in sorted((root / "tests" / "seed").glob("*")) if f.is_file()
+    the kit grows from) and the library's (src/, include/, tools/) count as
+    given everywhere."""
+    library = [f for d in ("src", "include", "tools") for f in sorted((root / d).rglob("*.[ch]"))]
+    seed = {code_key(l) for f in sorted((root / "tests" / "seed").glob("*")) + library if f.is_file()
             for l in f.read_text(errors="replace").split("\n")}
     secrets = {}
     for ldir in sorted((root / "lessons").glob("[0-9][0-9]-*")):
