@@ -55,12 +55,34 @@ def pytest_addoption(parser):
                 help="with --collect-only: write the tests (nodeid, lesson, points) to this file")
 
 
+def listing(items):
+    return [{"nodeid": i.nodeid, "lesson": lesson_of(i), "test": i.name, "max_score": points_of(i)}
+            for i in items]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    """When grading: the tests of a lesson handed in untouched (its files are
+    the handout's stubs) are not run - they cannot earn a point (see
+    lessons_not_started) - and are failed at once, naming the step to write."""
+    grading = getattr(config, "_socketlab_grading", None)
+    config._socketlab_listing = listing(items)
+    if grading is None:
+        return
+    untouched = lessons_untouched(config.rootpath)
+    skip = [i for i in items if lesson_of(i) in untouched]
+    if skip:
+        items[:] = [i for i in items if lesson_of(i) not in untouched]
+        config.hook.pytest_deselected(items=skip)
+        for i in skip:
+            grading.not_started_result(i)
+
+
 def pytest_collection_finish(session):
     path = session.config.getoption("--grade-collect")
     if path:
-        Path(path).write_text(json.dumps([
-            {"nodeid": i.nodeid, "lesson": lesson_of(i), "test": i.name, "max_score": points_of(i)}
-            for i in session.items], indent=1) + "\n")
+        found = getattr(session.config, "_socketlab_listing", None) or listing(session.items)
+        Path(path).write_text(json.dumps(found, indent=1) + "\n")
 
 
 def lesson_of(item):
@@ -122,6 +144,26 @@ def verdict_of(item, r):
         return [f"{label} {text}" for label, text in check.verdict(r["lesson"], rec)]
     except Exception as e:          # a verdict is a help: its failure must not fail the grading
         return [f"(no verdict: {type(e).__name__}: {e})"]
+
+
+def lessons_untouched(root):
+    """The lessons of the grading tree whose every program with holes is the
+    handout's stub, byte for byte (kit.json's `stubs`)."""
+    import hashlib
+    try:
+        info = json.loads((Path(root) / "kit.json").read_text())["lessons"]
+    except (OSError, ValueError, KeyError):
+        return set()
+    out = set()
+    for lesson, i in info.items():
+        stubs = i.get("stubs") or {}
+        try:
+            if stubs and all(hashlib.sha256((Path(root) / "lessons" / lesson / f"{prog}.c").read_bytes()).hexdigest()
+                             == sha for prog, sha in stubs.items()):
+                out.add(lesson)
+        except OSError:
+            continue
+    return out
 
 
 def fmt_points(x):
@@ -191,6 +233,17 @@ class Grading:
             r["outcome"] = "skipped"
             r["output"] = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
 
+    def not_started_result(self, item):
+        """A test of an untouched lesson, failed without running (see test())."""
+        self.results[item.nodeid] = {
+            "lesson": lesson_of(item), "test": item.name, "nodeid": item.nodeid, "max_score": points_of(item),
+            "outcome": "not started", "crash": "", "output": "", "duration": 0.0}
+        self.order.append(item.nodeid)
+        path = self.config.getoption("--grade-jsonl")
+        if path:
+            with open(path, "a") as f:
+                f.write(json.dumps({"test": self.test(item.nodeid)}, ensure_ascii=False) + "\n")
+
     def programs_said(self, item):
         """What the test's programs said when it failed (a stub's "step N not
         implemented yet" often never reaches the assertion's message)."""
@@ -224,7 +277,7 @@ class Grading:
         lesson = r["lesson"]
         if r["outcome"] == "skipped":
             return self.not_run(nodeid, r)
-        passed = r["outcome"] == "passed"
+        passed = r["outcome"] in ("passed", "not started")
         text = ""
         note = self.note(lesson)
         head = ""
@@ -243,14 +296,17 @@ class Grading:
             if len(text) > MAX_OUTPUT:
                 text = text[:MAX_OUTPUT] + "\n[... cut]"
         elif lesson in self.not_started:
-            # The kit's own code passed this test (argument parsing, say): no
+            # The kit's own code passed this test (argument parsing, say), or
+            # the lesson is the handout's stub and its tests were not run: no
             # points before the student has written any step of the lesson.
             prog, step = self.not_started[lesson]
             passed = False
             head = (f"lesson {lesson}: not started, so no points yet: write step {step} at "
                     f"TODO(step {step}) in lessons/{lesson}/{prog}.c")
-            text = (f"{head}\n\nThis test passed, but what it checks is done by the kit's own code "
-                    f"until the lesson's steps are written.")
+            text = head + ("\n\nThe lesson's files are the handout's, untouched: its tests were not run."
+                           if r["outcome"] == "not started" else
+                           "\n\nThis test passed, but what it checks is done by the kit's own code "
+                           "until the lesson's steps are written.")
         return {
             "name": f"{lesson}: {r['test']}",
             "score": r["max_score"] if passed else 0.0,
@@ -381,6 +437,14 @@ def table(tests, lesson_max=None):
         total += score
         total_max += mx
         lines.append(f"{lesson:<16} {fmt_points(score):>4}/{fmt_points(mx):<4}")
+        failed = [t for t in ts if t["status"] != "passed" and not t["extra_data"].get("not_run")]
+        heads = {t["extra_data"]["headline"] for t in failed}
+        if len(failed) > 1 and len(failed) == len(ts) and len(heads) == 1 and heads != {""} \
+                and not any(t["extra_data"].get("verdict") for t in failed):
+            # Every test failed for one reason (not started, does not compile): say it once.
+            lines.append(f"    - all {len(failed)} tests (-{fmt_points(sum(t['max_score'] for t in failed))})")
+            lines.extend(wrapped(heads.pop(), " " * 8))
+            continue
         for t in ts:
             name = t["name"].split(": ", 1)[-1]
             if t["extra_data"].get("not_run"):

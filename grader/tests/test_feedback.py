@@ -6,6 +6,7 @@ table gives whole messages; grade-all writes a feedback.md per student and
 a similarity report that finds two students sharing code; the reference
 scores full marks in Docker as it does locally.
 """
+import hashlib
 import json
 import os
 import re
@@ -47,11 +48,13 @@ def test_fails_with_a_long_message():
 
 
 def fake_tree(tmp_path, server_c):
-    """A grading tree in miniature: kit.json with one lesson whose server has hole 1."""
+    """A grading tree in miniature: kit.json with one lesson whose server has
+    hole 1 and whose stub is STUBBED."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    lesson(name): l\n    points(n): p\n")
     (tmp_path / "kit.json").write_text(json.dumps({"lessons": {"01-fake": {
-        "programs": ["server"], "points": 6, "holes": {"server": [1]}}}}))
+        "programs": ["server"], "points": 6, "holes": {"server": [1]},
+        "stubs": {"server": hashlib.sha256(STUBBED.encode()).hexdigest()}}}}))
     tests = tmp_path / "lessons" / "01-fake" / "tests"
     tests.mkdir(parents=True)
     (tests / "test_fake.py").write_text(FAKE_TESTS)
@@ -91,11 +94,27 @@ def test_the_table_gives_whole_messages_wrapped(tmp_path):
 
 
 def test_a_lesson_with_no_hole_written_earns_nothing_for_what_the_kit_does(tmp_path):
-    tests = fake_tree(tmp_path, STUBBED)
+    tests = fake_tree(tmp_path, "/* my notes */\n" + STUBBED)        # edited, but no step written
     t = tests["test_usage_is_checked_by_the_kit"]
     assert (t["score"], t["status"]) == (0, "failed"), t
+    assert "This test passed" in t["output"], t
     assert "write step 1 at TODO(step 1) in lessons/01-fake/server.c" in t["extra_data"]["headline"], t
     assert plugin.holes_left(tmp_path, "01-fake", ["server"]) == {1}
+
+
+def test_an_untouched_lesson_is_not_run_and_fails_naming_the_step_to_write(tmp_path):
+    tests = fake_tree(tmp_path, STUBBED)
+    assert set(tests) == {"test_usage_is_checked_by_the_kit", "test_needs_what_the_grader_lacks",
+                          "test_fails_with_a_long_message"}
+    for t in tests.values():
+        assert (t["score"], t["status"]) == (0, "failed"), t
+        assert "its tests were not run" in t["output"], t
+        assert t["extra_data"]["headline"].endswith("write step 1 at TODO(step 1) in lessons/01-fake/server.c")
+    # One character changed: run, though still scored 0 with every hole stubbed.
+    tests = fake_tree(tmp_path / "edited", STUBBED + "\n")
+    t = tests["test_fails_with_a_long_message"]
+    assert "its tests were not run" not in t["output"] and "THE END" in t["output"], t
+    assert tests["test_needs_what_the_grader_lacks"]["extra_data"]["not_run"]
 
 
 def test_a_lesson_with_its_hole_written_earns_its_passing_tests(tmp_path):
