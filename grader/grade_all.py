@@ -17,7 +17,9 @@ problem: 1 test not run here (...)"); per student OUT/<student>/feedback.md
 (feedback.py: the score table, each failed test with what was expected and
 seen); and OUT/similarity.md (similarity.py: pairs of students whose own
 code, less the handout's lines, is alike, with the lines they share).
-Students already graded are skipped unless --force. Shows a progress bar
+Students already graded are skipped unless --force. A lesson whose files a
+classmate handed in byte for byte is graded once (lessoncache.py; the
+cache, OUT/.cache, is emptied by --force; --no-cache grades every one). Shows a progress bar
 on a terminal (a line per student otherwise) and ends with a summary: how
 many, the mean, and per lesson the mean, how many got it all, and the test
 the class failed most.
@@ -26,6 +28,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -106,7 +109,8 @@ def grade_one(student, path, out, args):
                 write_feedback(dest, student)
             return g
     dest.mkdir(parents=True, exist_ok=True)
-    argv = [PYTHON, "-I", str(GRADE), str(path), "--out", str(dest), "--quiet", "--docker", args.docker,
+    cache = ["--cache", str(out / ".cache")] if args.cache else []
+    argv = [PYTHON, "-I", str(GRADE), str(path), "--out", str(dest), "--quiet", "--docker", args.docker, *cache,
             "--timeout", str(args.timeout), "--limit", str(args.limit), *sum((["--lesson", l] for l in args.lesson), [])]
     try:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -189,6 +193,9 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("GRADE_TIMEOUT", "30")))
     ap.add_argument("--limit", type=int, default=900, help="seconds per submission (default 900)")
     ap.add_argument("--lesson", action="append", default=[], help="grade only this lesson (repeatable)")
+    ap.add_argument("--no-cache", dest="cache", action="store_false",
+                    help="grade every lesson of every student, even one whose files a classmate handed in "
+                         "byte for byte (by default such a lesson is graded once: OUT/.cache)")
     ap.add_argument("--similar", type=int, default=THRESHOLD, metavar="PCT",
                     help=f"list pairs of students sharing at least PCT %% of their own code (default {THRESHOLD})")
     args = ap.parse_args(argv)
@@ -205,6 +212,9 @@ def main(argv=None):
         return 2
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if args.force:
+        shutil.rmtree(out / ".cache", ignore_errors=True)      # graded again: every lesson run again
+    (out / ".cache").mkdir(mode=0o700, exist_ok=True)
     # The kit once, before the students (each grade.py would wait for it anyway).
     if args.docker == "auto":
         sys.path.insert(0, str(GRADE.parent))
