@@ -117,6 +117,10 @@ def prog_word(prog):
 
 # --- wrapping: whole messages, never cut ---------------------------------------
 def width():
+    """The terminal's width (COLUMNS first); not on a terminal, no wrapping: a
+    log or a pipe gets each message on one whole line."""
+    if not os.environ.get("COLUMNS") and not sys.stdout.isatty():
+        return 10 ** 6
     return max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
 
 

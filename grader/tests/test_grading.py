@@ -169,11 +169,22 @@ def test_handout_scores_near_zero_with_messages_naming_lesson_and_step(scratch, 
     lessons = ["01-socket", "02-bind", "03-listen"]
     results = grade(handout_dir, scratch / "handout-grade", *sum((["--lesson", l] for l in lessons), []))
     assert results["score"] == 0, results["output"]           # not even for the kit's own usage checks
-    stubbed = [t for t in results["tests"] if "not implemented yet" in t["output"]]
-    assert len(stubbed) >= len(results["tests"]) // 2
-    for t in stubbed:
+    # Untouched, each lesson is not run: every test names the step to write.
+    for t in results["tests"]:
         lesson = t["extra_data"]["lesson"]
-        assert re.search(rf"lesson {lesson}: step \d not implemented yet", t["output"]), t["output"]
+        assert re.search(rf"lesson {lesson}: not started, so no points yet: write step \d at TODO\(step \d\) "
+                         rf"in lessons/{lesson}/server\.c", t["extra_data"]["headline"]), t
+    # A lesson changed but still stopping at its hole is run, and says so.
+    tree = scratch / "touched"
+    shutil.copytree(handout_dir, tree, ignore=shutil.ignore_patterns("build"))
+    server = tree / "lessons" / "01-socket" / "server.c"
+    server.write_text("/* started */\n" + server.read_text())
+    results = grade(tree, scratch / "touched-grade", "--lesson", "01-socket")
+    assert results["score"] == 0, results["output"]
+    stubbed = [t for t in results["tests"] if "not implemented yet" in t["output"]]
+    assert len(stubbed) >= len(results["tests"]) // 2, results["output"]
+    for t in stubbed:
+        assert re.search(r"lesson 01-socket: step 1 not implemented yet", t["output"]), t["output"]
 
 
 @pytest.mark.slow
