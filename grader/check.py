@@ -470,7 +470,7 @@ def next_fix(lesson, failed):
     num = lesson[:2]
     if not counts:
         return _("lesson {lesson}: fix the failures above, then: make check LESSON={num}", lesson=lesson, num=num)
-    label = min(counts, key=lambda l: (-counts[l], first[l]))
+    label = min(counts, key=lambda l: (-counts[l], l.startswith("client"), first[l]))
     prog = "client" if label.startswith("client") else "server"
     if not (ROOT / "lessons" / lesson / f"{prog}.c").exists():
         prog = "server"

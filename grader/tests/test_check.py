@@ -100,6 +100,10 @@ def test_next_names_the_step_most_failures_are_about_and_its_program(check):
               record("c", "client step 3 (talk): z.", "x")]
     assert check.next_fix("07-framing", failed).startswith(
         "lesson 07-framing, client step 3: fix it in lessons/07-framing/client.c")
+    # As many about each: the server first (a broken server fails the client's tests too).
+    failed = [record("b", "client step 3 (talk): y.", "x"), record("a", "server step 5 (talk): x.", "x")]
+    assert check.next_fix("07-framing", failed).startswith(
+        "lesson 07-framing, server step 5: fix it in lessons/07-framing/server.c")
     assert check.next_fix("02-bind", [record("a", "step 2 (bind): x.", "x")]).startswith(
         "lesson 02-bind, step 2: fix it in lessons/02-bind/server.c")
 
