@@ -188,7 +188,7 @@ def crash_summary(crash):
     lines = crash.split("\n")
     said = next((l.strip() for l in lines if not TRACE_LINE_RE.match(l)), "")
     check = next((l.strip() for l in lines if l.strip().startswith("assert ")), "")
-    parts = [said[:240]] + ([check[:240]] if check and check != said else [])
+    parts = [said] + ([check] if check and check != said else [])
     return " / ".join(p for p in parts if p)
 
 
@@ -341,7 +341,7 @@ def first_words(output):
     for line in output.split("\n"):
         line = line.strip()
         if line and not line.startswith(("(failed in", "def ", "@", ">", "_")):
-            return line[:240]
+            return line
     return "the test failed (its output has the details)"
 
 
