@@ -419,7 +419,9 @@ def grade_one_way(args, student_tree, out, use_docker):
 def grade_with_cache(args, student_tree, out, known, use_docker):
     """grade-all's way: the lessons whose files a classmate already handed in,
     byte for byte, take the stored result (lessoncache.py); the others are
-    graded and stored; the results are written as one."""
+    graded and stored; the results are written as one. A lesson a classmate's
+    grading is running right now (its lock is held) is waited for, not graded
+    twice: this submission grades its other lessons meanwhile."""
     from grader import lessoncache
     from grader.handout import LESSON_POINTS
     started = time.monotonic()
@@ -428,34 +430,65 @@ def grade_with_cache(args, student_tree, out, known, use_docker):
     mode = "docker" if use_docker else "local"
     keys = {l: lessoncache.key(kit_hash, mode, args.timeout, l, lessoncache.files_of(student_tree, l, known))
             for l in wanted}
-    cached = {l: e for l in wanted if (e := lessoncache.load(args.cache, keys[l])) is not None}
-    fresh = [l for l in wanted if l not in cached]
-    summary, status = {}, "ok"
-    if fresh:
-        quiet, args.quiet, args.lesson = args.quiet, True, fresh
+    summary, cached, status = {}, [], "ok"
+
+    def from_cache(l):
+        e = lessoncache.load(args.cache, keys[l])
+        if e is not None:
+            summary[l] = {"build_error": e["build_error"], "tests": e["tests"], "junit": [lessoncache.junit_of(e)]}
+            cached.append(l)
+        return e is not None
+
+    def grade_now(lessons):
+        """Grade these lessons in one run, keep their results; the run's status."""
+        quiet, args.quiet, args.lesson = args.quiet, True, lessons
         rc = grade_one_way(args, student_tree, out, use_docker)
         args.quiet = quiet
         if rc != 0:
-            return rc
+            raise GradeFailed(rc)
         results = json.loads((out / "results.json").read_text())
         graded = json.loads((out / "grade.json").read_text())
         junit = (out / "junit.xml").read_text(errors="replace")
-        status = graded["status"]
-        for l in fresh:
+        for l in lessons:
             tests = [t for t in results["tests"] if t["extra_data"]["lesson"] == l]
             error = graded.get("build_errors", {}).get(l, "")
             summary[l] = {"build_error": error, "tests": tests, "junit": [junit]}
-            if status.split(":")[0] in ("ok", "build failed", "grader problem"):
+            if graded["status"].split(":")[0] in ("ok", "build failed", "grader problem"):
                 lessoncache.store(args.cache, keys[l], l, tests, error, junit)
-        if not cached:
-            if not args.quiet:
-                print(results["output"])
-                print(f"\nwrote {out / 'results.json'} and {out / 'junit.xml'}")
-            return 0
-    for l, e in cached.items():
-        summary[l] = {"build_error": e["build_error"], "tests": e["tests"], "junit": [lessoncache.junit_of(e)]}
+        return graded["status"]
+
+    mine, busy = {}, []
+    try:
+        for l in wanted:
+            if from_cache(l):
+                continue
+            lock = lessoncache.try_lock(args.cache, keys[l])
+            if lock is None:
+                busy.append(l)              # a classmate's grading runs it now
+            elif from_cache(l):             # it finished between our look and our lock
+                lock.close()
+            else:
+                mine[l] = lock
+        if mine:
+            status = grade_now(list(mine))
+    except GradeFailed as e:
+        return e.rc
+    finally:
+        for lock in mine.values():
+            lock.close()
+    late = []
+    for l in busy:
+        lessoncache.wait_for(args.cache, keys[l])
+        if not from_cache(l):
+            late.append(l)                  # its result was not clean: ours to grade
+    if late:
+        try:
+            late_status = grade_now(late)
+        except GradeFailed as e:
+            return e.rc
+        status = status if status.split(":")[0] != "ok" else late_status
     summary = {l: summary[l] for l in wanted}
-    if status.split(":")[0] in ("build failed", "grader problem"):
+    if status.split(":")[0] in ("ok", "build failed", "grader problem"):
         status = "ok"                       # write_results says it again, for every lesson
     write_results(out, summary, {l: {"points": LESSON_POINTS.get(l, 0)} for l in wanted}, status,
                   time.monotonic() - started, args)
@@ -463,6 +496,12 @@ def grade_with_cache(args, student_tree, out, known, use_docker):
     g["same_as_graded_before"] = sorted(cached)
     (out / "grade.json").write_text(json.dumps(g, indent=1, ensure_ascii=False) + "\n")
     return 0
+
+
+class GradeFailed(Exception):
+    def __init__(self, rc):
+        super().__init__(rc)
+        self.rc = rc
 
 
 if __name__ == "__main__":

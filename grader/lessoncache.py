@@ -77,3 +77,23 @@ def store(cache, k, lesson, tests, build_error, junit_xml):
 def junit_of(entry):
     """The stored JUnit cases as a document write_junit() reads."""
     return "<testsuites><testsuite>" + "".join(entry.get("junit", [])) + "</testsuite></testsuites>"
+
+
+def try_lock(cache, k):
+    """The lock of key k (an open file), or None when another grading holds it."""
+    import fcntl
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    f = open(Path(cache) / f"{k}.lock", "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return None
+    return f
+
+
+def wait_for(cache, k):
+    """Wait until no grading holds key k's lock."""
+    import fcntl
+    with open(Path(cache) / f"{k}.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)

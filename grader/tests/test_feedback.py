@@ -251,3 +251,34 @@ def test_untouched_handout_scores_zero(scratch):
     assert sum(t["max_score"] for t in results["tests"]) == 160
     assert "(no message)" not in results["output"]
     assert all(t["extra_data"]["headline"] for t in results["tests"]), textwrap.shorten(results["output"], 2000)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_lesson_handed_in_byte_for_byte_by_classmates_is_graded_once(scratch):
+    """Three students, lesson 01 the same byte for byte, lesson 02 apart:
+    graded three at a time, lesson 01 runs once and the others take its
+    result (waiting for it when it is running); --no-cache runs every one."""
+    klass = scratch / "same"
+    ref = lesson_files(ROOT, {"01-socket", "02-bind"})
+    for n, student in enumerate(("ann", "ben", "cy")):
+        files = dict(ref)
+        files["lessons/02-bind/server.c"] = ref["lessons/02-bind/server.c"] + f"/* {student} */\n".encode() * n
+        put(klass / student, files)
+    out = scratch / "same-out"
+    cmd = [PY, str(ROOT / "grader" / "grade_all.py"), str(klass), "--out", str(out), "--docker", "no",
+           "--lesson", "01-socket", "--lesson", "02-bind", "--jobs", "3"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=500)
+    assert r.returncode == 0, r.stdout + r.stderr
+    graded = {s: json.loads((out / s / "grade.json").read_text()) for s in ("ann", "ben", "cy")}
+    reused = [s for s, g in graded.items() if g.get("same_as_graded_before") == ["01-socket"]]
+    assert len(reused) == 2, {s: g.get("same_as_graded_before") for s, g in graded.items()}
+    for g in graded.values():
+        assert (g["score"], g["status"]) == (25, "ok"), g
+    results = [json.loads((out / s / "results.json").read_text()) for s in ("ann", "ben", "cy")]
+    assert len({json.dumps([(t["name"], t["score"]) for t in r["tests"]]) for r in results}) == 1
+    r = subprocess.run(cmd + ["--force", "--no-cache"], capture_output=True, text=True, timeout=500)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for s in ("ann", "ben", "cy"):
+        g = json.loads((out / s / "grade.json").read_text())
+        assert not g.get("same_as_graded_before") and g["score"] == 25, g
