@@ -79,8 +79,8 @@ def make_class(dst, n):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="submissions per minute of grade-all on this machine")
     ap.add_argument("--students", type=int, default=20)
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="at once (default: the cores, "
-                    "as grade-all)")
+    ap.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1), help="at once (default: twice "
+                    "the cores, as grade-all)")
     ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "auto"))
     ap.add_argument("--no-cache", action="store_true", help="grade every lesson of every student, even those "
                     "a classmate handed in byte for byte (grade_all.py --no-cache)")

@@ -6,7 +6,7 @@
 SUBMISSIONS holds one folder or archive (.zip, .tar.gz, .tgz, .tar) per
 student; its name (less the archive's extension) is the student's id. Each
 is graded by grade.py (its own sandbox and uid), --jobs at a time (default:
-the number of cores), into OUT/<student>/ (results.json, junit.xml,
+twice the number of cores: a grading mostly waits), into OUT/<student>/ (results.json, junit.xml,
 grade.json, logs). A crashing or hanging submission costs its own points
 only: grade.py's limits, then --limit per submission here.
 
@@ -187,7 +187,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="grade every submission in a folder into a gradebook")
     ap.add_argument("submissions", type=Path)
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "grade-all")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    # Twice the cores: a grading spends most of its time waiting (on sockets,
+    # on the programs' deadlines), not computing.
+    ap.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1),
+                    help="submissions graded at once (default: twice the cores)")
     ap.add_argument("--force", action="store_true", help="grade again what is already graded")
     ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "auto"))
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("GRADE_TIMEOUT", "30")))
