@@ -79,9 +79,11 @@ def make_class(dst, n):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="submissions per minute of grade-all on this machine")
     ap.add_argument("--students", type=int, default=20)
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="at once (default: the cores, "
-                    "as grade-all)")
+    ap.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1), help="at once (default: twice "
+                    "the cores, as grade-all)")
     ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "auto"))
+    ap.add_argument("--no-cache", action="store_true", help="grade every lesson of every student, even those "
+                    "a classmate handed in byte for byte (grade_all.py --no-cache)")
     args = ap.parse_args(argv)
     base = ROOT / "build" / "bench-grade"
     kinds = make_class(base / "class", args.students)
@@ -96,7 +98,8 @@ def main(argv=None):
     load = os.getloadavg()[0]
     started = time.monotonic()
     r = subprocess.run([PYTHON, "-I", str(ROOT / "grader" / "grade_all.py"), str(base / "class"),
-                        "--out", str(base / "out"), "--jobs", str(args.jobs), "--docker", args.docker, "--force"],
+                        "--out", str(base / "out"), "--jobs", str(args.jobs), "--docker", args.docker, "--force",
+                        *(["--no-cache"] if args.no_cache else [])],
                        timeout=3600)
     seconds = time.monotonic() - started
     if r.returncode != 0:
@@ -104,7 +107,7 @@ def main(argv=None):
         return 1
     print(f"bench-grade: {len(kinds)} submissions in {seconds:.1f}s = {len(kinds) * 60 / seconds:.1f} "
           f"submissions/minute ({args.jobs} at a time, {os.cpu_count()} cores, load {load:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after; mode {args.docker})")
+          f"{os.getloadavg()[0]:.1f} after; mode {args.docker}{', no cache' if args.no_cache else ''})")
     return 0
 
 

@@ -12,7 +12,7 @@ LESSON   ?=
 
 .PHONY: check help
 check:
-	@LAB_BUILD=$(abspath $(BUILD)) $(CHECK_PY) tools/check.py $(LESSON)
+	@LAB_BUILD=$(abspath $(BUILD)) LAB_CHECK_VERBOSE=$(V) $(CHECK_PY) tools/check.py $(LESSON)
 
 help:
 	@echo "Targets that work in this handout:"

@@ -6,7 +6,8 @@
 #   make grade-all SUBMISSIONS=DIR  grade a class (one folder or archive per student):
 #                                   build/grade-all/gradebook.csv and <student>/ results;
 #                                   FORCE=1 grades again what is graded, JOBS=N at a time
-#   make bench-grade                submissions per minute for a class of 20
+#   make bench-grade [NO_CACHE=1]   submissions per minute for a class of 20 (NO_CACHE=1:
+#                                   every lesson of every student graded, none reused)
 #   make redteam                    the hostile submissions (grader/tests/test_redteam.py)
 #   make gradescope                 build/gradescope/autograder.zip (+ the handout's Classroom file)
 #
@@ -32,7 +33,8 @@ grade-all:
 	    $(if $(filter 1,$(FORCE)),--force) $(if $(JOBS),--jobs $(JOBS)) $(GRADE_OPTS)
 
 bench-grade:
-	@$(GRADE_PY) grader/bench_grade.py --docker $(GRADE_DOCKER) $(if $(JOBS),--jobs $(JOBS))
+	@$(GRADE_PY) grader/bench_grade.py --docker $(GRADE_DOCKER) $(if $(JOBS),--jobs $(JOBS)) \
+	    $(if $(filter 1,$(NO_CACHE)),--no-cache)
 
 redteam:
 	@$(or $(PYTHON),/usr/bin/python3) -m pytest -q grader/tests/test_redteam.py $(PYTEST_ARGS)

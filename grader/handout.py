@@ -43,8 +43,21 @@ STEP_RE = re.compile(r"not_implemented\((\d+)\)")
 # fuzz/ a copy of the server's recv loop: complete answers in all but name.
 # The maintainers' own targets (Docker images, fuzzing) and their README
 # parts do not work in a student's tree, or are not for students.
+# mk/bench-load.mk and tests/test_loadgen.py need bench/: `make bench-load`
+# belongs to the full kit, and lesson 10's README says so in the handout.
 EXCLUDE = ("grader/", "docs/readme-graders.md", "bench/", "fuzz/",
-           "mk/hardening.mk", "mk/docker.mk", "docs/readme-docs.md")
+           "mk/hardening.mk", "mk/docker.mk", "docs/readme-docs.md", "mk/bench-load.mk",
+           "tests/test_loadgen.py")
+
+# Commands the kit's texts name that the handout has not: each .md that
+# names one gets a note under the heading or paragraph that first does.
+KIT_ONLY = {
+    "make bench-load": (
+        "> **In the full kit only.** `make bench-load` needs the kit's load client (`bench/`), which "
+        "this handout leaves out: ask your instructor for the kit to run it. Its results are shown here.",
+        "> **只在完整套件里。** `make bench-load` 需要套件的负载客户端（`bench/`），讲义里没有它："
+        "想运行的话，请向老师要完整的套件。它的结果就列在这里。"),
+}
 
 # What the handout has in place of the kit's files (handout path <- kit path).
 HERE = Path(__file__).resolve().parent
@@ -181,11 +194,62 @@ def distinctive_solution_lines(root=ROOT):
 
 
 FENCE_RE = re.compile(r"^(\s*)(```+|~~~+)")
+TRAILING_COMMENT_RE = re.compile(r"\s*(/\*.*?\*/|//.*)\s*$")
+
+
+def code_key(line):
+    """A line of C as the holes are compared: its trailing comment and every
+    space dropped (`n = recv(fd, b, 1, 0);  /* why */` -> `n=recv(fd,b,1,0);`)."""
+    return "".join(TRAILING_COMMENT_RE.sub("", line.strip()).split())
+
+
+def significant(key):
+    """Whether a hole's line answers something: a call or an assignment, not `}` or `break;`."""
+    return len(key) >= 8 and bool(re.search(r"[(=]", key)) and not key.startswith(("/*", "*", "//"))
+
+
+def lesson_of_path(rel):
+    m = re.match(r"lessons/(\d\d)-", rel)
+    return int(m.group(1)) if m else None
+
+
+def lesson_secrets(root=ROOT):
+    """{lesson number: ({code key: step} of its holes, {code keys its handout
+    files give})}. The seed's own code (tests/seed/, shipped: the tutorial
+    the kit grows from) and the library's (src/, include/, tools/) count as
+    given everywhere."""
+    library = [f for d in ("src", "include", "tools") for f in sorted((root / d).rglob("*.[ch]"))]
+    seed = {code_key(l) for f in sorted((root / "tests" / "seed").glob("*")) + library if f.is_file()
+            for l in f.read_text(errors="replace").split("\n")}
+    secrets = {}
+    for ldir in sorted((root / "lessons").glob("[0-9][0-9]-*")):
+        given, holes = set(seed), {}
+        for c in sorted(ldir.glob("*.c")):
+            text = c.read_text()
+            for step, _, body in solution_regions(text, str(c)):
+                holes.update((code_key(l), step) for l in body)
+            given.update(code_key(l) for l in strip_solutions(text, str(c)).split("\n"))
+        secrets[int(ldir.name[:2])] = ({k: st for k, st in holes.items() if significant(k) and k not in given},
+                                       given)
+    return secrets
+
+
+def secrets_for(rel, secrets):
+    """The hole lines a markdown file must not quote: a lesson's README, those
+    of its own lesson and of the lessons after it, less what its own lesson's
+    files give; any other text, those of every lesson."""
+    n = lesson_of_path(rel)
+    given = secrets[n][1] if n in secrets else set()
+    out = {}
+    for lesson, (holes, _) in secrets.items():
+        if n is None or lesson >= n:
+            out.update((k, st) for k, st in holes.items() if k not in given)
+    return out
 
 
 def strip_markdown(text, solution_lines):
-    """Markdown with each fenced code block that quotes a solution line replaced
-    by a pointer to the TODO (the prose around it stays)."""
+    """Markdown with each fenced code block that quotes a hole's line (`code_key`
+    equal) replaced by a pointer to the TODO (the prose around it stays)."""
     out, block, fence = [], None, None
     for line in text.split("\n"):
         m = FENCE_RE.match(line)
@@ -198,9 +262,9 @@ def strip_markdown(text, solution_lines):
         block.append(line)
         if m and m.group(2).startswith(fence[0]) and line.strip() == m.group(2):
             body = block[1:-1]
-            if any(l.strip() in solution_lines for l in body):
+            steps = sorted({solution_lines[code_key(l)] for l in body if code_key(l) in solution_lines})
+            if steps:
                 indent = FENCE_RE.match(block[0]).group(1)
-                steps = sorted({solution_lines[l.strip()] for l in body if l.strip() in solution_lines})
                 todo = ", ".join(f"TODO(step {n})" for n in steps)
                 block = [block[0], f"{indent}/* This code is yours to write: see {todo} "
                          f"in the lesson's .c file. */", block[-1]]
@@ -209,6 +273,24 @@ def strip_markdown(text, solution_lines):
     if block is not None:
         out.extend(block)
     return "\n".join(out)
+
+
+def note_kit_only(text, zh):
+    """A note under the first heading or paragraph naming a KIT_ONLY command."""
+    lines = text.split("\n")
+    in_code = False
+    for command, notes in KIT_ONLY.items():
+        for i, line in enumerate(lines):
+            if FENCE_RE.match(line):
+                in_code = not in_code
+            if in_code or command not in line:
+                continue
+            end = i + 1 if line.startswith("#") else next(
+                (j for j in range(i, len(lines)) if not lines[j].strip()), len(lines))
+            lines[end:end] = ["", notes[1] if zh else notes[0]]
+            break
+        in_code = False
+    return "\n".join(lines)
 
 
 def tracked_files(root=ROOT, exclude=EXCLUDE):
@@ -286,7 +368,7 @@ def make_handout(out, root=ROOT):
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
-    solution_lines = distinctive_solution_lines(root)
+    secrets = lesson_secrets(root)
     for rel in tracked_files(root):
         src, dst = root / rel, out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +379,8 @@ def make_handout(out, root=ROOT):
         elif rel.startswith("lessons/") and rel.endswith((".c", ".h")):
             dst.write_text(strip_solutions(src.read_text(), rel))
         elif rel.endswith(".md"):
-            dst.write_text(strip_markdown(src.read_text(), solution_lines))
+            dst.write_text(note_kit_only(strip_markdown(src.read_text(), secrets_for(rel, secrets)),
+                                         rel.endswith(".zh.md") or "/zh/" in rel))
         else:
             shutil.copy2(src, dst)
     for rel, src in HANDOUT_FILES.items():

@@ -62,12 +62,23 @@ def kit_sources(root=ROOT):
         if (ldir / "tests").is_dir():
             for p in _files_under(ldir / "tests"):
                 files[str(p.relative_to(root))] = p.read_bytes()
+        holes, stubs = {}, {}
         for p in sorted(ldir.glob("*.[ch]")):
             rel = str(p.relative_to(root))
-            files[rel] = handout.strip_solutions(p.read_text(), rel).encode()
+            text = p.read_text()
+            files[rel] = handout.strip_solutions(text, rel).encode()
+            steps = sorted({step for step, _, _ in handout.solution_regions(text, rel)})
+            if steps and p.suffix == ".c":
+                holes[p.stem] = steps
+                stubs[p.stem] = hashlib.sha256(files[rel]).hexdigest()
         progs = sorted(p.stem for p in ldir.glob("*.c"))
         if progs:
-            info[lesson] = {"programs": progs, "points": handout.LESSON_POINTS.get(lesson, 0)}
+            # holes: the steps each program's handout stub leaves to the student
+            # (the plugin gives no points to a lesson none of whose holes is written).
+            # stubs: the handout's text of each program with holes, by hash (a
+            # lesson handed in untouched is not run: it cannot earn a point).
+            info[lesson] = {"programs": progs, "points": handout.LESSON_POINTS.get(lesson, 0), "holes": holes,
+                            "stubs": stubs}
     files["kit.json"] = (json.dumps({"lessons": info}, indent=1) + "\n").encode()
     return files
 

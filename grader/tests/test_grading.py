@@ -161,12 +161,23 @@ def test_reference_solution_scores_100_with_gradescope_and_junit_output(scratch)
 def test_handout_scores_near_zero_with_messages_naming_lesson_and_step(scratch, handout_dir):
     lessons = ["01-socket", "02-bind", "03-listen"]
     results = grade(handout_dir, scratch / "handout-grade", *sum((["--lesson", l] for l in lessons), []))
-    assert results["score"] <= 0.1 * sum(LESSON_POINTS[l] for l in lessons), results["output"]
-    stubbed = [t for t in results["tests"] if "not implemented yet" in t["output"]]
-    assert len(stubbed) >= len(results["tests"]) // 2
-    for t in stubbed:
+    assert results["score"] == 0, results["output"]           # not even for the kit's own usage checks
+    # Untouched, each lesson is not run: every test names the step to write.
+    for t in results["tests"]:
         lesson = t["extra_data"]["lesson"]
-        assert re.search(rf"lesson {lesson}: step \d not implemented yet", t["output"]), t["output"]
+        assert re.search(rf"lesson {lesson}: not started, so no points yet: write step \d at TODO\(step \d\) "
+                         rf"in lessons/{lesson}/server\.c", t["extra_data"]["headline"]), t
+    # A lesson changed but still stopping at its hole is run, and says so.
+    tree = scratch / "touched"
+    shutil.copytree(handout_dir, tree, ignore=shutil.ignore_patterns("build"))
+    server = tree / "lessons" / "01-socket" / "server.c"
+    server.write_text("/* started */\n" + server.read_text())
+    results = grade(tree, scratch / "touched-grade", "--lesson", "01-socket")
+    assert results["score"] == 0, results["output"]
+    stubbed = [t for t in results["tests"] if "not implemented yet" in t["output"]]
+    assert len(stubbed) >= len(results["tests"]) // 2, results["output"]
+    for t in stubbed:
+        assert re.search(r"lesson 01-socket: step 1 not implemented yet", t["output"]), t["output"]
 
 
 @pytest.mark.slow
@@ -334,13 +345,16 @@ def test_grade_all_writes_a_gradebook_skips_what_is_graded_and_sums_up(scratch):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = {row[0]: row for row in (l.split(",") for l in (out / "gradebook.csv").read_text().splitlines())}
-    assert rows["student"] == ["student", "01-socket", "total", "status"]
-    assert rows["alice"] == ["alice", "10", "10", "ok"]
-    assert rows["carol"] == ["carol", "10", "10", "ok"]
-    assert rows["bob"][1:] == ["0", "0", "build failed: 01-socket"]
-    assert rows["dave.txt"][3].startswith("refused: ")
+    assert rows["student"] == ["student", "01-socket", "total", "max", "status"]
+    assert rows["alice"] == ["alice", "10", "10", "10", "ok"]
+    assert rows["carol"] == ["carol", "10", "10", "10", "ok"]
+    assert rows["bob"][1:] == ["0", "0", "10", "build failed: 01-socket"]
+    assert rows["dave.txt"][4].startswith("refused: ")
     for student in ("alice", "bob", "carol"):
         assert (out / student / "results.json").exists() and (out / student / "junit.xml").exists()
+        assert (out / student / "feedback.md").exists()
+    assert "Not graded: refused: " in (out / "dave.txt" / "feedback.md").read_text()
+    assert (out / "similarity.md").exists()
     assert re.search(r"grade-all: 4/4 \S+: ", r.stderr), r.stderr      # the running count, no terminal
     assert "graded 3 of 4 submissions; mean 6.7/10" in r.stdout, r.stdout
     assert re.search(r"01-socket\s+6\.7\s+2/3\s+test_\w+ \(1\)", r.stdout), r.stdout

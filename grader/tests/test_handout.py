@@ -189,3 +189,91 @@ def test_reference_code_in_the_holes_passes_every_lesson(fresh, tmp_path):
     for lesson in LESSONS:
         assert re.search(rf"^lesson {lesson}: done - all \d+ tests pass$", r.stdout, re.M), r.stdout
     assert r.stdout.rstrip().endswith(f"all {len(LESSONS)} lessons done."), r.stdout
+
+
+def key(line):
+    """A line of C compared without its trailing comment and without spaces."""
+    return "".join(re.sub(r"\s*(/\*.*?\*/|//.*)\s*$", "", line.strip()).split())
+
+
+def test_no_file_of_the_handout_quotes_the_code_a_hole_asks_for(fresh):
+    """Every text file, READMEs included: a hole's line (a call or an assignment)
+    appears only where the handout gives it anyway - in its own lesson's
+    files, or in the seed's code - never in its lesson's README, in an earlier
+    lesson's or in any other text."""
+    library = [f for d in ("src", "include", "tools") for f in (fresh / d).rglob("*.[ch]")]
+    seed = {key(l) for f in [*(fresh / "tests" / "seed").glob("*"), *library]
+            for l in f.read_text(errors="replace").split("\n")}
+    holes, given = {}, {}
+    for ldir in sorted((ROOT / "lessons").glob("[0-9][0-9]-*")):
+        n = int(ldir.name[:2])
+        given[n] = set(seed)
+        for c in ldir.glob("*.c"):
+            given[n].update(key(l) for l in (fresh / c.relative_to(ROOT)).read_text().split("\n"))
+            for _, _, body in handout.solution_regions(c.read_text(), str(c)):
+                holes.update({key(l): n for l in body if len(key(l)) >= 8 and re.search(r"[(=]", key(l))
+                              and not key(l).startswith(("/*", "*"))})
+    holes = {k: n for k, n in holes.items() if k not in given[n]}
+    assert len(holes) > 40, "the holes should hold the lessons' socket calls"
+    leaks = []
+    for f in sorted(p for p in fresh.rglob("*") if p.is_file() and "build" not in p.parts):
+        rel = str(f.relative_to(fresh))
+        text = f.read_text(errors="replace")
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, rel
+        m = re.match(r"lessons/(\d\d)-", rel)
+        mine = int(m.group(1)) if m else None
+        for line in text.split("\n"):
+            k = key(line)
+            n = holes.get(k)
+            if n is None or (mine is not None and (n < mine or k in given[mine])):
+                continue                # an earlier lesson's step, complete in this lesson's files
+            if rel.endswith(".c") and mine == n and "TODO" not in line:
+                continue                # (cannot happen: the holes are cut; kept for clarity)
+            leaks.append(f"{rel}: {line.strip()} (lesson {n:02d}'s hole)")
+    assert not leaks, "the handout gives away holes:\n" + "\n".join(leaks[:20])
+
+
+MAKE_RE = re.compile(r"`(?:[A-Z_]+=\S+ )*make ((?:[a-z][\w-]*)(?: [A-Z_]+=\S+)*)`|^\s*(?:\$ )?(?:[A-Z_]+=\S+ )*"
+                     r"make ([a-z][\w-]*(?: [A-Z_]+=\S+)*)", re.M)
+KIT_ONLY_WORDS = ("full kit", "完整套件")
+
+
+def test_every_make_command_the_handout_names_exists_there_or_is_marked_the_kits(fresh):
+    named = {}
+    for f in sorted(fresh.rglob("*.md")):
+        text = f.read_text()
+        for m in MAKE_RE.finditer(text):
+            target = (m.group(1) or m.group(2)).split(" ")[0]
+            named.setdefault(target, set()).add((str(f.relative_to(fresh)), text))
+    assert {"check", "demo", "timeline"} <= set(named), sorted(named)
+    missing = []
+    for target, where in sorted(named.items()):
+        if make(fresh, "-n", target, timeout=60).returncode == 0:
+            continue
+        for rel, text in where:
+            if not any(w in text for w in KIT_ONLY_WORDS):
+                missing.append(f"{rel} names `make {target}`, which the handout has not")
+    assert not missing, "\n".join(missing)
+    assert "bench-load" in named and make(fresh, "-n", "bench-load", timeout=60).returncode != 0
+    assert not (fresh / "tests" / "test_loadgen.py").exists(), "its load client (bench/) is the kit's"
+
+
+def test_a_lesson_readme_sends_to_no_make_target_of_a_later_lesson(fresh):
+    """make demo and make fault-demo run lesson 06's programs: a README before
+    06 that names them says they need lesson 06."""
+    for n in range(1, 6):
+        for readme in fresh.glob(f"lessons/{n:02d}-*/README*.md"):
+            for line in readme.read_text().split("\n"):
+                if re.search(r"\bmake (fault-)?demo\b", line):
+                    assert re.search(r"lesson 06|第06课", line), f"{readme}: {line}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_make_demo_in_the_handout_points_to_make_check(fresh, tmp_path):
+    tree = copy_of(fresh, tmp_path / "demo")
+    for c in (ROOT / "lessons" / "06-close").glob("*.c"):
+        shutil.copy2(c, tree / c.relative_to(ROOT))
+    r = make(tree, "demo", timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Run 'make check' to check your lessons." in r.stdout, r.stdout[-500:]
