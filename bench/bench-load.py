@@ -85,7 +85,7 @@ def main():
     mach = benchlib.machine(before, after)
 
     print(f"\nmake bench-load: framed round trips over loopback, {pin[2]}, {where};\n"
-          f"{duration:g} s per run, {rounds} interleaved rounds: medians, and the spread (min-max) of each ratio;\n"
+          f"{duration:g} s per run, {benchlib.plural(rounds, 'interleaved round')}: medians, and the spread (min-max) of each ratio;\n"
           f"the machine: {mach['words']}\n")
     print(f"{'server':16} {'conns':>6} {'rt/s':>8} {'ratio':>6} {'spread':>11} {'target':>7} {'p50 us':>8} "
           f"{'p99 us':>8} {'p99.9 us':>9} {'cpu us/rt':>9} {'accept/s':>8} {'errors':>6}  mark")
@@ -101,7 +101,7 @@ def main():
         target = TARGETS.get((s, c))
         missed = errors > 0 or (target is not None and ratio < target)
         marks = benchlib.mark(rel, mach["busy"], missed, rounds)
-        spread_text = f"{lo:.2f}-{hi:.2f}" if s != "baseline" else f"rt ±{rel / 2:.0%}"
+        spread_text = benchlib.spread_words(lo, hi, rel, rounds, s == "baseline")
         print(f"{s:16} {c:6} {med('rt_per_s'):8.0f} {ratio:6.2f} {spread_text:>11} "
               f"{'>= %.2f' % target if target else '':>7} {med('p50_us'):8.0f} {med('p99_us'):8.0f} "
               f"{med('p999_us'):9.0f} {med('server_cpu_us_per_rt'):9.2f} {med('accept_per_s'):8.0f} "
@@ -113,6 +113,9 @@ def main():
     if errors_seen:
         print("load client errors (first lines): " + "; ".join(sorted(set(errors_seen))[:5]))
     print("\n" + benchlib.summary("bench-load", rows, mach, rounds))
+    if any(int(sum(d.get("errors", 0) for d in runs)) for runs in results.values()):
+        print("bench-load: a server failed some of its clients (see the errors column)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -220,6 +220,19 @@ def mark(rel_spread, busy, missed, rounds):
     return ",".join(marks)
 
 
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def spread_words(lo, hi, rel, rounds, own):
+    """A row's spread column: min-max of its ratio; for the row the others
+    are compared with, how far its own figure moved (+-half its spread);
+    '-' with one round."""
+    if rounds < 2:
+        return "-"
+    return f"rt ±{rel / 2:.0%}" if own else f"{lo:.2f}-{hi:.2f}"
+
+
 def summary(name, rows, mach, rounds):
     """The closing lines: one that says OK, NOISY or MISSED and how many
     targets held, then which rows missed and which are noisy, and why.
@@ -230,8 +243,8 @@ def summary(name, rows, mach, rounds):
     noisy = [r for r in rows if "noisy" in r["marks"]]
     verdict = " and ".join(w for w, rs in (("MISSED", missed), ("NOISY", noisy)) if rs) or "OK"
     met = len(targets) - len([r for r in missed if r.get("target")])
-    lines = [f"{name}: {verdict}: {met} of {len(targets)} targets met, {len(missed)} rows missed, "
-             f"{len(noisy)} of {len(rows)} rows noisy"]
+    lines = [f"{name}: {verdict}: {met} of {len(targets)} targets met, {plural(len(missed), 'row')} missed, "
+             f"{len(noisy)} of {plural(len(rows), 'row')} noisy"]
     if missed:
         lines.append("  missed: " + "; ".join(f"{r['label']} ({r['figure']})" for r in missed))
     if mach["busy"]:
