@@ -77,3 +77,8 @@ def test_bench_scale_refuses_an_unknown_server_with_exit_2():
     r = subprocess.run([sys.executable, str(ROOT / "bench" / "bench-scale.py"), str(BUILD)], cwd=ROOT,
                        env={**os.environ, "SERVERS": "11-io_uring"}, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "11-io_uring" in r.stderr, r
+
+
+def test_make_help_names_bench_scale():
+    r = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "make bench-scale" in r.stdout, r.stdout
