@@ -178,25 +178,28 @@ def snapshot(own_cpu=None):
             "steal": fields[7] if len(fields) > 7 else 0, "own_cpu": own_cpu}
 
 
-def machine(before, after):
+def machine(before, after, own_known=True):
     """What the machine did between two snapshots: a dict with load_before,
     load_after, steal (share of CPU time), others (share of the CPUs that
-    processes other than ours used), busy (bool), and words saying so."""
+    processes other than ours used; None when own_known is False, as when
+    our work ran in Docker containers, outside our process tree), busy
+    (bool), why (the reasons it was busy) and words to print."""
     hz = os.sysconf("SC_CLK_TCK")
     ticks = max(after["total"] - before["total"], 1)
     busy_ticks = ticks - (after["idle"] - before["idle"])
     steal = (after["steal"] - before["steal"]) / ticks
     own = (after["own_cpu"] - before["own_cpu"]) * hz
-    others = max(busy_ticks - (after["steal"] - before["steal"]) - own, 0) / ticks
+    others = max(busy_ticks - (after["steal"] - before["steal"]) - own, 0) / ticks if own_known else None
     reasons = []
     if before["load1"] > cpus() / 2:
         reasons.append(f"load average {before['load1']:.1f} before the run, on {cpus()} CPUs")
     if steal > BUSY_STEAL:
         reasons.append(f"CPU steal {steal:.0%}")
-    if others > BUSY_OTHERS:
+    if others is not None and others > BUSY_OTHERS:
         reasons.append(f"other processes used {others:.0%} of the CPUs")
     words = (f"load average {before['load1']:.2f} before, {after['load1']:.2f} after; "
-             f"CPU steal {steal:.1%}; other processes {others:.0%} of the CPUs")
+             f"CPU steal {steal:.1%}; other processes " +
+             (f"{others:.0%} of the CPUs" if others is not None else "not known (the work ran in containers)"))
     return {"load_before": before["load1"], "load_after": after["load1"], "steal": steal,
             "others": others, "busy": bool(reasons), "why": "; ".join(reasons), "words": words}
 
@@ -243,7 +246,8 @@ def summary(name, rows, mach, rounds):
     noisy = [r for r in rows if "noisy" in r["marks"]]
     verdict = " and ".join(w for w, rs in (("MISSED", missed), ("NOISY", noisy)) if rs) or "OK"
     met = len(targets) - len([r for r in missed if r.get("target")])
-    lines = [f"{name}: {verdict}: {met} of {len(targets)} targets met, {plural(len(missed), 'row')} missed, "
+    met_words = f"{met} of {plural(len(targets), 'target')} met" if targets else "no target to meet"
+    lines = [f"{name}: {verdict}: {met_words}, {plural(len(missed), 'row')} missed, "
              f"{len(noisy)} of {plural(len(rows), 'row')} noisy"]
     if missed:
         lines.append("  missed: " + "; ".join(f"{r['label']} ({r['figure']})" for r in missed))
