@@ -66,32 +66,33 @@ def one_run(build, name, idle, env, pin):
 
 
 def plot(rows, svg, servers):
-    """scale.svg with gnuplot: round trips/s and p99 against idle connections,
-    one line per server; idle 0 sits at the left of the log axis."""
+    """scale.svg with gnuplot: round trips/s, p99 and the server's CPU time
+    per round trip against idle connections, one line per server; idle 0
+    sits at the left of the log axis."""
     if shutil.which("gnuplot") is None:
         return "gnuplot is missing (apt-get install gnuplot-nox): no " + str(svg)
     nonzero = sorted({r["idle"] for r in rows if r["idle"] > 0})
     zero_at = nonzero[0] / 10 if nonzero else 1
     xmax = (nonzero[-1] if nonzero else 10) * 2
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    plots_rt, plots_p99 = [], []
+    plots = {"rt": [], "p99": [], "cpu": []}
     for i, s in enumerate(servers):
         data = [r for r in rows if r["server"] == s and r["rt_per_s"] > 0]
         if not data:
             continue
         f = tmp / f"s{i}.dat"
-        f.write_text("".join(f"{r['idle'] or zero_at} {r['rt_per_s']} {r['p99_us'] / 1000}\n"
+        f.write_text("".join(f"{r['idle'] or zero_at} {r['rt_per_s']} {r['p99_us'] / 1000} {r['cpu_us']}\n"
                              for r in sorted(data, key=lambda r: r["idle"])))
         title = s + (" (bare epoll)" if s == "baseline" else "")
         color, dash = STYLES.get(s, ("#000000", 1))
         style = f"with linespoints lw 2 pt 7 ps 0.8 lc rgb '{color}' dt {dash} title '{title}'"
-        plots_rt.append(f"'{f}' using 1:2 {style}")
-        plots_p99.append(f"'{f}' using 1:3 {style}")
+        for column, key in ((2, "rt"), (3, "p99"), (4, "cpu")):
+            plots[key].append(f"'{f}' using 1:{column} {style}")
     tics = ", ".join([f'"0" {zero_at}'] + [f'"{n:,}" {n}' for n in nonzero])
     script = f"""
-set terminal svg size 900,760 font 'sans,12' background '#ffffff'
+set terminal svg size 900,1050 font 'sans,12' background '#ffffff'
 set output '{svg}'
-set multiplot layout 2,1 title 'make bench-scale: {rows[0]["active"]} busy clients beside N idle connections'
+set multiplot layout 3,1 title 'make bench-scale: {rows[0]["active"]} busy clients beside N idle connections'
 set lmargin 12
 set rmargin 26
 set key at screen 0.99, graph 1 right top
@@ -102,13 +103,15 @@ set grid
 set format y '%.0f'
 set ylabel 'round trips per second'
 set yrange [0:*]
-plot {", ".join(plots_rt)}
+plot {", ".join(plots["rt"])}
 set ylabel 'p99 latency (ms)'
-set xlabel 'idle connections held open (log scale)'
 set logscale y
 set yrange [*:*]
 set format y '%g'
-plot {", ".join(plots_p99)}
+plot {", ".join(plots["p99"])}
+set ylabel "server CPU per round trip (us)"
+set xlabel 'idle connections held open (log scale)'
+plot {", ".join(plots["cpu"])}
 unset multiplot
 """
     r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
@@ -198,12 +201,13 @@ def main():
             marks = benchlib.mark(rel, mach["busy"], missed, rounds)
             row = {"server": s, "idle": n, "active": env["active"], "rt_per_s": round(med("rt_per_s")),
                    "p50_us": round(med("p50_us")), "p99_us": round(med("p99_us")),
-                   "p999_us": round(med("p999_us")), "errors": errors, "rss_kib": round(med("rss_kib"))}
+                   "p999_us": round(med("p999_us")), "errors": errors, "rss_kib": round(med("rss_kib")),
+                   "cpu_us": round(med("server_cpu_us_per_rt"), 2)}
             rows.append(row)
             spread_text = benchlib.spread_words(lo, hi, rel, rounds, n == base_n)
             print(f"{s:16} {n:7} {row['rt_per_s']:8} {ratio:9.2f} {spread_text:>11} "
                   f"{'>= %.2f' % target if target else '':>7} {row['p50_us']:8} {row['p99_us']:8} "
-                  f"{row['p999_us']:9} {med('server_cpu_us_per_rt'):9.2f} {row['rss_kib']:8} {errors:6}  {marks}")
+                  f"{row['p999_us']:9} {row['cpu_us']:9.2f} {row['rss_kib']:8} {errors:6}  {marks}")
             figure = (f"{ratio:.2f} of its rate at {base_n} idle, below {target:.2f}"
                       if target and ratio < target else f"{errors} errors")
             marks_rows.append({"label": f"{s} at {n:,} idle", "marks": marks, "target": target,
@@ -227,7 +231,7 @@ def main():
 
     csv_path, svg_path = out_dir / "scale.csv", out_dir / "scale.svg"
     with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     problem = plot(rows, svg_path.resolve(), servers) if rows else "no rows to plot"
