@@ -65,10 +65,11 @@ def one_run(build, name, idle, env, pin):
     return res, err.strip().splitlines()[0] if err.strip() else ""
 
 
-def plot(rows, svg, servers):
+def plot(rows, svg, servers, note=""):
     """scale.svg with gnuplot: round trips/s, p99 and the server's CPU time
     per round trip against idle connections, one line per server; idle 0
-    sits at the left of the log axis."""
+    sits at the left of the log axis. `note` goes under the title (why
+    the figures are noisy, when they are)."""
     if shutil.which("gnuplot") is None:
         return "gnuplot is missing (apt-get install gnuplot-nox): no " + str(svg)
     nonzero = sorted({r["idle"] for r in rows if r["idle"] > 0})
@@ -92,7 +93,7 @@ def plot(rows, svg, servers):
     script = f"""
 set terminal svg size 900,1050 font 'sans,12' background '#ffffff'
 set output '{svg}'
-set multiplot layout 3,1 title 'make bench-scale: {rows[0]["active"]} busy clients beside N idle connections'
+set multiplot layout 3,1 title "make bench-scale: {rows[0]["active"]} busy clients beside N idle connections{note}"
 set lmargin 12
 set rmargin 26
 set key at screen 0.99, graph 1 right top
@@ -234,7 +235,8 @@ def main():
         w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    problem = plot(rows, svg_path.resolve(), servers) if rows else "no rows to plot"
+    note = f"\\nnoisy: {mach['why']}" if mach["busy"] else ""
+    problem = plot(rows, svg_path.resolve(), servers, note.replace('"', "'")) if rows else "no rows to plot"
     for n in notes:
         print(f"note: {n}")
     for e in sorted(set(errors_seen))[:5]:
