@@ -84,7 +84,7 @@ def main():
     after = benchlib.snapshot()
     mach = benchlib.machine(before, after)
 
-    print(f"\nmake bench-load: framed round trips over loopback, {pin[2]}, {where};\n"
+    print(f"\nmake bench-load: framed round trips over loopback, {pin[2]},\n{where};\n"
           f"{duration:g} s per run, {benchlib.plural(rounds, 'interleaved round')}: medians, and the spread (min-max) of each ratio;\n"
           f"the machine: {mach['words']}\n")
     print(f"{'server':16} {'conns':>6} {'rt/s':>8} {'ratio':>6} {'spread':>11} {'target':>7} {'p50 us':>8} "

@@ -179,8 +179,8 @@ def main():
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, marks_rows = [], []
     print(f"\nmake bench-scale: {env['active']} busy clients (framed round trips, {env['duration']:g} s per run) "
-          f"beside N idle connections;\n{pin[2]}, {where}; {benchlib.plural(rounds, 'interleaved round')}: medians, "
-          f"and the spread (min-max) of each ratio;\nthe machine: {mach['words']}\n")
+          f"beside N idle connections;\n{pin[2]},\n{where};\n{benchlib.plural(rounds, 'interleaved round')}: "
+          f"medians, and the spread (min-max) of each ratio;\nthe machine: {mach['words']}\n")
     print(f"{'server':16} {'idle':>7} {'rt/s':>8} {'vs 0 idle':>9} {'spread':>11} {'target':>7} {'p50 us':>8} "
           f"{'p99 us':>8} {'p99.9 us':>9} {'cpu us/rt':>9} {'rss KiB':>8} {'errors':>6}  mark")
     for s in servers:

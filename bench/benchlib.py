@@ -249,13 +249,13 @@ def summary(name, rows, mach, rounds):
     met_words = f"{met} of {plural(len(targets), 'target')} met" if targets else "no target to meet"
     lines = [f"{name}: {verdict}: {met_words}, {plural(len(missed), 'row')} missed, "
              f"{len(noisy)} of {plural(len(rows), 'row')} noisy"]
-    if missed:
-        lines.append("  missed: " + "; ".join(f"{r['label']} ({r['figure']})" for r in missed))
+    lines += [f"  missed: {r['label']} ({r['figure']})" for r in missed]
     if mach["busy"]:
         lines.append("  noisy: the machine was busy: " + mach["why"])
     wide = [r["label"] for r in noisy if rounds > 1 and r.get("spread", 0) > NOISE_SPREAD]
     if wide:
-        lines.append(f"  noisy: spread above {NOISE_SPREAD:.0%} in " + ", ".join(wide))
+        lines.append(f"  noisy: spread above {NOISE_SPREAD:.0%} in " +
+                     ("every row" if len(wide) == len(rows) else plural(len(wide), "row") + ": " + ", ".join(wide)))
     if noisy:
         lines.append("  (noisy figures say little: run again on an idle machine)")
     return "\n".join(lines)
