@@ -48,10 +48,11 @@ def one_run(build, name, conns, duration, pin):
     if server.port is None:
         server.stop()
         return {"errors": conns, "rt_per_s": 0.0}, server.error + "\n"
-    res, err = benchlib.loadgen(build, ["-c", conns, "-d", duration, "-m", server.pid, "-t", 300],
+    try:
+        return benchlib.loadgen(build, ["-c", conns, "-d", duration, "-m", server.pid, "-t", 300],
                                 server.port, limit + pin[1])
-    server.stop()
-    return res, err
+    finally:
+        server.stop()
 
 
 def main():

@@ -58,10 +58,12 @@ def one_run(build, name, idle, env, pin):
     if server.port is None:
         server.stop()
         return {"errors": float(idle + env["active"]), "rt_per_s": 0.0}, server.error
-    res, err = benchlib.loadgen(build, ["-c", env["active"], "-d", env["duration"], "-I", idle,
-                                        "-m", server.pid, "-t", env["timeout"]],
-                                server.port, limit + pin[1], timeout=env["timeout"] + 60)
-    server.stop()
+    try:
+        res, err = benchlib.loadgen(build, ["-c", env["active"], "-d", env["duration"], "-I", idle,
+                                            "-m", server.pid, "-t", env["timeout"]],
+                                    server.port, limit + pin[1], timeout=env["timeout"] + 60)
+    finally:
+        server.stop()
     return res, err.strip().splitlines()[0] if err.strip() else ""
 
 

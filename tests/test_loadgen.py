@@ -150,6 +150,8 @@ SEVERAL_SOURCES = r"""
 ip link set lo up
 ulimit -Sn 11000 2>/dev/null || ulimit -n 11000 2>/dev/null || exit 77
 "$1/10-epoll/server" -q 0 >"$2/server.out" 2>&1 &
+server=$!
+trap 'kill $server' EXIT
 for _ in $(seq 500); do
     port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$2/server.out"); [ -n "$port" ] && break; sleep 0.01
 done
