@@ -15,6 +15,7 @@ READMEs become links between the two sites (html/ and html/zh/).
 Usage: python3 docs/lesson-pages.py [--root DIR] [--out DIR] [--lang en|zh]
 """
 import argparse
+import html
 import re
 import sys
 from pathlib import Path
@@ -230,9 +231,11 @@ def convert_line(line, src_dir, linker):
             before = " " if CJK.match(line[m.start() - 1:m.start()] or "x") else ""
             after = " " if CJK.match(line[m.end():m.end() + 1] or "x") else ""
             out.append(before + code_span(m.group(0)) + after)
+        elif m.group("bang"):
+            out.append(image(src_dir, m.group("label"), m.group("href")))
         else:
-            bang, label, href = m.group("bang", "label", "href")
-            to = None if bang else linker.target(src_dir, href)
+            label, href = m.group("label", "href")
+            to = linker.target(src_dir, href)
             if to and to.startswith("@ref"):
                 # Doxygen 1.9.4 shows a reference's text as it is: no `code`.
                 label = label.replace("`", "")
@@ -241,6 +244,20 @@ def convert_line(line, src_dir, linker):
         pos = m.end()
     out.append(escape_text(line[pos:]))
     return "".join(out)
+
+
+def image(src_dir, label, href):
+    """A README's image: an SVG file beside it goes into the page itself,
+    so the site needs no copy of it (a plot drawn by make bench-scale, for
+    one); any other image keeps only its words."""
+    path = src_dir / href
+    if href.endswith(".svg") and path.is_file():
+        svg = re.sub(r"^<\?xml[^>]*\?>\s*", "", path.read_text(encoding="utf-8"))
+        svg = svg.replace("<svg", f'<svg role="img" aria-label="{html.escape(label)}" '
+                                  'style="max-width:100%;height:auto"', 1)
+        return (f'\\htmlonly\n<div class="image">\n{svg.strip()}\n'
+                f'<div class="caption">{html.escape(label)}</div>\n</div>\n\\endhtmlonly')
+    return escape_outside_code(label)
 
 
 def heading_text(line):

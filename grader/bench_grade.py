@@ -1,12 +1,14 @@
 """bench_grade.py - how many submissions a minute `make grade-all` grades here.
 
-    python3 grader/bench_grade.py [--students 20] [--jobs N] [--docker auto|yes|no]
+    python3 grader/bench_grade.py [--students 20] [--jobs N] [--docker auto|yes|no] [--rounds N]
 
 Makes a class in build/bench-grade/class/: 40% the reference solution, 30%
 the untouched handout, 30% broken (a mutant from grader/mutants/, or a
 lesson that does not compile), some as .zip or .tar.gz; grades it with
-grade_all.py (--force, every limit on), and prints submissions per minute
-with the machine's cores and load, so the figure can be read in context.
+grade_all.py (--force, every limit on) --rounds times (ROUNDS, default 1),
+and prints submissions per minute: the median and spread of the rounds,
+with the machine's cores, load and CPU steal before and after, marked
+noisy when the spread passes 10% or the machine was busy (bench/benchlib.py).
 """
 import argparse
 import os
@@ -20,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import benchlib  # noqa: E402
 from grader import handout, mutants  # noqa: E402
 from grader import kit as kitmod  # noqa: E402
 
@@ -84,6 +88,8 @@ def main(argv=None):
     ap.add_argument("--docker", choices=("auto", "yes", "no"), default=os.environ.get("GRADE_DOCKER", "auto"))
     ap.add_argument("--no-cache", action="store_true", help="grade every lesson of every student, even those "
                     "a classmate handed in byte for byte (grade_all.py --no-cache)")
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS") or 1),
+                    help="grade the class this many times: the median and spread (default: ROUNDS, or 1)")
     args = ap.parse_args(argv)
     base = ROOT / "build" / "bench-grade"
     kinds = make_class(base / "class", args.students)
@@ -95,19 +101,29 @@ def main(argv=None):
     if args.docker == "auto":
         args.docker = "yes" if grademod.docker_ready() else "no"
     kitmod.ensure_kit("docker", runner=grademod.docker_runner) if args.docker == "yes" else kitmod.ensure_kit("local")
-    load = os.getloadavg()[0]
-    started = time.monotonic()
-    r = subprocess.run([PYTHON, "-I", str(ROOT / "grader" / "grade_all.py"), str(base / "class"),
-                        "--out", str(base / "out"), "--jobs", str(args.jobs), "--docker", args.docker, "--force",
-                        *(["--no-cache"] if args.no_cache else [])],
-                       timeout=3600)
-    seconds = time.monotonic() - started
-    if r.returncode != 0:
-        print(f"bench-grade: grade-all failed (exit {r.returncode})", file=sys.stderr)
-        return 1
-    print(f"bench-grade: {len(kinds)} submissions in {seconds:.1f}s = {len(kinds) * 60 / seconds:.1f} "
-          f"submissions/minute ({args.jobs} at a time, {os.cpu_count()} cores, load {load:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after; mode {args.docker}{', no cache' if args.no_cache else ''})")
+    before = benchlib.snapshot()
+    rates = []
+    for _ in range(args.rounds):
+        started = time.monotonic()
+        r = subprocess.run([PYTHON, "-I", str(ROOT / "grader" / "grade_all.py"), str(base / "class"),
+                            "--out", str(base / "out"), "--jobs", str(args.jobs), "--docker", args.docker, "--force",
+                            *(["--no-cache"] if args.no_cache else [])],
+                           timeout=3600)
+        seconds = time.monotonic() - started
+        if r.returncode != 0:
+            print(f"bench-grade: grade-all failed (exit {r.returncode})", file=sys.stderr)
+            return 1
+        rates.append(len(kinds) * 60 / seconds)
+    # In Docker the grading runs outside our process tree: whose CPU is whose is not known.
+    mach = benchlib.machine(before, benchlib.snapshot(), own_known=args.docker != "yes")
+    rate, lo, hi, rel = benchlib.spread(rates)
+    marks = benchlib.mark(rel, mach["busy"], False, args.rounds)
+    spread = f", spread {lo:.1f}-{hi:.1f} over {args.rounds} rounds" if args.rounds > 1 else ", one round"
+    print(f"bench-grade: {len(kinds)} submissions: {rate:.1f} submissions/minute (median{spread}; "
+          f"{args.jobs} at a time, {os.cpu_count()} cores, mode {args.docker}{', no cache' if args.no_cache else ''})  {marks}")
+    print(f"the machine: {mach['words']}")
+    print(benchlib.summary("bench-grade", [{"label": "submissions/minute", "marks": marks, "target": None,
+                                            "figure": "", "spread": rel}], mach, args.rounds))
     return 0
 
 

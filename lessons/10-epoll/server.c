@@ -305,7 +305,8 @@ static int client_read(struct server *s, struct client *c)
 {
     /* BEGIN SOLUTION */
     /* STUB: // Write the read (the drain loop): while c->out.len < OUT_LIMIT: buffer_reserve(&c->in, */
-    /* STUB: // READ_CHUNK); recv() after c->in.len (EINTR: again; EAGAIN: return 0, drained; other -1: */
+    /* STUB: // READ_CHUNK); recv() after c->in.len (EINTR: again; EAGAIN: drained: buffer_consume(&c->in, */
+    /* STUB: // 0) to give an empty buffer back, return 0; other -1: */
     /* STUB: // warn_call(), return -1; 0: warn_msg() if part of a frame came, return -1); */
     /* STUB: // c->in.len += n; answer_frames(c) and client_write(c) (-1: return -1); */
     /* STUB: // level-triggered (!s->edge): break after one recv(). Edge-triggered: until EAGAIN. */
@@ -321,8 +322,12 @@ static int client_read(struct server *s, struct client *c)
         if (n == -1) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;           /* drained: wait for the next edge */
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* Drained. Give the buffer back unless part of a frame
+                 * waits in it, or every idle client keeps READ_CHUNK bytes. */
+                buffer_consume(&c->in, 0);
+                return 0;           /* wait for the next edge */
+            }
             warn_call("recv", "from client (fd %d)", c->fd);
             return -1;
         }
