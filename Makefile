@@ -50,7 +50,8 @@ LIB      := $(BUILD)/libsocketlab.a
 PROGRAMS := $(foreach l,$(LESSONS),$(patsubst lessons/$(l)/%.c,$(BUILD)/$(l)/%,$(wildcard lessons/$(l)/*.c)))
 BENCH    := $(BUILD)/bench/pingpong
 # tools/*.c: slowlink, netem's delay and loss without netem (compose's slow
-# profile). By wildcard: the grader's kit carries no tools/ and builds none.
+# profile); sysfault, the tests' short writes and EINTR made from outside the
+# program (ptrace). By wildcard: the grader's kit carries sysfault.c alone.
 TOOLS    := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 
 # The test runner: the first python3 that has pytest (Debian's, usually).
