@@ -22,6 +22,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -59,15 +60,46 @@ def base_env(extra=None):
     return env
 
 
+# Fault injection from outside the program (tools/sysfault.c): the key
+# fault_env() puts the spec under. Lab.start takes it out (it never reaches
+# the program) and runs the program under sysfault.
+SYSFAULT_SPEC = "LAB_SYSFAULT_SPEC"
+
+
+def sysfault_path():
+    """build/tools/sysfault (LAB_BUILD's): the ptrace fault supervisor."""
+    return BUILD / "tools" / "sysfault"
+
+
 def fault_env(spec, extra=None):
-    """The env for a lesson program under fault injection (fault/README.md):
-    LD_PRELOAD of LAB_BUILD's libfault.so and LAB_FAULT=spec, plus `extra`.
+    """The env for a lesson program under fault injection (LAB_FAULT's spec
+    syntax, fault/README.md), plus `extra`:
 
         r = lab.run_client("05-send-recv", "-i", "0", port=port,
                            env=fault_env("send:short=1;send:eintr=every3"))
 
-    A sanitizer build's libfault.so links libasan, which must come first in
-    LD_PRELOAD: it is put there."""
+    The faults are made from outside the program: Lab.start runs it under
+    tools/sysfault, a ptrace supervisor that shortens the length of its
+    sends and reads and fails its calls with EINTR at the syscall boundary,
+    whatever libc wrapper or raw syscall() made them, and reports each
+    injection to the harness (Proc.injected()). Nothing in the program's
+    own process decides whether a fault happens or was seen."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("fault injection from outside the program (tools/sysfault) needs x86_64")
+    if not sysfault_path().exists():
+        pytest.fail(f"{sysfault_path()} is missing: run 'make' first (fault injection)")
+    env = {SYSFAULT_SPEC: spec}
+    if extra:
+        env.update(extra)
+    return env
+
+
+def preload_fault_env(spec, extra=None):
+    """The env for LD_PRELOAD fault injection inside the program (LAB_FAULT and
+    LAB_BUILD's libfault.so): what students use for their own experiments,
+    and what tests of the interposer itself use. Never for grading: a raw
+    syscall() goes around it. A sanitizer build's libfault.so links libasan,
+    which must come first in LD_PRELOAD: it is put there."""
     lib = BUILD / "libfault.so"
     if not lib.exists():
         pytest.fail(f"{lib} is missing: run 'make' first (fault injection)")
@@ -82,11 +114,23 @@ def fault_env(spec, extra=None):
     return env
 
 
+def no_leak_check(env):
+    """env with LeakSanitizer off: it cannot run under ptrace (strace,
+    sysfault) and would fail a SAN=1 program at exit; leaks are checked in
+    the other tests."""
+    asan = (env or {}).get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", ""))
+    return {**(env or {}), "ASAN_OPTIONS": f"{asan}:detect_leaks=0".lstrip(":")}
+
+
 class Proc:
     """A running program whose stdout and stderr are collected as they come."""
 
-    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None):
+    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None, fault_report=None):
         self.argv = [str(a) for a in argv]
+        # Under sysfault (fault_env): its report, whose first line is the
+        # program's pid and each other line one injection.
+        self.fault_report = fault_report
+        self._program_pid = None
         self.popen = subprocess.Popen(
             self.argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=base_env(env), cwd=cwd, start_new_session=True)
@@ -118,7 +162,47 @@ class Proc:
 
     @property
     def pid(self):
-        return self.popen.pid
+        """The program's pid: under sysfault, the traced program's, not the supervisor's."""
+        if self.fault_report is None:
+            return self.popen.pid
+        if self._program_pid is None:
+            deadline = time.monotonic() + DEFAULT_WAIT
+            while self._program_pid is None:
+                first = self._report_lines()[:1]
+                if first and first[0].startswith("pid "):
+                    self._program_pid = int(first[0].split()[1])
+                elif self.popen.poll() is not None or time.monotonic() > deadline:
+                    self._supervisor_failed()
+                    raise AssertionError(f"sysfault never started {self.argv[self.argv.index('--') + 1]}"
+                                         f"\n--- stderr:\n{self.stderr}")
+                else:
+                    time.sleep(0.01)
+        return self._program_pid
+
+    def _report_lines(self):
+        try:
+            return Path(self.fault_report).read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+
+    def _supervisor_failed(self):
+        """sysfault could not run the program (no pid line): a machine without
+        ptrace for us is no fault of the program's."""
+        if self.popen.poll() is not None and "cannot trace" in self.stderr:
+            pytest.skip(f"fault injection needs ptrace, which this machine refuses:\n{self.stderr[-500:]}")
+
+    def injected(self, call=None):
+        """What sysfault injected into this program (and its children), one
+        dict per injection: {"pid", "call" (send, recv, ...), "syscall"
+        (sendto, write, ...), "fd", "what" ("short write 2->1", "EINTR")};
+        only those of `call` when given. [] when not run under faults."""
+        out = []
+        for line in self._report_lines() if self.fault_report else []:
+            m = re.match(r"^(\d+) (\w+) (\w+)\((-?\d+)\) (.*)$", line)
+            if m and (call is None or m.group(2) == call):
+                out.append({"pid": int(m.group(1)), "call": m.group(2), "syscall": m.group(3),
+                            "fd": int(m.group(4)), "what": m.group(5)})
+        return out
 
     @property
     def stdout(self):
@@ -164,11 +248,15 @@ class Proc:
                 f"\n--- stderr:\n{self.stderr}")
         for t in self._readers:
             t.join(5)
+        if self.fault_report is not None and not self._report_lines():
+            self._supervisor_failed()
+            raise AssertionError(f"sysfault could not run the program (exit {rc})\n--- stderr:\n{self.stderr}")
         return rc
 
     def signal(self, sig):
+        """Send `sig` to the program itself (under sysfault too, so SIGSTOP stops it)."""
         if self.popen.poll() is None:
-            os.kill(self.popen.pid, sig)
+            os.kill(self.pid, sig)
 
     def kill(self):
         if self.popen.poll() is None:
@@ -252,21 +340,34 @@ def socket_call_names(calls):
 class Lab:
     """What the `lab` fixture gives a test: start programs, connect, clean up."""
 
-    def __init__(self):
+    def __init__(self, private=None):
         self.procs = []
         self.socks = []
+        # A folder only the harness can write (pytest's basetemp: root's
+        # 0700 folder when grading), for the fault reports.
+        self.private = Path(private) if private else None
+        self._reports = 0
 
     def start(self, argv, env=None, strace=None):
-        """Start any program; with strace=FILE, under `strace -f` logging to FILE."""
+        """Start any program; with strace=FILE, under `strace -f` logging to
+        FILE; with env=fault_env(SPEC), under sysfault."""
+        spec = (env or {}).get(SYSFAULT_SPEC)
+        report = None
+        if spec is not None:
+            if strace:
+                pytest.fail("a program runs under strace or under fault injection, not both (one tracer)")
+            env = no_leak_check({k: v for k, v in env.items() if k != SYSFAULT_SPEC})
+            if self.private is None:
+                self.private = Path(tempfile.mkdtemp(prefix="lab-"))
+            self._reports += 1
+            report = self.private / f"sysfault-{self._reports}.report"
+            argv = [sysfault_path(), "-o", report, spec, "--", *argv]
         if strace:
             if not shutil.which("strace"):
                 pytest.fail("strace is not installed (run: make test, which installs it)")
             argv = ["strace", "-f", "-qq", "-e", "trace=network,close", "-o", str(strace)] + list(argv)
-            # LeakSanitizer cannot run under ptrace and fails the program
-            # at exit (SAN=1 builds): leaks are checked in the other tests.
-            asan = (env or {}).get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", ""))
-            env = {**(env or {}), "ASAN_OPTIONS": f"{asan}:detect_leaks=0".lstrip(":")}
-        p = Proc(argv, env=env)
+            env = no_leak_check(env)
+        p = Proc(argv, env=env, fault_report=report)
         self.procs.append(p)
         return p
 
@@ -398,6 +499,7 @@ def wait_until(condition, timeout=DEFAULT_WAIT):
 
 # Socket states as /proc/net/tcp shows them, in hex (include/net/tcp_states.h).
 TCP_TIME_WAIT = "06"
+TCP_CLOSE_WAIT = "08"
 TCP_LISTEN = "0A"
 
 
@@ -427,6 +529,15 @@ def unread_bytes(port, peer_port):
     (/proc/net/tcp's rx_queue), or None if there is no such socket."""
     for f in _tcp_table_rows():
         if (_port(f[1]), _port(f[2])) == (port, peer_port):
+            return int(f[4].split(":")[1], 16)
+    return None
+
+
+def accept_queue(port):
+    """Connections waiting in the accept queue of the LISTEN socket on `port`
+    (/proc/net/tcp's rx_queue for a listening socket), or None if nothing listens."""
+    for f in _tcp_table_rows():
+        if _port(f[1]) == port and f[3] == TCP_LISTEN:
             return int(f[4].split(":")[1], 16)
     return None
 
@@ -477,9 +588,9 @@ def wait_blocked_in(proc, call, timeout=DEFAULT_WAIT):
 
 
 @pytest.fixture
-def lab():
+def lab(tmp_path_factory):
     """Start lesson programs and raw peers; everything is killed at the end."""
-    lab = Lab()
+    lab = Lab(tmp_path_factory.mktemp("lab"))
     yield lab
     lab.cleanup()
 
