@@ -17,6 +17,7 @@ condition with a deadline, and a missed deadline fails the test.
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -35,8 +36,15 @@ LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]-*") if p.is
 
 # How long a program may take to reach a point we wait for.
 DEFAULT_WAIT = 10.0
-# Most output kept from one stream of one program (see Proc._pump).
+# Most output kept from one stream of one program (see Proc._pump), and from
+# every program one test starts together: 40 programs that each flood their
+# output cost the harness this much, not 40 times the cap.
 OUTPUT_CAP = 16 * 1024 * 1024
+OUTPUT_BUDGET = 32 * 1024 * 1024
+# Most of a program's output quoted in one failure message.
+MESSAGE_CAP = 8 * 1024
+# Most bytes of one strace log (strace_log_arg): the rest is read and dropped.
+STRACE_LOG_CAP = 4 * 1024 * 1024
 
 ADDR_RE = re.compile(r"^(listening on|bound to) (\S+):(\d+)$", re.M)
 
@@ -122,11 +130,41 @@ def no_leak_check(env):
     return {**(env or {}), "ASAN_OPTIONS": f"{asan}:detect_leaks=0".lstrip(":")}
 
 
+def strace_log_arg(path):
+    """strace's -o for a log at `path` of at most STRACE_LOG_CAP bytes: strace
+    writes into a pipe whose reader keeps that much and drops the rest, so a
+    program that floods its calls fills neither the disk nor the harness.
+    (strace waits for the reader before it exits: the log is whole then.)"""
+    return f"|head -c {STRACE_LOG_CAP} > {shlex.quote(str(path))}; cat > /dev/null"
+
+
+def cut_text(text, cap=MESSAGE_CAP):
+    """`text` for a message: its head and tail when longer than `cap`."""
+    if len(text) <= cap:
+        return text
+    return f"{text[:cap // 2]}\n[... {len(text) - cap} characters cut ...]\n{text[-cap // 2:]}"
+
+
+class OutputBudget:
+    """Bytes of output the harness still keeps for one test's programs."""
+
+    def __init__(self, total=OUTPUT_BUDGET):
+        self.left = total
+        self.lock = threading.Lock()
+
+    def take(self, n):
+        with self.lock:
+            n = min(n, self.left)
+            self.left -= n
+            return n
+
+
 class Proc:
     """A running program whose stdout and stderr are collected as they come."""
 
-    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None, fault_report=None):
+    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None, fault_report=None, budget=None):
         self.argv = [str(a) for a in argv]
+        self._budget = budget or OutputBudget()
         # Under sysfault (fault_env): its report, whose first line is the
         # program's pid and each other line one injection.
         self.fault_report = fault_report
@@ -147,15 +185,18 @@ class Proc:
 
     def _pump(self, stream, buf):
         # Keep reading to the end (a full pipe would block the program), but
-        # keep at most OUTPUT_CAP bytes: a program that floods its output (a
-        # loop spinning on recv() == 0) must not take the test runner's memory.
+        # keep at most OUTPUT_CAP bytes, and only while the test's budget
+        # lasts: a program that floods its output (a loop spinning on
+        # recv() == 0), or forty of them, must not take the runner's memory.
+        cut = False
         for chunk in iter(lambda: stream.read1(65536), b""):
             with self._cond:
-                room = OUTPUT_CAP - len(buf)
-                if room > 0:
-                    buf.extend(chunk[:room])
-                    if len(chunk) > room:
-                        buf.extend(b"\n[... output cut at %d bytes by the harness ...]\n" % OUTPUT_CAP)
+                keep = self._budget.take(min(len(chunk), max(OUTPUT_CAP - len(buf), 0))) if not cut else 0
+                buf.extend(chunk[:keep])
+                if keep < len(chunk) and not cut:
+                    cut = True
+                    buf.extend(b"\n[... output cut by the harness: it keeps %d bytes per stream and %d "
+                               b"for all of a test's programs ...]\n" % (OUTPUT_CAP, OUTPUT_BUDGET))
                 self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
@@ -174,7 +215,7 @@ class Proc:
                 elif self.popen.poll() is not None or time.monotonic() > deadline:
                     self._supervisor_failed()
                     raise AssertionError(f"sysfault never started {self.argv[self.argv.index('--') + 1]}"
-                                         f"\n--- stderr:\n{self.stderr}")
+                                         f"\n--- stderr:\n{cut_text(self.stderr)}")
                 else:
                     time.sleep(0.01)
         return self._program_pid
@@ -233,8 +274,8 @@ class Proc:
                 if left <= 0 or (self.popen.poll() is not None and not any(t.is_alive() for t in self._readers)):
                     raise AssertionError(
                         f"{self.argv[0]}: {pattern!r} never appeared on {stream} "
-                        f"(exit {self.popen.poll()})\n--- stdout:\n{self._out.decode('utf-8', 'replace')}"
-                        f"\n--- stderr:\n{self._err.decode('utf-8', 'replace')}")
+                        f"(exit {self.popen.poll()})\n--- stdout:\n{cut_text(self._out.decode('utf-8', 'replace'))}"
+                        f"\n--- stderr:\n{cut_text(self._err.decode('utf-8', 'replace'))}")
                 self._cond.wait(min(left, 0.1))
 
     def wait(self, timeout=DEFAULT_WAIT):
@@ -244,13 +285,13 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError(
-                f"{' '.join(self.argv)} did not exit within {timeout}s\n--- stdout:\n{self.stdout}"
-                f"\n--- stderr:\n{self.stderr}")
+                f"{' '.join(self.argv)} did not exit within {timeout}s\n--- stdout:\n{cut_text(self.stdout)}"
+                f"\n--- stderr:\n{cut_text(self.stderr)}")
         for t in self._readers:
             t.join(5)
         if self.fault_report is not None and not self._report_lines():
             self._supervisor_failed()
-            raise AssertionError(f"sysfault could not run the program (exit {rc})\n--- stderr:\n{self.stderr}")
+            raise AssertionError(f"sysfault could not run the program (exit {rc})\n--- stderr:\n{cut_text(self.stderr)}")
         return rc
 
     def signal(self, sig):
@@ -282,8 +323,8 @@ class Result:
         self.stdout_bytes = proc.stdout_bytes
 
     def __repr__(self):
-        return (f"<{' '.join(self.argv)} exit {self.returncode}>\n--- stdout:\n{self.stdout}"
-                f"\n--- stderr:\n{self.stderr}")
+        return (f"<{' '.join(self.argv)} exit {self.returncode}>\n--- stdout:\n{cut_text(self.stdout)}"
+                f"\n--- stderr:\n{cut_text(self.stderr)}")
 
 
 def json_lines(text):
@@ -347,6 +388,7 @@ class Lab:
         # 0700 folder when grading), for the fault reports.
         self.private = Path(private) if private else None
         self._reports = 0
+        self.budget = OutputBudget()
 
     def start(self, argv, env=None, strace=None):
         """Start any program; with strace=FILE, under `strace -f` logging to
@@ -365,9 +407,9 @@ class Lab:
         if strace:
             if not shutil.which("strace"):
                 pytest.fail("strace is not installed (run: make test, which installs it)")
-            argv = ["strace", "-f", "-qq", "-e", "trace=network,close", "-o", str(strace)] + list(argv)
+            argv = ["strace", "-f", "-qq", "-e", "trace=network,close", "-o", strace_log_arg(strace)] + list(argv)
             env = no_leak_check(env)
-        p = Proc(argv, env=env, fault_report=report)
+        p = Proc(argv, env=env, fault_report=report, budget=self.budget)
         self.procs.append(p)
         return p
 
@@ -417,7 +459,7 @@ class Lab:
                     break
                 except (BlockingIOError, socket.timeout):
                     if gone:
-                        said = "".join(f"\n--- {p.argv[0]} (exit {p.popen.returncode}) stderr:\n{p.stderr}"
+                        said = "".join(f"\n--- {p.argv[0]} (exit {p.popen.returncode}) stderr:\n{cut_text(p.stderr)}"
                                        for p in self.procs)
                         raise AssertionError(f"no program connected: each one exited first{said}") from None
                     if time.monotonic() >= deadline:
@@ -584,7 +626,7 @@ def wait_blocked_in(proc, call, timeout=DEFAULT_WAIT):
             last = "(gone)"
         time.sleep(0.02)
     raise AssertionError(f"{proc.argv[0]} never blocked in {call}() (wchan: {last})"
-                         f"\n--- stderr:\n{proc.stderr}")
+                         f"\n--- stderr:\n{cut_text(proc.stderr)}")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from labharness import ADDR_RE, DEFAULT_WAIT, Result, json_lines, parse_strace, program
+from labharness import ADDR_RE, DEFAULT_WAIT, Result, json_lines, parse_strace, program, strace_log_arg
 
 # The syscall (strace) or libc call (--json trace) -> the lesson's name for it.
 API_NAMES = {
@@ -87,7 +87,7 @@ def start_strace(lab, argv, log, env=None):
     # LeakSanitizer cannot run under ptrace (SAN=1 builds): leaks are checked elsewhere.
     asan = (env or {}).get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", ""))
     env = {**(env or {}), "ASAN_OPTIONS": f"{asan}:detect_leaks=0".lstrip(":")}
-    return lab.start(STRACE + ["-o", str(log)] + [str(a) for a in argv], env=env)
+    return lab.start(STRACE + ["-o", strace_log_arg(log)] + [str(a) for a in argv], env=env)
 
 
 def run_strace(lab, argv, log, env=None, timeout=DEFAULT_WAIT):
