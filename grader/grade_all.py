@@ -4,14 +4,20 @@
                                        [--docker auto|yes|no] [--timeout SEC] [--limit SEC]
 
 SUBMISSIONS holds one folder or archive (.zip, .tar.gz, .tgz, .tar) per
-student; its name (less the archive's extension) is the student's id. Each
-is graded by grade.py (its own sandbox and uid), --jobs at a time (default:
-the number of cores), into OUT/<student>/ (results.json, junit.xml,
-grade.json, logs). A crashing or hanging submission costs its own points
-only: grade.py's limits, then --limit per submission here.
+student; its name (less the archive's extension) is the student's id: a
+name, never a path (every student's files go under OUT/students/, the
+grader's own beside it). Each is graded by grade.py (its own sandbox and
+uid), --jobs at a time (default: the number of cores), into
+OUT/students/<student>/ (results.json, junit.xml, grade.json, logs). A
+crashing or hanging submission costs its own points only: grade.py's
+limits, then --limit per submission here, after which that grade.py is
+stopped as a whole (its process group; then its sandbox, cgroup, uid and
+folders, from its run.json).
 
 Writes OUT/gradebook.csv: student, points per lesson, total, status ("ok",
-"build failed: 02-bind", "timed out", "refused: ...", "grader error").
+"build failed: 02-bind", "timed out", "refused: ...", "grader error"); a
+cell that starts with = + - @ (a formula to a spreadsheet) is quoted with '.
+A refused student is counted apart: not graded, not in the mean.
 Students already graded are skipped unless --force. Shows a progress bar
 on a terminal (a line per student otherwise) and ends with a summary: how
 many, the mean, and per lesson the mean, how many got it all, and the test
@@ -21,6 +27,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -35,6 +42,8 @@ from grader.submission import ARCHIVES  # noqa: E402
 
 GRADE = ROOT / "grader" / "grade.py"
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+SLACK = 360                 # seconds past --limit before a grade.py is stopped here
+GRACE = 30                  # seconds a stopped grade.py has to clean up before SIGKILL
 
 
 def student_id(path):
@@ -88,8 +97,8 @@ class Progress:
 
 
 def grade_one(student, path, out, args):
-    """Grade one student into out/<student>; return its grade.json dict."""
-    dest = out / student
+    """Grade one student into out/students/<student>; return its grade.json dict."""
+    dest = out / "students" / student
     done = dest / "grade.json"
     if done.exists() and not args.force:
         g = json.loads(done.read_text())
@@ -99,33 +108,66 @@ def grade_one(student, path, out, args):
     dest.mkdir(parents=True, exist_ok=True)
     argv = [PYTHON, "-I", str(GRADE), str(path), "--out", str(dest), "--quiet", "--docker", args.docker,
             "--timeout", str(args.timeout), "--limit", str(args.limit), *sum((["--lesson", l] for l in args.lesson), [])]
-    try:
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=args.limit + 360)
-        rc, err = r.returncode, r.stderr.strip()
-    except subprocess.TimeoutExpired:
-        rc, err = -1, ""
+    rc, err = run_grade(argv, args.kill_after or args.limit + SLACK, dest)
     if rc == 0 and done.exists():
         return json.loads(done.read_text())
     if rc == 2:
-        line = err.split("\n")[-1] if err else "refused"
-        status = "refused: " + line.split("refused: ", 1)[-1] if "refused: " in line else line
-    elif rc == -1:
+        lines = [l for l in err.split("\n") if l.strip()]
+        said = next((l for l in reversed(lines) if "refused: " in l), lines[-1] if lines else "")
+        status = "refused: " + (said.split("refused: ", 1)[-1] if "refused: " in said else said or "(no reason given)")
+    elif rc is None:
         status = "timed out"
     else:
         status = "grader error"
         (dest / "grader-error.log").write_text(err[-5000:] + "\n")
-    g = {"status": status, "score": 0, "lessons": {}, "failed": []}
+    g = {"status": " ".join(status.split()), "score": 0, "lessons": {}, "failed": []}
     done.write_text(json.dumps(g, indent=1) + "\n")
     return g
 
 
+def run_grade(argv, timeout, dest):
+    """Run one grade.py in its own process group; at `timeout` stop it as a
+    whole: SIGTERM (it stops its sandbox and removes its folders), SIGKILL
+    after GRACE, then what its run.json names. Returns (rc, stderr), rc None
+    when it was stopped."""
+    from grader.grade import stop_run
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        _, err = p.communicate(timeout=timeout)
+        return p.returncode, err.decode("utf-8", "replace").strip()
+    except subprocess.TimeoutExpired:
+        pass
+    for sig, wait in ((signal.SIGTERM, GRACE), (signal.SIGKILL, 60)):
+        try:
+            os.killpg(p.pid, sig)
+        except OSError:
+            pass
+        try:
+            p.communicate(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    stop_run(dest)
+    return None, ""
+
+
 def write_gradebook(path, rows, lessons):
+    if path.is_dir() and not path.is_symlink():     # left by a grade-all that put students beside it
+        import shutil
+        shutil.rmtree(path)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student", *lessons, "total", "status"])
         for student, g in rows:
-            w.writerow([student, *(fmt(g["lessons"].get(l, 0)) for l in lessons), fmt(g["score"]), g["status"]])
+            w.writerow([cell(student), *(fmt(g["lessons"].get(l, 0)) for l in lessons), fmt(g["score"]),
+                        cell(g["status"])])
+
+
+def cell(text):
+    """A text cell a spreadsheet shows as text: one that starts with = + - @
+    (or a tab or CR) would be read as a formula, so it gets a leading '."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def fmt(x):
@@ -168,6 +210,7 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("GRADE_TIMEOUT", "30")))
     ap.add_argument("--limit", type=int, default=900, help="seconds per submission (default 900)")
     ap.add_argument("--lesson", action="append", default=[], help="grade only this lesson (repeatable)")
+    ap.add_argument("--kill-after", type=int, default=0, help=argparse.SUPPRESS)  # tests: stop a grade.py sooner
     args = ap.parse_args(argv)
     if not args.submissions.is_dir():
         print(f"grade-all: {args.submissions}: not a folder of submissions", file=sys.stderr)
@@ -211,7 +254,7 @@ def main(argv=None):
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         rows = list(pool.map(job, subs))
-    write_gradebook(out / "gradebook.csv", rows, lessons)
+    write_gradebook(out / "gradebook.csv", rows, lessons)   # the grader's name; students are under students/
     for line in summary(rows, lessons, points):
         print(line)
     print(f"wrote {out / 'gradebook.csv'} ({time.monotonic() - started:.0f}s)")

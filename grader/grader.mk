@@ -4,7 +4,7 @@
 #   make grade SUBMISSION=DIR       grade one submission (a folder, .zip or .tar.gz):
 #                                   table, build/grade/results.json, junit.xml
 #   make grade-all SUBMISSIONS=DIR  grade a class (one folder or archive per student):
-#                                   build/grade-all/gradebook.csv and <student>/ results;
+#                                   build/grade-all/gradebook.csv and students/<student>/ results;
 #                                   FORCE=1 grades again what is graded, JOBS=N at a time
 #   make bench-grade                submissions per minute for a class of 20
 #   make redteam                    the hostile submissions (grader/tests/test_redteam.py)
