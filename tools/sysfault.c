@@ -1018,6 +1018,21 @@ static void finish(void)
     exit(128 + sig);
 }
 
+static void help(void)
+{
+    printf("usage: " USAGE "\n\n"
+           "Runs PROGRAM, and every process it starts, under ptrace and makes SPEC's faults at\n"
+           "the syscall boundary, however the calls are made (libc or raw syscall()).\n\n"
+           "  SPEC         LAB_FAULT's rules (fault/README.md), e.g. 'send:short=1;send:eintr=every3':\n"
+           "               short=N cuts a send or a read to N bytes; an errno (eintr, eagain,\n"
+           "               econnreset, ...) fails the call; delay=T holds it first\n"
+           "  -o REPORT    write `pid PID` (PROGRAM's), then one line per injection, to REPORT\n"
+           "  -v           also say each injection on stderr\n"
+           "  --seed N     the seed of probP rules (same seed, same faults)\n\n"
+           "Exit: PROGRAM's status; 125 when sysfault fails, 126/127 when PROGRAM cannot run.\n"
+           "example: sysfault -v 'send:short=1' -- build/05-send-recv/server 0\n");
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -1046,7 +1061,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'h':
-            printf("usage: %s\n", USAGE);
+            help();
             return EXIT_OK;
         default:
             die_usage("unknown option");
