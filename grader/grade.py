@@ -323,7 +323,8 @@ def note_sandbox(out, results, mode, cgroup, uid):
     grade["sandbox"] = {"mode": mode, "uid": uid, "cgroup": bool(cgroup),
                         "peak_memory_mb": round(peak / (1 << 20)) if peak else None,
                         "oom_kills": cgroup.oom_kills() if cgroup else None,
-                        "harness_peak_mb": round(harness.get("harness_peak_kb", 0) / 1024)}
+                        "harness_peak_mb": round(harness.get("harness_peak_kb", 0) / 1024),
+                        "largest_file_mb": round(harness.get("largest_file_kb", 0) / 1024, 1)}
     (out / "grade.json").write_text(json.dumps(grade, indent=1) + "\n")
 
 
@@ -444,7 +445,11 @@ def grade_in_docker(args, student_tree, out):
             "--pids-limit", str(GRADE_PIDS), "--cpus", "2", "--security-opt", "no-new-privileges",
             "--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER",
             "--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "KILL", "--cap-add", "SYS_PTRACE",
-            "--tmpfs", "/tmp:exec,size=256m,mode=1777", "--tmpfs", "/var/tmp:exec,size=512m,mode=1777",
+            # /tmp: the student's scratch; /var/tmp: small and private; /grading (a path the image
+            # does not have, so its mode holds): the grader's work and results, which the student's
+            # uid may enter but not fill
+            "--tmpfs", "/tmp:exec,size=256m,mode=1777", "--tmpfs", "/var/tmp:size=64m,mode=1777",
+            "--tmpfs", "/grading:exec,size=512m,mode=0711", "-e", "GRADE_WORKDIR=/grading",
             "-v", f"{kit}:/grader:ro", "-v", f"{student_tree}:/submission:ro", "-v", f"{out}:/out",
             "-e", f"GRADE_OUT_OWNER={owner}", DOCKER_IMAGE,
             "python3", "-I", "/grader/grader/grade.py", "/submission", "--out", "/out", "--docker", "no",

@@ -338,12 +338,25 @@ class Sandbox:
             else:
                 summary[lesson] = {"build_error": notes[lesson], "tests": [done[t["nodeid"]] for t in tests]}
         (self.results / "harness.json").write_text(json.dumps(
-            {"harness_peak_kb": self.peak_kb.get(self.cfg["python"], 0)}) + "\n")
+            {"harness_peak_kb": self.peak_kb.get(self.cfg["python"], 0),
+             "largest_file_kb": largest_file(self.results) >> 10}) + "\n")
         tmp = self.results / "summary.json.tmp"
         tmp.write_text(json.dumps(summary, ensure_ascii=False) + "\n")
         tmp.rename(self.results / "summary.json")
         kill_uid(self.uid)
         self.reap()
+
+
+def largest_file(folder):
+    """The size of the largest file under `folder` (the harness's strace logs, reports, logs)."""
+    sizes = [0]
+    for d, _, files in os.walk(folder):
+        for f in files:
+            try:
+                sizes.append(os.lstat(os.path.join(d, f)).st_size)
+            except OSError:
+                pass
+    return max(sizes)
 
 
 def vm_hwm_kb(pid):
