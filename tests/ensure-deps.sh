@@ -15,6 +15,8 @@ command -v g++ >/dev/null || need+=(g++)
 command -v ss >/dev/null || need+=(iproute2)
 # As root, tests/test_slowlink.py puts an iptables NFQUEUE rule in its own network namespace.
 [ "$(id -u)" = 0 ] && ! command -v iptables >/dev/null && need+=(iptables)
+# As root, grading (the red team, make grade) runs in a bubblewrap sandbox.
+[ "$(id -u)" = 0 ] && ! command -v bwrap >/dev/null && need+=(bubblewrap)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 cmd="apt-get install -y ${need[*]}"
