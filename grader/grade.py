@@ -321,6 +321,7 @@ def note_sandbox(out, results, mode, cgroup, uid):
         return
     peak = cgroup.peak_memory() if cgroup else None
     grade["sandbox"] = {"mode": mode, "uid": uid, "cgroup": bool(cgroup),
+                        "cgroups": [str(d) for d in cgroup.dirs.values()] if cgroup else [],
                         "peak_memory_mb": round(peak / (1 << 20)) if peak else None,
                         "oom_kills": cgroup.oom_kills() if cgroup else None,
                         "harness_peak_mb": round(harness.get("harness_peak_kb", 0) / 1024),
@@ -470,6 +471,12 @@ def grade_in_docker(args, student_tree, out):
         print(f"grade: grading in the {DOCKER_IMAGE} container failed (exit {rc}):\n{text[-3000:]}",
               file=sys.stderr)
         return 1
+    try:                            # which container it was, for whoever checks it is gone
+        grade = json.loads((out / "grade.json").read_text())
+        grade.setdefault("sandbox", {})["container"] = run.container
+        (out / "grade.json").write_text(json.dumps(grade, indent=1) + "\n")
+    except (OSError, ValueError):
+        pass
     if not args.quiet:
         results = json.loads((out / "results.json").read_text())
         print(results["output"])
