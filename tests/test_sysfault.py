@@ -85,15 +85,15 @@ int main(void)
 {
     static char stack[1 << 16];
     int forked, untraced;
-    pid_t pid;
+    pid_t kid;
 
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-    pid = fork();
-    if (pid == 0)
+    kid = fork();
+    if (kid == 0)
         _exit(send(sv[0], "0123456789", 10, 0) == 10 ? 0 : 1);
-    waitpid(pid, &forked, 0);
-    pid = clone(child, stack + sizeof stack, CLONE_UNTRACED | SIGCHLD, NULL);
-    waitpid(pid, &untraced, 0);
+    waitpid(kid, &forked, 0);
+    kid = clone(child, stack + sizeof stack, CLONE_UNTRACED | SIGCHLD, NULL);
+    waitpid(kid, &untraced, 0);
     printf("forked_whole=%d untraced_whole=%d\n", WEXITSTATUS(forked) == 0, WEXITSTATUS(untraced) == 0);
     return 0;
 }

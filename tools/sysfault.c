@@ -880,18 +880,18 @@ static void detach_all(void)
         ptrace(PTRACE_INTERRUPT, tasks[i].tid, NULL, NULL);
     while (ntasks > 0 && time(NULL) <= deadline) {
         int status, sig;
-        pid_t pid = waitpid(-1, &status, __WALL | WNOHANG);
+        pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
         struct task *t;
 
-        if (pid == -1 && errno == ECHILD)
+        if (tid == -1 && errno == ECHILD)
             return;
-        if (pid <= 0) {
+        if (tid <= 0) {
             struct timespec tick = {0, 1000000};
 
             nanosleep(&tick, NULL);
             continue;
         }
-        if ((t = find_task(pid)) == NULL)
+        if ((t = find_task(tid)) == NULL)
             continue;
         if (!WIFSTOPPED(status)) {
             drop_task(t);
@@ -901,14 +901,14 @@ static void detach_all(void)
         if (sig == (SIGTRAP | 0x80)) {
             struct __ptrace_syscall_info info;
 
-            if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(info), &info) > 0
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(info), &info) > 0
                 && info.op == PTRACE_SYSCALL_INFO_EXIT)
                 on_exit_stop(t);
             sig = 0;
         } else if ((unsigned)status >> 16 != 0) {
             sig = 0;                /* an event or group-stop, not a signal to pass on */
         }
-        ptrace(PTRACE_DETACH, pid, NULL, (void *)(long)sig);
+        ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
         drop_task(t);
     }
 }
@@ -917,28 +917,28 @@ static void trace_all(void)
 {
     while (nlive > 0) {
         int status;
-        pid_t pid = waitpid(-1, &status, __WALL | (nparked ? WNOHANG : 0));
+        pid_t tid = waitpid(-1, &status, __WALL | (nparked ? WNOHANG : 0));
         struct task *t;
 
-        if (pid == -1) {
+        if (tid == -1) {
             if (errno == EINTR)
                 continue;
             if (errno == ECHILD)
                 return;
             fail("waitpid: %s", strerror(errno));
         }
-        if (pid == 0) {
+        if (tid == 0) {
             struct timespec tick = {0, 1000000};    /* 1 ms: the delays' resolution */
 
             resume_due();
             nanosleep(&tick, NULL);
             continue;
         }
-        t = find_task(pid);
+        t = find_task(tid);
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
             if (t != NULL)
                 drop_task(t);
-            if (pid == main_pid) {
+            if (tid == main_pid) {
                 main_status = status;
                 detach_all();
                 return;
@@ -948,7 +948,7 @@ static void trace_all(void)
         if (!WIFSTOPPED(status))
             continue;
         if (t == NULL)
-            t = new_task(pid, NULL);
+            t = new_task(tid, NULL);
         on_stop(t, status);
         if (nparked)
             resume_due();
@@ -968,35 +968,35 @@ static void start(char **argv)
     static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
     struct sigaction sa;
     int status;
-    pid_t pid = fork();
+    pid_t child = fork();
 
-    if (pid == -1)
+    if (child == -1)
         fail("fork: %s", strerror(errno));
-    if (pid == 0) {
+    if (child == 0) {
         raise(SIGSTOP);             /* wait here until the tracer holds us */
         execvp(argv[0], argv);
         warn_msg("cannot run %s: %s", argv[0], strerror(errno));
         _exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN);
     }
-    main_pid = pid;
-    if (waitpid(pid, &status, WSTOPPED) != pid || !WIFSTOPPED(status))
+    main_pid = child;
+    if (waitpid(child, &status, WSTOPPED) != child || !WIFSTOPPED(status))
         fail("%s did not start", argv[0]);
-    if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK
+    if (ptrace(PTRACE_SEIZE, child, NULL, (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK
             | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) == -1) {
         int err = errno;
 
-        kill(pid, SIGKILL);
+        kill(child, SIGKILL);
         warn_msg("cannot trace %s: %s (is ptrace allowed here? a container needs CAP_SYS_PTRACE)",
                  argv[0], strerror(err));
         exit(EXIT_SUPERVISOR);
     }
-    new_task(pid, NULL);
+    new_task(child, NULL);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = forward;
     for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
         sigaction(forwarded[i], &sa, NULL);
-    report("pid %d", (int)pid);
-    kill(pid, SIGCONT);
+    report("pid %d", (int)child);
+    kill(child, SIGCONT);
 }
 
 /* End as PROGRAM ended: its exit code, or its signal. */
