@@ -58,10 +58,14 @@ def test_trace_shows_a_new_socket_in_state_close(lab, tmp_path):
     calls = strace_calls(log)
     socks = [c for c in named(calls, "socket") if c.ret is not None and c.ret >= 0]
     assert socks, f"step 1 (socket): expected socket() to return an fd; strace saw:\n{describe(calls)}\n{r}"
-    view = socket_view(socks[0].note)
-    assert view == {"local": None, "peer": None}, (
-        f"step 1 (socket): a new socket is a TCP socket with no address and no connection (CLOSE); "
-        f"the kernel says fd {socks[0].ret} is {socks[0].note or 'unknown'}")
+    if socks[0].note:               # the kernel's own word (strace -yy)
+        assert socket_view(socks[0].note) == {"local": None, "peer": None}, (
+            f"step 1 (socket): a new socket is a TCP socket with no address and no connection (CLOSE); "
+            f"the kernel says fd {socks[0].ret} is {socks[0].note}")
+    else:                           # strace may not ask (no CAP_SYS_PTRACE): what the calls say
+        assert is_tcp_socket(socks[0]) and not [c for c in calls if c.name in ("bind", "connect", "listen")], (
+            f"step 1 (socket): a new TCP socket with no address and no connection (CLOSE); strace saw:\n"
+            f"{describe(calls)}")
 
 
 @pytest.mark.lesson(LESSON)
