@@ -7,11 +7,12 @@
 #                                   build/grade-all/gradebook.csv and students/<student>/ results;
 #                                   FORCE=1 grades again what is graded, JOBS=N at a time
 #   make bench-grade                submissions per minute for a class of 20
-#   make redteam                    the hostile submissions (grader/tests/test_redteam.py)
+#   make redteam                    the hostile submissions (grader/tests/test_redteam.py),
+#                                   local and Docker mode; ends with a table: attack, mode, held
 #   make gradescope                 build/gradescope/autograder.zip (+ the handout's Classroom file)
 #
 # GRADE_DOCKER=auto|yes|no (default auto: in the socketlab-grader container when
-# `docker info` works, else locally in a sandbox, which needs root to be safe).
+# `docker info` works, else locally in a bubblewrap sandbox, which needs root to be safe).
 
 # Deferred (=): the Python probe runs only for the targets that use it.
 GRADE_PY      = $(or $(PYTHON),/usr/bin/python3) -I
