@@ -307,20 +307,40 @@ class Proc:
                 pass
             self.popen.wait(5)
 
+    def forget_output(self):
+        """Let go of what the program printed (the test is over: a failed test's
+        traceback may keep this Proc alive for the rest of the run)."""
+        for t in self._readers:
+            t.join(1)
+        with self._cond:
+            self._out.clear()
+            self._err.clear()
+
     def json_trace(self):
         """The --json trace: one dict per line of stderr that is JSON."""
         return json_lines(self.stderr)
 
 
 class Result:
-    """What a finished program did: exit code, stdout, stderr."""
+    """What a finished program did: exit code, stdout, stderr (read from its
+    Proc when asked: no copies of a flood of output)."""
 
     def __init__(self, proc, rc):
         self.argv = proc.argv
         self.returncode = rc
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.stdout_bytes = proc.stdout_bytes
+        self._proc = proc
+
+    @property
+    def stdout(self):
+        return self._proc.stdout
+
+    @property
+    def stderr(self):
+        return self._proc.stderr
+
+    @property
+    def stdout_bytes(self):
+        return self._proc.stdout_bytes
 
     def __repr__(self):
         return (f"<{' '.join(self.argv)} exit {self.returncode}>\n--- stdout:\n{cut_text(self.stdout)}"
@@ -511,6 +531,7 @@ class Lab:
                 pass
         for p in self.procs:
             p.kill()
+            p.forget_output()
 
 
 def seed_message(i):

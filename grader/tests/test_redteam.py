@@ -56,7 +56,7 @@ TARGET, REFERENCE, STUB = "01-socket", "03-listen", "04-accept"
 TIMEOUT = 10                # seconds per test: payloads that hang cost this much per test
 MODES = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 # What a grading may leave in the harness and the results at most.
-HARNESS_MB = 400            # the harness's resident memory (was 1.44 GB under 40 flooding clients)
+HARNESS_MB = 256            # the harness's resident memory (1.44 GB under 40 flooding clients once; 84 MB now)
 RESULT_FILE_MB = 5          # any file the harness keeps (a strace log: 4 MB)
 JUNIT_MB = 4
 # How far the machine's shared memory (tmpfs, System V) and free memory may
