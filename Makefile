@@ -59,7 +59,8 @@ BORROWED  := $(foreach l,$(filter-out $(CLIENT_LESSONS),$(LESSONS)),$(if $(call 
 PROGRAMS  += $(BORROWED:%=$(BUILD)/%/client)
 BENCH    := $(BUILD)/bench/pingpong
 # tools/*.c: slowlink, netem's delay and loss without netem (compose's slow
-# profile). By wildcard: the grader's kit carries no tools/ and builds none.
+# profile); sysfault, the tests' short writes and EINTR made from outside the
+# program (ptrace). By wildcard: the grader's kit carries sysfault.c alone.
 TOOLS    := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 
 # The test runner: the first python3 that has pytest (Debian's, usually).

@@ -1,7 +1,7 @@
 """grade.py - grade a student's submission: a folder or an archive holding lessons/.
 
     python3 grader/grade.py SUBMISSION [--out build/grade] [--lesson 05-send-recv ...]
-                                   [--docker auto|yes|no] [--timeout SEC] [--limit SEC] [--quiet]
+                                   [--docker auto|yes|no] [--timeout SEC] [--limit SEC] [--memory MB] [--quiet]
 
 Only the student's lesson files (lessons/NN-name/*.c) are graded; everything
 else (library, headers, Makefile, harness, tests, the fault and trace
@@ -12,15 +12,22 @@ itself fails.
 
 Safety (see sandbox.py): the harness (pytest, the plugin, the result files)
 runs as root; the student's build and programs as a uid of this run's own
-(61000-61999), with limits, in fresh pid/network/mount namespaces when the
-kernel allows (`unshare`): loopback only, the grader's tree hidden, private
-/tmp. Every process of that uid is killed after each build and each test.
-With --docker (auto: when `docker info` works) the same runs inside the
-socketlab-grader container (no network, read-only root, memory/pids
-limits), the kit mounted read-only at /grader.
+(61000-61999), with limits. Locally, as root, all of it runs in bubblewrap:
+fresh pid, network (loopback only), IPC and mount namespaces whose root
+holds only /usr, a few /etc files and this grading's own folder, with
+private size-limited /tmp, /var/tmp, /run and /dev/shm, in one cgroup that
+limits the whole grading's memory (--memory) and processes. Every process
+of that uid is killed after each build and each test; when the grading
+ends (or is stopped: SIGTERM, SIGINT, SIGHUP) its processes, cgroup and
+folders are removed before its uid is released. With --docker (auto: when
+`docker info` works) the same runs inside the socketlab-grader container
+(no network, read-only root, memory/pids limits), the kit mounted read-only
+at /grader.
 
 Writes OUT/results.json (Gradescope), OUT/junit.xml, OUT/grade.json (status,
-points per lesson), OUT/pytest.log and OUT/<lesson>.build.log; prints a table.
+points per lesson, how the sandbox ran), OUT/pytest.log and
+OUT/<lesson>.build.log; prints a table. OUT/run.json names what a running
+grading holds (grade-all's stop_run uses it after killing one).
 """
 import argparse
 import json
@@ -44,11 +51,21 @@ PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.execut
 NPROC_LIMIT = 256           # processes+threads of the student's uid: lesson 08 forks one per
                             # client (100 at once in its tests); a fork bomb stops here
 MEM_LIMIT = 512 << 20       # bytes of address space per student process
+GRADE_MEMORY = 2048         # MB for a whole grading (harness, build, programs), as Docker's --memory
+GRADE_PIDS = 512            # processes and threads for a whole grading, as Docker's --pids-limit
 GRADE_LIMIT = 1200          # seconds for a whole submission
 UID_RANGE = range(61000, 62000)
 DOCKER_IMAGE = os.environ.get("GRADE_DOCKER_IMAGE", "socketlab-grader")
 ROOTED = os.geteuid() == 0
 _uid_lock = None
+
+
+def uid_lock_path(uid):
+    return f"/tmp/socketlab-grader-uid-{uid}.lock"
+
+
+def work_base():
+    return Path(os.environ.get("GRADE_WORKDIR", "/var/tmp"))
 
 
 def allocate_uid():
@@ -60,34 +77,57 @@ def allocate_uid():
     import fcntl
     import random
     for uid in random.sample(UID_RANGE, len(UID_RANGE)):
-        f = open(f"/tmp/socketlab-grader-uid-{uid}.lock", "a")
+        f = open(uid_lock_path(uid), "a")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             f.close()
             continue
         _uid_lock = f
-        # Leftovers of a grader that died holding this uid would count
-        # against the new run's process limit: none may survive.
-        from grader.sandbox import kill_uid
-        kill_uid(uid)
+        # What a grader that died holding this uid left: its processes would
+        # count against the new run's process limit, its folders and cgroup
+        # against the machine. None may survive.
+        clean_up_uid(uid)
         return uid
     raise SystemExit("grade: every grading uid is taken by a running grader")
 
 
-_ns = None
+def clean_up_uid(uid):
+    """Kill and remove what a grading as `uid` may have left (call with its lock held)."""
+    from grader.sandbox import kill_uid
+    from grader.cgroup import leftovers
+    for cg in leftovers(f"socketlab-grade-{uid}-"):
+        cg.kill()
+        cg.remove()
+    kill_uid(uid)
+    for d in work_base().glob(f"socketlab-grade-{uid}-*"):
+        shutil.rmtree(d, ignore_errors=True)
+    for d in Path("/tmp").glob(f"socketlab-scratch-{uid}-*"):
+        shutil.rmtree(d, ignore_errors=True)
 
 
-def namespaces_work():
-    """Whether `unshare` can give us pid, network and mount namespaces (root, not in a container)."""
-    global _ns
-    if _ns is None:
-        try:
-            _ns = ROOTED and subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "--net", "--mount", "true"],
-                                            capture_output=True, timeout=20).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _ns = False
-    return _ns
+_mode = None
+
+
+def sandbox_mode():
+    """How grade_here isolates a grading: "bwrap" (root, bubblewrap can make
+    its namespaces: the local sandbox), "container" (root without them: we
+    run in the grader's container, or Gradescope's, which is the sandbox),
+    "none" (not root: the student's code runs as you)."""
+    global _mode
+    if _mode is None:
+        _mode = "none"
+        if ROOTED:
+            _mode = "container"
+            try:
+                if shutil.which("bwrap") and subprocess.run(
+                        ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent",
+                         "--ro-bind", "/", "/", "--proc", "/proc", "true"],
+                        capture_output=True, timeout=20).returncode == 0:
+                    _mode = "bwrap"
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+    return _mode
 
 
 def own(path, uid, gid, mode):
@@ -97,78 +137,158 @@ def own(path, uid, gid, mode):
 
 
 def make_work(kit, student_tree, work, uid, lessons, scratch):
-    """work/tree: the kit with the student's lesson files in place of the stubs
-    (root's, readable by the run's gid only); work/results (root's, 0700);
-    scratch (the student's)."""
-    tree, results = work / "tree", work / "results"
-    shutil.copytree(kit, tree, symlinks=True)
+    """work/stage: the kit with the student's lesson files in place of the
+    stubs (the sandbox copies it into its tree and gives each file its
+    owner: sandbox.prepare_tree); work/results (root's, 0700); scratch (the
+    student's). Returns (stage, results)."""
+    stage, results = work / "stage", work / "results"
+    shutil.copytree(kit, stage, symlinks=True)
     for lesson, info in lessons.items():
         for prog in info["programs"]:
-            stub = tree / "lessons" / lesson / f"{prog}.c"
+            stub = stage / "lessons" / lesson / f"{prog}.c"
             theirs = student_tree / "lessons" / lesson / f"{prog}.c"
             stub.unlink(missing_ok=True)
             if theirs.is_file():
                 shutil.copyfile(theirs, stub)
-    for d, subdirs, files in os.walk(tree):
-        own(d, 0, uid, 0o750)
+    for d, _, files in os.walk(stage):
+        os.chmod(d, 0o755)
         for f in files:
             p = Path(d) / f
             if not p.is_symlink():
-                own(p, 0, uid, 0o750 if os.access(p, os.X_OK) else 0o640)
-    for lesson in lessons:          # the only place the student's build writes
-        (tree / "build" / lesson).mkdir()
-        own(tree / "build" / lesson, uid, uid, 0o750)
+                os.chmod(p, 0o755 if os.access(p, os.X_OK) else 0o644)
     results.mkdir(mode=0o700)
     scratch.mkdir(exist_ok=True)
     own(scratch, uid, uid, 0o700)
     own(work, 0, 0, 0o711)
-    return tree, results, scratch
+    return stage, results
 
 
-def run_sandbox(cfg, results, limit):
-    """Run sandbox.py on cfg, in namespaces when we can; (timed_out, output)."""
-    (results / "config.json").write_text(json.dumps(cfg))
-    argv = [PYTHON, "-I", str(Path(cfg["tree"]) / "grader" / "sandbox.py"), str(results / "config.json")]
-    if cfg["namespaces"]:
-        argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--"] + argv
-    with open(results / "sandbox.log", "wb") as log:
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        try:
-            p.wait(limit)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        p.wait()
-    from grader.sandbox import kill_uid
-    kill_uid(cfg["uid"])
-    return timed_out
+class Grading:
+    """One grading's sandbox and what it holds on the machine (its cgroup,
+    its folders, its container), all of which `stop` removes. Noted in
+    OUT/run.json while it runs, so grade-all can clean up after a grade.py
+    it had to kill (stop_run)."""
+
+    def __init__(self, out, uid):
+        self.out, self.uid = out, uid
+        self.cgroup = None
+        self.folders = []
+        self.container = None
+        self.proc = None
+
+    def note(self):
+        if sandbox_mode() == "container" and not self.container:
+            return                  # in the grader's container: the container is all there is to stop
+        (self.out / "run.json").write_text(json.dumps({
+            "pid": os.getpid(), "uid": self.uid, "folders": [str(f) for f in self.folders],
+            "cgroups": [str(d) for d in (self.cgroup.dirs.values() if self.cgroup else [])],
+            "container": self.container}) + "\n")
+
+    def run(self, argv, log, limit, **kw):
+        """Run argv (the sandbox), in the cgroup; kill all of it at `limit`. Returns timed_out."""
+        join = self.cgroup.join if self.cgroup else None
+        with open(log, "wb") as f:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=f, start_new_session=True,
+                                         preexec_fn=join, **kw)
+            try:
+                self.proc.wait(limit)
+                return False
+            except subprocess.TimeoutExpired:
+                return True
+            finally:
+                self.stop_processes()
+
+    def stop_processes(self):
+        if self.container:
+            subprocess.run(["docker", "kill", self.container], capture_output=True, timeout=60)
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.proc.wait()
+        if self.cgroup:
+            self.cgroup.kill()
+        if self.uid:
+            from grader.sandbox import kill_uid
+            kill_uid(self.uid)
+
+    def stop(self):
+        """Everything this grading started is gone, then its folders and cgroup."""
+        self.stop_processes()
+        for f in self.folders:
+            shutil.rmtree(f, ignore_errors=True)
+        if self.cgroup:
+            self.cgroup.remove()
+        (self.out / "run.json").unlink(missing_ok=True)
+
+
+def stop_run(out):
+    """After a grade.py was killed: stop what its OUT/run.json names (its
+    container, cgroup, folders) and, when nobody took it since, its uid."""
+    import fcntl
+    from grader.cgroup import Cgroup
+    try:
+        run = json.loads((Path(out) / "run.json").read_text())
+    except (OSError, ValueError):
+        return
+    if run.get("container"):
+        subprocess.run(["docker", "kill", run["container"]], capture_output=True, timeout=60)
+    for d in run.get("cgroups", []):
+        cg = Cgroup({"": Path(d)}, 2)
+        cg.kill()
+        cg.remove()
+    uid = run.get("uid")
+    if uid and ROOTED:
+        with open(uid_lock_path(uid), "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                from grader.sandbox import kill_uid
+                kill_uid(uid)
+            except OSError:
+                pass                # another grading holds the uid now (and cleaned up first)
+    for d in run.get("folders", []):
+        shutil.rmtree(d, ignore_errors=True)
+    (Path(out) / "run.json").unlink(missing_ok=True)
 
 
 def grade_here(args, student_tree, kit, out):
     """Grade in this machine's sandbox (also what runs inside the container)."""
+    from grader.cgroup import Cgroup
     info = kitmod.kit_info(kit)
     lessons = {l: info[l] for l in (args.lesson or info)}
     uid = (args.uid or allocate_uid()) if ROOTED else 0
-    base = Path(os.environ.get("GRADE_WORKDIR", "/var/tmp"))
-    work = Path(tempfile.mkdtemp(prefix="socketlab-grade-", dir=base))
-    # The student's scratch: a size-limited tmpfs the sandbox mounts over
-    # work/scratch; without namespaces (in the container) on /tmp, apart from
-    # the work folder, so filling it cannot stop the results being written.
-    ns = namespaces_work()
-    scratch = work / "scratch" if ns else Path(tempfile.mkdtemp(prefix="socketlab-scratch-", dir="/tmp"))
+    mode = sandbox_mode()
+    run = Grading(out, uid)
+    status = "grader error"
     try:
-        tree, results, scratch = make_work(kit, student_tree, work, uid, lessons, scratch)
-        hide = [str(ROOT)] + [h for h in os.environ.get("GRADE_HIDE", "").split(":") if h]
-        hide = [h for h in hide if os.path.isdir(h) and not str(work).startswith(h.rstrip("/") + "/")]
-        cfg = {"tree": str(tree), "results": str(results), "scratch": str(scratch), "uid": uid, "gid": uid,
-               "nproc": NPROC_LIMIT, "mem": MEM_LIMIT, "timeout": args.timeout, "python": PYTHON,
-               "namespaces": ns, "hide": hide, "lessons": lessons}
+        work = Path(tempfile.mkdtemp(prefix=f"socketlab-grade-{uid}-", dir=work_base()))
+        run.folders.append(work)
+        # The student's scratch: bwrap's size-limited tmpfs on work/scratch;
+        # in a container on /tmp, apart from the work folder, so filling it
+        # cannot stop the results being written.
+        scratch = work / "scratch" if mode == "bwrap" else \
+            Path(tempfile.mkdtemp(prefix=f"socketlab-scratch-{uid}-", dir="/tmp"))
+        run.folders.append(scratch)
+        if ROOTED and mode != "container":
+            run.cgroup = Cgroup.create(f"socketlab-grade-{uid}-{os.getpid()}", args.memory << 20, GRADE_PIDS)
+            if run.cgroup is None and not args.quiet:
+                print(f"grade: no cgroup here: memory is limited per process ({MEM_LIMIT >> 20} MB) for at most "
+                      f"{NPROC_LIMIT} processes, not per submission", file=sys.stderr)
+        run.note()
+        stage, results = make_work(kit, student_tree, work, uid, lessons, scratch)
+        tree = work / "tree" if mode == "bwrap" else stage
+        cfg = {"tree": str(tree), "stage": str(stage), "results": str(results), "scratch": str(scratch),
+               "uid": uid, "gid": uid, "nproc": NPROC_LIMIT, "mem": MEM_LIMIT, "timeout": args.timeout,
+               "python": PYTHON, "sandbox": mode, "lessons": lessons}
+        (results / "config.json").write_text(json.dumps(cfg))
+        argv = [PYTHON, "-I", str(stage / "grader" / "sandbox.py"), str(results / "config.json")]
+        if mode == "bwrap":
+            from grader.sandbox import bwrap_argv
+            argv = bwrap_argv(work, PYTHON) + ["--"] + argv
         started = time.monotonic()
-        timed_out = run_sandbox(cfg, results, args.limit)
+        timed_out = run.run(argv, results / "sandbox.log", args.limit,
+                            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"})
         summary = {}
         if (results / "summary.json").exists():
             summary = json.loads((results / "summary.json").read_text())
@@ -186,10 +306,27 @@ def grade_here(args, student_tree, kit, out):
         if status == "grader error":
             sys.stderr.write((results / "sandbox.log").read_text(errors="replace")[-3000:])
         write_results(out, summary, lessons, status, time.monotonic() - started, args)
+        note_sandbox(out, results, mode, run.cgroup, uid)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        run.stop()
     return 0 if status != "grader error" else 1
+
+
+def note_sandbox(out, results, mode, cgroup, uid):
+    """grade.json's "sandbox": how the grading was isolated and what it used."""
+    try:
+        grade = json.loads((out / "grade.json").read_text())
+        harness = json.loads((results / "harness.json").read_text())
+    except (OSError, ValueError):
+        return
+    peak = cgroup.peak_memory() if cgroup else None
+    grade["sandbox"] = {"mode": mode, "uid": uid, "cgroup": bool(cgroup),
+                        "cgroups": [str(d) for d in cgroup.dirs.values()] if cgroup else [],
+                        "peak_memory_mb": round(peak / (1 << 20)) if peak else None,
+                        "oom_kills": cgroup.oom_kills() if cgroup else None,
+                        "harness_peak_mb": round(harness.get("harness_peak_kb", 0) / 1024),
+                        "largest_file_mb": round(harness.get("largest_file_kb", 0) / 1024, 1)}
+    (out / "grade.json").write_text(json.dumps(grade, indent=1) + "\n")
 
 
 def write_results(out, summary, lessons, status, seconds, args):
@@ -300,7 +437,7 @@ def clear_out(out):
     if ROOTED:
         os.chown(out, 0, 0)
         os.chmod(out, 0o755)
-    for pattern in ("results.json", "junit.xml", "grade.json", "*.log"):
+    for pattern in ("results.json", "junit.xml", "grade.json", "*.log", "run.json"):
         for f in out.glob(pattern):
             f.unlink()
 
@@ -322,34 +459,57 @@ def grade_in_docker(args, student_tree, out):
     # so the process limit per uid (one fork bomb must not starve another run).
     uid = allocate_uid() if ROOTED else 61999
     owner = f"{os.getuid()}:{os.getgid()}"
+    run = Grading(out, uid)
+    run.container = f"socketlab-grade-{uid}-{os.getpid()}"
     # --network none leaves the container's loopback without ::1 (IPv6 off in
     # a new namespace): lesson 06's IPv6 test needs it.
     ipv6 = ["--sysctl", "net.ipv6.conf.lo.disable_ipv6=0"] if Path("/proc/sys/net/ipv6").is_dir() else []
-    argv = ["docker", "run", "--rm", "--network", "none", *ipv6, "--read-only", "--memory", "2g", "--memory-swap", "2g",
-            "--pids-limit", "512", "--cpus", "2", "--security-opt", "no-new-privileges",
+    argv = ["docker", "run", "--rm", "--name", run.container, "--network", "none", *ipv6, "--read-only",
+            "--memory", f"{args.memory}m", "--memory-swap", f"{args.memory}m",
+            "--pids-limit", str(GRADE_PIDS), "--cpus", "2", "--security-opt", "no-new-privileges",
             "--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER",
             "--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "KILL", "--cap-add", "SYS_PTRACE",
-            "--tmpfs", "/tmp:exec,size=256m,mode=1777", "--tmpfs", "/var/tmp:exec,size=512m,mode=1777",
+            # /tmp: the student's scratch; /var/tmp: small and private; /grading (a path the image
+            # does not have, so its mode holds): the grader's work and results, which the student's
+            # uid may enter but not fill
+            "--tmpfs", "/tmp:exec,size=256m,mode=1777", "--tmpfs", "/var/tmp:size=64m,mode=1777",
+            "--tmpfs", "/grading:exec,size=512m,mode=0711", "-e", "GRADE_WORKDIR=/grading",
             "-v", f"{kit}:/grader:ro", "-v", f"{student_tree}:/submission:ro", "-v", f"{out}:/out",
             "-e", f"GRADE_OUT_OWNER={owner}", DOCKER_IMAGE,
             "python3", "-I", "/grader/grader/grade.py", "/submission", "--out", "/out", "--docker", "no",
             "--kit", "/grader", "--uid", str(uid), "--timeout", str(args.timeout), "--limit", str(args.limit), "--quiet",
             *sum((["--lesson", l] for l in args.lesson), [])]
+    fd, log = tempfile.mkstemp(prefix="socketlab-docker-", suffix=".log")
+    os.close(fd)
+    log = Path(log)
     try:
-        r = subprocess.run(argv, timeout=args.limit + 300, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        rc, text = r.returncode, r.stdout.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired:
-        rc, text = 1, "the container did not finish in time"
+        run.note()
+        timed_out = run.run(argv, log, args.limit + 300)
+        rc = 1 if timed_out else run.proc.returncode
+        text = "the container did not finish in time" if timed_out else log.read_text(errors="replace")
+    finally:
+        run.stop()
+        log.unlink(missing_ok=True)
     if rc != 0 or not (out / "results.json").exists():
         print(f"grade: grading in the {DOCKER_IMAGE} container failed (exit {rc}):\n{text[-3000:]}",
               file=sys.stderr)
         return 1
+    try:                            # which container it was, for whoever checks it is gone
+        grade = json.loads((out / "grade.json").read_text())
+        grade.setdefault("sandbox", {})["container"] = run.container
+        (out / "grade.json").write_text(json.dumps(grade, indent=1) + "\n")
+    except (OSError, ValueError):
+        pass
     if not args.quiet:
         results = json.loads((out / "results.json").read_text())
         print(results["output"])
         print(f"\nwrote {out / 'results.json'} and {out / 'junit.xml'}")
         print(f"(graded in the {DOCKER_IMAGE} container: no network, limits, the student's code as its own uid)")
     return 0
+
+
+def _stop_on_signal(sig, frame):
+    raise SystemExit(128 + sig)
 
 
 def main(argv=None):
@@ -363,12 +523,18 @@ def main(argv=None):
                     help="seconds per test (default 30)")
     ap.add_argument("--limit", type=int, default=GRADE_LIMIT, help=f"seconds for the whole submission "
                     f"(default {GRADE_LIMIT})")
+    ap.add_argument("--memory", type=int, default=int(os.environ.get("GRADE_MEMORY", GRADE_MEMORY)),
+                    help=f"MB of memory for the whole grading of one submission (default {GRADE_MEMORY})")
     ap.add_argument("--kit", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--uid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--quiet", action="store_true", help="no table on the terminal")
     ap.add_argument("--cache", type=Path, default=None, help="reuse and keep the results of lessons whose "
                     "files were graded before, byte for byte (grade-all: OUT/.cache)")
     args = ap.parse_args(argv)
+    # Stopped (grade-all's timeout, a terminal's hang-up): unwind, so that
+    # everything the grading started is stopped and removed before we go.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop_on_signal)
     known = kitmod.lessons(ROOT)
     unknown = [l for l in args.lesson if l not in known]
     if unknown:
@@ -402,6 +568,9 @@ def grade_one_way(args, student_tree, out, use_docker):
     if not ROOTED and not args.quiet:
         print("grade: not root: the submission's programs run as you, without a sandbox "
               "(run as root, or with Docker, to grade untrusted code)", file=sys.stderr)
+    elif sandbox_mode() == "container" and args.kit is None and not args.quiet:
+        print("grade: bubblewrap cannot make its namespaces here (apt-get install bubblewrap; in a container, "
+              "the container is the sandbox)", file=sys.stderr)
     try:
         kit = args.kit or kitmod.ensure_kit("local")
     except kitmod.KitError as e:

@@ -4,22 +4,29 @@
                                        [--docker auto|yes|no] [--timeout SEC] [--limit SEC]
 
 SUBMISSIONS holds one folder or archive (.zip, .tar.gz, .tgz, .tar) per
-student; its name (less the archive's extension) is the student's id. Each
-is graded by grade.py (its own sandbox and uid), --jobs at a time (default:
-twice the number of cores: a grading mostly waits), into OUT/<student>/ (results.json, junit.xml,
-grade.json, logs). A crashing or hanging submission costs its own points
-only: grade.py's limits, then --limit per submission here.
+student; its name (less the archive's extension) is the student's id: a
+name, never a path (every student's files go under OUT/students/, the
+grader's own beside it). Each is graded by grade.py (its own sandbox and
+uid), --jobs at a time (default: twice the number of cores: a grading mostly
+waits), into OUT/students/<student>/ (results.json, junit.xml, grade.json,
+logs). A crashing or hanging submission costs its own points only:
+grade.py's limits, then --limit per submission here, after which that
+grade.py is stopped as a whole (its process group; then its sandbox, cgroup,
+uid and folders, from its run.json).
 
 Writes OUT/gradebook.csv: student, points per lesson, total, the maximum
 graded (160 less the tests the grader could not run), status ("ok", "build
 failed: 02-bind", "timed out", "refused: ...", "grader error", "grader
-problem: 1 test not run here (...)"); per student OUT/<student>/feedback.md
-(feedback.py: the score table, each failed test with what was expected and
-seen); and OUT/similarity.md (similarity.py: pairs of students whose own
-code, less the handout's lines, is alike, with the lines they share).
-Students already graded are skipped unless --force. A lesson whose files a
-classmate handed in byte for byte is graded once (lessoncache.py; the
-cache, OUT/.cache, is emptied by --force; --no-cache grades every one). Shows a progress bar
+problem: 1 test not run here (...)"); a cell that starts with = + - @ (a
+formula to a spreadsheet) is quoted with '. A refused student is counted
+apart: not graded, not in the mean. Per student
+OUT/students/<student>/feedback.md (feedback.py: the score table, each
+failed test with what was expected and seen); and OUT/similarity.md
+(similarity.py: pairs of students whose own code, less the handout's lines,
+is alike, with the lines they share). Students already graded are skipped
+unless --force. A lesson whose files a classmate handed in byte for byte is
+graded once (lessoncache.py; the cache, OUT/.cache, is emptied by --force;
+--no-cache grades every one). Shows a progress bar
 on a terminal (a line per student otherwise) and ends with a summary: how
 many, the mean, and per lesson the mean, how many got it all, and the test
 the class failed most.
@@ -29,6 +36,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -45,6 +53,8 @@ from grader.submission import ARCHIVES  # noqa: E402
 
 GRADE = ROOT / "grader" / "grade.py"
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+SLACK = 360                 # seconds past --limit before a grade.py is stopped here
+GRACE = 30                  # seconds a stopped grade.py has to clean up before SIGKILL
 
 
 def student_id(path):
@@ -98,8 +108,8 @@ class Progress:
 
 
 def grade_one(student, path, out, args):
-    """Grade one student into out/<student>; return its grade.json dict."""
-    dest = out / student
+    """Grade one student into out/students/<student>; return its grade.json dict."""
+    dest = out / "students" / student
     done = dest / "grade.json"
     if done.exists() and not args.force:
         g = json.loads(done.read_text())
@@ -112,38 +122,69 @@ def grade_one(student, path, out, args):
     cache = ["--cache", str(out / ".cache")] if args.cache else []
     argv = [PYTHON, "-I", str(GRADE), str(path), "--out", str(dest), "--quiet", "--docker", args.docker, *cache,
             "--timeout", str(args.timeout), "--limit", str(args.limit), *sum((["--lesson", l] for l in args.lesson), [])]
-    try:
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=args.limit + 360)
-        rc, err = r.returncode, r.stderr.strip()
-    except subprocess.TimeoutExpired:
-        rc, err = -1, ""
+    rc, err = run_grade(argv, args.kill_after or args.limit + SLACK, dest)
     if rc == 0 and done.exists():
         write_feedback(dest, student)
         return json.loads(done.read_text())
     if rc == 2:
-        line = err.split("\n")[-1] if err else "refused"
-        status = "refused: " + line.split("refused: ", 1)[-1] if "refused: " in line else line
-    elif rc == -1:
+        lines = [l for l in err.split("\n") if l.strip()]
+        said = next((l for l in reversed(lines) if "refused: " in l), lines[-1] if lines else "")
+        status = "refused: " + (said.split("refused: ", 1)[-1] if "refused: " in said else said or "(no reason given)")
+    elif rc is None:
         status = "timed out"
     else:
         status = "grader error"
         (dest / "grader-error.log").write_text(err[-5000:] + "\n")
-    g = {"status": status, "score": 0, "lessons": {}, "failed": []}
+    g = {"status": " ".join(status.split()), "score": 0, "lessons": {}, "failed": []}
     done.write_text(json.dumps(g, indent=1) + "\n")
     write_feedback(dest, student)
     return g
 
 
+def run_grade(argv, timeout, dest):
+    """Run one grade.py in its own process group; at `timeout` stop it as a
+    whole: SIGTERM (it stops its sandbox and removes its folders), SIGKILL
+    after GRACE, then what its run.json names. Returns (rc, stderr), rc None
+    when it was stopped."""
+    from grader.grade import stop_run
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        _, err = p.communicate(timeout=timeout)
+        return p.returncode, err.decode("utf-8", "replace").strip()
+    except subprocess.TimeoutExpired:
+        pass
+    for sig, wait in ((signal.SIGTERM, GRACE), (signal.SIGKILL, 60)):
+        try:
+            os.killpg(p.pid, sig)
+        except OSError:
+            pass
+        try:
+            p.communicate(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    stop_run(dest)
+    return None, ""
+
+
 def write_gradebook(path, rows, lessons, points):
+    if path.is_dir() and not path.is_symlink():     # left by a grade-all that put students beside it
+        shutil.rmtree(path)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student", *lessons, "total", "max", "status"])
         for student, g in rows:
             graded_max = sum((g.get("graded_max") or g.get("max") or {}).values()) or sum(
                 points.get(l, 0) for l in lessons)
-            w.writerow([student, *(fmt(g["lessons"].get(l, 0)) for l in lessons), fmt(g["score"]),
-                        fmt(graded_max), g["status"]])
+            w.writerow([cell(student), *(fmt(g["lessons"].get(l, 0)) for l in lessons), fmt(g["score"]),
+                        fmt(graded_max), cell(g["status"])])
+
+
+def cell(text):
+    """A text cell a spreadsheet shows as text: one that starts with = + - @
+    (or a tab or CR) would be read as a formula, so it gets a leading '."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def fmt(x):
@@ -201,6 +242,7 @@ def main(argv=None):
                          "byte for byte (by default such a lesson is graded once: OUT/.cache)")
     ap.add_argument("--similar", type=int, default=THRESHOLD, metavar="PCT",
                     help=f"list pairs of students sharing at least PCT %% of their own code (default {THRESHOLD})")
+    ap.add_argument("--kill-after", type=int, default=0, help=argparse.SUPPRESS)  # tests: stop a grade.py sooner
     args = ap.parse_args(argv)
     if not args.submissions.is_dir():
         print(f"grade-all: {args.submissions}: not a folder of submissions", file=sys.stderr)
@@ -247,7 +289,7 @@ def main(argv=None):
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         rows = list(pool.map(job, subs))
-    write_gradebook(out / "gradebook.csv", rows, lessons, points)
+    write_gradebook(out / "gradebook.csv", rows, lessons, points)   # the grader's name; students are under students/
     for line in summary(rows, lessons, points):
         print(line)
     pairs = similarity(subs, out / "similarity.md", args.similar)
@@ -256,7 +298,7 @@ def main(argv=None):
     else:
         print(f"similarity: {len(pairs)} pair{'s' if len(pairs) != 1 else ''} of students at or above "
               f"{args.similar} % shared code")
-    print(f"wrote {out / 'gradebook.csv'}, {out / 'similarity.md'} and <student>/feedback.md "
+    print(f"wrote {out / 'gradebook.csv'}, {out / 'similarity.md'} and students/<student>/feedback.md "
           f"({time.monotonic() - started:.0f}s)")
     return 0
 

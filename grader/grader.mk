@@ -4,15 +4,16 @@
 #   make grade SUBMISSION=DIR       grade one submission (a folder, .zip or .tar.gz):
 #                                   table, build/grade/results.json, junit.xml
 #   make grade-all SUBMISSIONS=DIR  grade a class (one folder or archive per student):
-#                                   build/grade-all/gradebook.csv and <student>/ results;
+#                                   build/grade-all/gradebook.csv and students/<student>/ results;
 #                                   FORCE=1 grades again what is graded, JOBS=N at a time
 #   make bench-grade [NO_CACHE=1]   submissions per minute for a class of 20 (NO_CACHE=1:
 #                                   every lesson of every student graded, none reused)
-#   make redteam                    the hostile submissions (grader/tests/test_redteam.py)
+#   make redteam                    the hostile submissions (grader/tests/test_redteam.py),
+#                                   local and Docker mode; ends with a table: attack, mode, held
 #   make gradescope                 build/gradescope/autograder.zip (+ the handout's Classroom file)
 #
 # GRADE_DOCKER=auto|yes|no (default auto: in the socketlab-grader container when
-# `docker info` works, else locally in a sandbox, which needs root to be safe).
+# `docker info` works, else locally in a bubblewrap sandbox, which needs root to be safe).
 
 # Deferred (=): the Python probe runs only for the targets that use it.
 GRADE_PY      = $(or $(PYTHON),/usr/bin/python3) -I

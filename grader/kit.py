@@ -4,8 +4,9 @@ A kit is a directory with the kit's Makefile, mk/, src/, include/, fault/
 (when present), the test harness and the lessons' tests, and for each
 lesson's program the handout's stub (never the reference solution), plus
 kit.json (lessons, their programs and points). `build_kit` then builds it
-before any student code runs: the library, the fault/trace preload library
-and the static `runas` wrapper (grader/runas.c) in kit/build/.
+before any student code runs: the library, the fault/trace preload library,
+the fault supervisor (tools/sysfault.c) and the static `runas` wrapper
+(grader/runas.c) in kit/build/.
 
 Grading copies a kit, puts the student's lesson files in place of the
 stubs and builds only those. Kits are cached under build/grader-kit/,
@@ -54,7 +55,9 @@ def kit_sources(root=ROOT):
         if (root / d).is_dir():
             paths += _files_under(root / d)
     paths += sorted((root / "tests").glob("*.py")) + sorted((root / "grader").glob("*.py"))
-    paths += [root / "grader" / "runas.c"]
+    # The grader's own C: runas (the student's uid) and sysfault (faults
+    # made from outside the program), built before any student code.
+    paths += [root / "grader" / "runas.c", root / "tools" / "sysfault.c"]
     files = {str(p.relative_to(root)): p.read_bytes() for p in paths}
     info = {}
     for lesson in lessons(root):

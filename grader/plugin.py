@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 MAX_OUTPUT = 4000
+MAX_REPORT = 64 * 1024      # characters of one failure kept in junit.xml and pytest's log
 STUB_RE = re.compile(r"(server|client): step (\d+) not implemented yet")
 LESSON_RE = re.compile(r"lessons/(\d\d-[\w-]+)/")
 
@@ -343,6 +344,46 @@ def first_words(output):
         if line and not line.startswith(("(failed in", "def ", "@", ">", "_")):
             return line
     return "the test failed (its output has the details)"
+
+
+class CutRepr:
+    """A failure report cut to MAX_REPORT characters (head and tail), its
+    one-line crash message too: what a flooding program printed into an
+    assertion's message cannot grow junit.xml or the log without bound."""
+
+    def __init__(self, text, crash):
+        self.text = cut_middle(text, MAX_REPORT)
+        self.reprcrash = crash
+
+    def __str__(self):
+        return self.text
+
+    def toterminal(self, tw):
+        tw.line(self.text)
+
+
+class _Crash:
+    def __init__(self, crash):
+        self.path, self.lineno = getattr(crash, "path", ""), getattr(crash, "lineno", 0)
+        self.message = cut_middle(getattr(crash, "message", ""), MAX_OUTPUT)
+
+
+def cut_middle(text, cap):
+    if len(text) <= cap:
+        return text
+    return f"{text[:cap // 2]}\n[... {len(text) - cap} characters cut by the grader ...]\n{text[-cap // 2:]}"
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_makereport(item, call):
+    """Innermost, so every other hook (and junit.xml) sees the cut report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and report.longrepr is not None:
+        text = report.longreprtext
+        if len(text) > MAX_REPORT:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            report.longrepr = CutRepr(text, _Crash(crash) if crash else None)
 
 
 def pytest_configure(config):

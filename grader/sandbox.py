@@ -3,9 +3,15 @@
     python3 -I sandbox.py CONFIG.json        (started by grade.py, as root)
     python3 -I sandbox.py --pytest ARGS...   (the harness: pytest with the kit's tests/ on sys.path)
 
-Runs as the sandbox's first process: in fresh pid, network and mount
-namespaces when grade.py could make them (`unshare`), else (in the grader
-container) as a child subreaper. Two identities:
+Runs as the sandbox's first process. Locally (grade.py as root, mode
+"bwrap") it runs inside bubblewrap (bwrap_argv): fresh pid, network
+(loopback only), IPC, UTS and mount namespaces whose root holds only /usr
+and the /lib links, a few /etc files, read-only, the grading's own folder,
+and small private tmpfs mounts for /tmp, /var/tmp, /run, /dev/shm, the
+tree (the kit with the student's files, copied in here) and the student's
+scratch; the whole grading is in one cgroup (memory, processes: grade.py).
+In the grader container (mode "container") the container is the sandbox,
+and this runs as a child subreaper. Two identities:
 
 - the harness (this script, make's caller, pytest, the plugin) runs as root
   and alone writes the results directory (0700);
@@ -15,9 +21,9 @@ container) as a child subreaper. Two identities:
   the static `runas` wrapper (runas.c), which takes that uid and the limits.
 
 Between two builds and between two tests every process of that uid is
-killed (`kill_uid`), daemons included; orphans are reaped here. With
-namespaces: only loopback (up), the grader's kit tree hidden under an empty
-tmpfs, private /tmp and /dev/shm, a size-limited scratch.
+killed (`kill_uid`), daemons included; orphans are reaped here. What the
+student's code prints is kept within bounds: the build log and pytest's own
+output (CAPPED_LOG each), the harness's (labharness.OUTPUT_BUDGET).
 """
 import ctypes
 import json
@@ -34,6 +40,51 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 BUILD_LIMIT = 120           # seconds to build one lesson
 SLACK = 20                  # seconds per test on top of pytest's --timeout
+CAPPED_LOG = 2 << 20        # bytes kept of a build log or of pytest's own output
+BUILD_FILE_LIMIT = 16 << 20  # bytes per file the student's build may write
+
+# The local sandbox (bwrap): what its root holds, read-only, and how large
+# its private tmpfs mounts may grow (each counts against the grading's memory).
+ETC_FILES = ("passwd", "group", "hosts", "host.conf", "nsswitch.conf", "gai.conf", "services", "protocols",
+             "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "locale.alias")
+TMPFS = {"/tmp": (64 << 20, "1777"), "/var/tmp": (64 << 20, "1777"), "/run": (8 << 20, "0755"),
+         "/dev/shm": (64 << 20, "1777")}
+TREE_SIZE = 256 << 20       # the kit's copy, the student's files and their builds
+SCRATCH_SIZE = 128 << 20    # the student's HOME and TMPDIR
+# What the harness may do as root in there (as in Docker mode): own files,
+# take the student's uid, kill its processes, trace them (strace, sysfault).
+CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SYS_PTRACE")
+
+
+def bwrap_argv(work, python):
+    """bubblewrap's command line for a grading in `work` (its stage/, results/,
+    and the mount points tree/ and scratch/); the command follows it."""
+    work = Path(work)
+    argv = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "grader", "--cap-drop", "ALL"]
+    for cap in CAPS:
+        argv += ["--cap-add", cap]
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        p = Path("/") / top
+        if p.is_symlink():
+            argv += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            argv += ["--ro-bind", str(p), str(p)]
+    argv += ["--dir", "/etc"]
+    for name in ETC_FILES + tuple(p.name for p in sorted(Path("/etc").glob("python3*"))):
+        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    prefix = Path(python).resolve().parents[1]
+    if not str(prefix).startswith("/usr"):         # a Python outside /usr (/opt/...)
+        argv += ["--ro-bind", str(prefix), str(prefix)]
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    for mount, (size, perms) in TMPFS.items():
+        argv += ["--perms", perms, "--size", str(size), "--tmpfs", mount]
+    argv += ["--bind", str(work), str(work), "--ro-bind", str(work / "stage"), str(work / "stage"),
+             "--perms", "0755", "--size", str(TREE_SIZE), "--tmpfs", str(work / "tree"),
+             "--perms", "0700", "--size", str(SCRATCH_SIZE), "--tmpfs", str(work / "scratch"),
+             "--chdir", "/"]
+    return argv
 
 
 def kill_uid(uid):
@@ -55,15 +106,24 @@ def kill_uid(uid):
     os.waitpid(pid, 0)
 
 
+def first_to_go():
+    """Under memory pressure the kernel kills this process before the harness."""
+    try:
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    except OSError:
+        pass
+
+
 def demote(uid, gid, nproc, mem):
     """preexec_fn for the student's build: its own session, limits, its uid."""
     import resource
     os.setsid()
     for res, value in ((resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_AS, mem),
-                       (resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 64 << 20),
+                       (resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, BUILD_FILE_LIMIT),
                        (resource.RLIMIT_CPU, BUILD_LIMIT)):
         resource.setrlimit(res, (value, value))
     os.setpriority(os.PRIO_PROCESS, 0, 10)
+    first_to_go()
     if os.geteuid() == 0:
         os.setgroups([])
         os.setresgid(gid, gid, gid)
@@ -91,26 +151,31 @@ class Sandbox:
         self.scratch = Path(cfg["scratch"])
         self.uid, self.gid = cfg["uid"], cfg["gid"]
         self.timeout = cfg["timeout"]
+        self.peak_kb = {}           # program -> its highest resident memory seen (KiB)
 
-    # -- the namespaces ------------------------------------------------------
+    # -- the sandbox ---------------------------------------------------------
     def enter(self):
-        if self.cfg["namespaces"]:
-            lo_up()
-            run(["mount", "--make-rprivate", "/"])
-            for hidden in self.cfg["hide"]:
-                run(["mount", "-t", "tmpfs", "-o", "ro,size=16k,mode=0755", "tmpfs", hidden])
-            for d in ("/tmp", "/dev/shm"):
-                run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=1777,nosuid,nodev", "tmpfs", d])
-            run(["mount", "-t", "tmpfs", "-o", f"size=128m,mode=0700,uid={self.uid},gid={self.gid},nosuid,nodev",
-                 "tmpfs", str(self.scratch)])
+        """Make the tree (a copy of the stage in bwrap's tmpfs), give each
+        folder its owner, and become the reaper of orphans."""
+        if self.cfg["sandbox"] == "bwrap":
+            shutil.copytree(self.cfg["stage"], self.tree, symlinks=True, dirs_exist_ok=True)
+        prepare_tree(self.tree, self.uid, self.cfg["lessons"])
+        if os.geteuid() == 0:
+            os.chown(self.scratch, self.uid, self.gid)
+            os.chmod(self.scratch, 0o700)
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
     def wait(self, proc, timeout):
         """Wait for `proc`, reaping every orphan meanwhile; kill it at the deadline.
-        Returns (returncode, timed_out)."""
+        Returns (returncode, timed_out). Notes the highest memory proc used
+        (VmHWM: the harness, when proc is pytest)."""
         deadline = time.monotonic() + timeout
+        polls = 0
         while True:
+            polls += 1
+            if polls % 10 == 1:
+                self.peak_kb[proc.args[0]] = max(self.peak_kb.get(proc.args[0], 0), vm_hwm_kb(proc.pid))
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -147,11 +212,13 @@ class Sandbox:
         log = self.results / f"{lesson}.build.log"
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.scratch),
                "TMPDIR": str(self.scratch)}
-        with open(log, "wb") as f:
-            p = subprocess.Popen(["make", "-s", "V=1", "BUILD=build", *(f"build/{lesson}/{x}" for x in programs)],
-                                 cwd=self.tree, env=env, stdin=subprocess.DEVNULL, stdout=f, stderr=f,
-                                 preexec_fn=lambda: demote(self.uid, self.gid, self.cfg["nproc"], self.cfg["mem"]))
-            rc, timed_out = self.wait(p, BUILD_LIMIT)
+        p = subprocess.Popen(["make", "-s", "V=1", "BUILD=build", *(f"build/{lesson}/{x}" for x in programs)],
+                             cwd=self.tree, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT,
+                             preexec_fn=lambda: demote(self.uid, self.gid, self.cfg["nproc"], self.cfg["mem"]))
+        copier = capped_copy(p.stdout, log, CAPPED_LOG)
+        rc, timed_out = self.wait(p, BUILD_LIMIT)
+        copier.join(10)
         kill_uid(self.uid)
         self.reap()
         out = tail(log, 3000).strip()
@@ -200,12 +267,13 @@ class Sandbox:
 
     def pytest(self, args, log, timeout):
         argv = harness_argv(self.cfg["python"], self.tree) + list(args)
-        with open(log, "ab") as f:
-            p = subprocess.Popen(argv, cwd=self.tree, env=self.harness_env(), stdin=subprocess.DEVNULL,
-                                 stdout=f, stderr=f, preexec_fn=harness_preexec)
-            rc, timed_out = self.wait(p, timeout)
+        p = subprocess.Popen(argv, cwd=self.tree, env=self.harness_env(), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=harness_preexec)
+        copier = capped_copy(p.stdout, log, CAPPED_LOG)
+        rc, timed_out = self.wait(p, timeout)
         kill_uid(self.uid)
         self.reap()
+        copier.join(10)
         return rc, timed_out
 
     def test_all(self, lessons, notes):
@@ -275,11 +343,80 @@ class Sandbox:
                     f"lessons/{lesson}/tests", "error")]}
             else:
                 summary[lesson] = {"build_error": notes[lesson], "tests": [done[t["nodeid"]] for t in tests]}
+        (self.results / "harness.json").write_text(json.dumps(
+            {"harness_peak_kb": self.peak_kb.get(self.cfg["python"], 0),
+             "largest_file_kb": largest_file(self.results) >> 10}) + "\n")
         tmp = self.results / "summary.json.tmp"
         tmp.write_text(json.dumps(summary, ensure_ascii=False) + "\n")
         tmp.rename(self.results / "summary.json")
         kill_uid(self.uid)
         self.reap()
+
+
+def largest_file(folder):
+    """The size of the largest file under `folder` (the harness's strace logs, reports, logs)."""
+    sizes = [0]
+    for d, _, files in os.walk(folder):
+        for f in files:
+            try:
+                sizes.append(os.lstat(os.path.join(d, f)).st_size)
+            except OSError:
+                pass
+    return max(sizes)
+
+
+def vm_hwm_kb(pid):
+    """A process's highest resident memory so far (KiB), or 0."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def own(path, uid, gid, mode):
+    if os.geteuid() == 0:
+        os.chown(path, uid, gid, follow_symlinks=False)
+    os.chmod(path, mode)
+
+
+def prepare_tree(tree, uid, lessons):
+    """The tree is root's, readable by the run's gid only; the lessons' build
+    folders are the only place the student's build writes."""
+    for d, _, files in os.walk(tree):
+        own(d, 0, uid, 0o750)
+        for f in files:
+            p = Path(d) / f
+            if not p.is_symlink():
+                own(p, 0, uid, 0o750 if os.access(p, os.X_OK) else 0o640)
+    for lesson in lessons:
+        (Path(tree) / "build" / lesson).mkdir(exist_ok=True)
+        own(Path(tree) / "build" / lesson, uid, uid, 0o750)
+
+
+def capped_copy(stream, path, limit):
+    """Copy `stream` (a pipe) into the file `path` in a thread, keeping the
+    first `limit` bytes and saying how much was cut; the rest is read and
+    dropped, so the writer never blocks. Returns the thread (join it)."""
+    import threading
+
+    def copy():
+        kept = dropped = 0
+        with open(path, "ab") as f:
+            for chunk in iter(lambda: stream.read1(65536), b""):
+                room = max(limit - kept, 0)
+                f.write(chunk[:room])
+                kept += min(len(chunk), room)
+                dropped += max(len(chunk) - room, 0)
+            if dropped:
+                f.write(b"\n[... %d more bytes cut by the grader: output is kept up to %d bytes ...]\n"
+                        % (dropped, limit))
+        stream.close()
+    t = threading.Thread(target=copy, daemon=True)
+    t.start()
+    return t
 
 
 def failed_test(lesson, name, max_score, note, why, nodeid, status):
@@ -310,29 +447,6 @@ def tail(path, n):
         size = f.tell()
         f.seek(max(0, size - n))
         return f.read().decode("utf-8", "replace")
-
-
-def run(argv):
-    r = subprocess.run(argv, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"sandbox: {' '.join(argv)}: {r.stderr.strip()}")
-
-
-def lo_up():
-    """Bring the new network namespace's loopback up (SIOCSIFFLAGS, IFF_UP)."""
-    import fcntl
-    import socket
-    import struct
-    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        ifr = struct.pack("16sh", b"lo", 0)
-        flags = struct.unpack("16sh", fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, ifr))[1]
-        fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
-    # ::1 too, where the new namespace starts with IPv6 off (lesson 06 tests it).
-    try:
-        Path("/proc/sys/net/ipv6/conf/lo/disable_ipv6").write_text("0\n")
-    except OSError:
-        pass
 
 
 def run_pytest(args):

@@ -3,31 +3,80 @@
     tree = open_submission(path, scratch)    # a folder holding lessons/, or Refused
 
 A submission is a folder (any mode, any owner: the grader reads it as root)
-or a .zip / .tar / .tar.gz / .tgz archive, as Gradescope and GitHub
-Classroom hand them over: lessons/ at the top, or under one wrapping folder
-(socketlab-main/lessons/). Only the lesson files are taken
-(lessons/NN-name/*.c, regular files, no symlink anywhere on the way, at most
-MAX_FILE bytes each); they are copied into `scratch`, so nothing the
-student controls is read again later. An archive member with an absolute
-path, `..`, a link or a device is refused, as is an archive that does not
-unpack or unpacks too large. Refused carries one line for the instructor.
+or a .zip / .tar / .tar.gz / .tgz archive (gzip, bzip2 or xz inside, whatever
+the name says), as Gradescope and GitHub Classroom hand them over: lessons/
+at the top, or under one wrapping folder (socketlab-main/lessons/). Only the
+lesson files are taken (lessons/NN-name/*.c, regular files, no symlink
+anywhere on the way, at most MAX_FILE bytes each); they are copied into
+`scratch`, so nothing the student controls is read again later.
+
+Nothing in a submission can make the intake long or large: an archive is
+read as a stream, every byte it unpacks to (lesson file or not) is counted,
+and reading stops at the first byte past MAX_TOTAL, the first member past
+MAX_MEMBERS or the first read after MAX_SECONDS; a folder's entries are
+counted the same way. An archive member with an absolute path, `..`, a
+link or a device is refused, as is an archive that does not unpack.
+Refused carries one line for the instructor, whatever went wrong.
 """
+import bz2
+import gzip
+import lzma
 import os
 import re
 import stat
 import tarfile
+import time
 import zipfile
 from pathlib import Path, PurePosixPath
 
 MAX_FILE = 1 << 20              # bytes per lesson file
-MAX_TOTAL = 200 << 20           # bytes an archive may unpack to
-MAX_MEMBERS = 20000
+MAX_TOTAL = 100 << 20           # bytes an archive may unpack to (all members), or a folder hold in lesson files
+MAX_MEMBERS = 10000             # members of an archive; entries of a folder's lessons/
+MAX_SECONDS = 30                # to take in one submission
 LESSON_FILE_RE = re.compile(r"^lessons/(\d\d-[\w-]+)/([\w-]+\.c)$")
+# A lesson file at the top or one folder down (which, is known only at the end).
+CANDIDATE_RE = re.compile(r"^(?:[^/]+/)?lessons/\d\d-[\w-]+/[\w-]+\.c$")
 ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
 
 
 class Refused(Exception):
     """The submission cannot be graded; str() is one line saying why."""
+
+    def __init__(self, why):
+        why = " ".join(str(why).split())
+        super().__init__(why if len(why) <= 300 else why[:297] + "...")
+
+
+class Intake:
+    """The limits of one intake: bytes unpacked, members, time."""
+
+    def __init__(self, path):
+        self.path = path
+        self.total = self.members = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
+
+    def count(self, nbytes=0, members=0):
+        self.total += nbytes
+        self.members += members
+        if self.total > MAX_TOTAL:
+            raise Refused(f"{self.path}: unpacks to more than {MAX_TOTAL >> 20} MB")
+        if self.members > MAX_MEMBERS:
+            raise Refused(f"{self.path}: more than {MAX_MEMBERS} files in it")
+        if time.monotonic() > self.deadline:
+            raise Refused(f"{self.path}: taking it in took more than {MAX_SECONDS}s")
+
+
+class Limited:
+    """A file object that counts what is read through it against an Intake."""
+
+    def __init__(self, raw, intake):
+        self.raw, self.intake = raw, intake
+
+    def read(self, n=-1):
+        room = MAX_TOTAL - self.intake.total + 1
+        data = self.raw.read(room if n is None or n < 0 else min(n, room))
+        self.intake.count(len(data))
+        return data
 
 
 def is_archive(path):
@@ -77,23 +126,31 @@ def folder_files(root):
     never through a symlink."""
     def real_dir(p):
         return os.path.isdir(p) and not os.path.islink(p)
+    intake = Intake(root)
+
+    def entries(path):
+        with os.scandir(path) as it:
+            for e in it:
+                intake.count(members=1)
+                yield e
     try:
         if real_dir(root / "lessons"):
             base = root
         else:
-            found = [root / e.name for e in os.scandir(root)
+            found = [root / e.name for e in entries(root)
                      if e.is_dir(follow_symlinks=False) and e.name != "__MACOSX" and real_dir(root / e.name / "lessons")]
             if len(found) != 1:
                 raise Refused(f"{root}: no lessons/ folder in the submission (at the top or one folder down)")
             base = found[0]
         files = {}
-        for d in sorted(os.scandir(base / "lessons"), key=lambda e: e.name):
+        for d in sorted(entries(base / "lessons"), key=lambda e: e.name):
             if not d.is_dir(follow_symlinks=False):
                 continue
-            for f in sorted(os.scandir(d.path), key=lambda e: e.name):
+            for f in sorted(entries(d.path), key=lambda e: e.name):
                 rel = f"lessons/{d.name}/{f.name}"
                 if LESSON_FILE_RE.match(rel) and f.is_file(follow_symlinks=False):
                     files[rel] = read_nofollow(f.path, rel)
+                    intake.count(len(files[rel]))
     except OSError as e:
         raise Refused(f"{root}: cannot read the folder: {e.strerror}")
     return files
@@ -121,47 +178,42 @@ def safe_name(name, archive):
 
 
 def archive_files(path):
-    """The lesson files of a .zip or .tar(.gz) archive, checked member by member."""
+    """The lesson files of a .zip or .tar(.gz, .bz2, .xz) archive, checked
+    member by member as it is read."""
     try:
         if str(path).lower().endswith(".zip"):
             return zip_files(path)
         return tar_files(path)
     except Refused:
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError, UnicodeDecodeError) as e:
-        raise Refused(f"{path}: the archive does not unpack: {e}")
+    except Exception as e:          # whatever a broken or hostile archive makes a library raise
+        raise Refused(f"{path}: the archive does not unpack ({str(e) or type(e).__name__})")
 
 
-def pick(members, path):
-    """members: [(name, size, read)] of regular files -> {lessons/... : bytes}."""
-    prefix = strip_wrapper([m[0] for m in members])
+def pick(names, candidates, path):
+    """The lesson files among the candidates [(name, bytes)], with the
+    wrapping folder (found from every member's name) taken off."""
+    prefix = strip_wrapper(names)
     if prefix is None:
         raise Refused(f"{path}: no lessons/ folder in the archive (at the top or one folder down)")
-    files, total = {}, 0
-    for name, size, read in members:
-        if not name.startswith(prefix):
-            continue
+    files = {}
+    for name, data in candidates:
         rel = name[len(prefix):]
-        if not LESSON_FILE_RE.match(rel):
-            continue
-        if size > MAX_FILE:
-            raise Refused(f"{path}: {rel} is larger than {MAX_FILE} bytes")
-        total += size
-        if total > MAX_TOTAL:
-            raise Refused(f"{path}: the archive unpacks to more than {MAX_TOTAL >> 20} MB")
-        data = read()
-        if len(data) > MAX_FILE:
-            raise Refused(f"{path}: {rel} is larger than {MAX_FILE} bytes")
-        files[rel] = data
+        if name.startswith(prefix) and LESSON_FILE_RE.match(rel):
+            if len(data) > MAX_FILE:
+                raise Refused(f"{path}: {rel} is larger than {MAX_FILE} bytes")
+            files[rel] = data
     return files
 
 
 def zip_files(path):
+    intake = Intake(path)
+    names, candidates = [], []
     with zipfile.ZipFile(path) as z:
         infos = z.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise Refused(f"{path}: more than {MAX_MEMBERS} members in the archive")
-        members = []
+        intake.count(members=len(infos))
+        if sum(i.file_size for i in infos) > MAX_TOTAL:       # what it says it holds
+            raise Refused(f"{path}: unpacks to more than {MAX_TOTAL >> 20} MB")
         for i in infos:
             name = safe_name(i.filename, path)
             mode = i.external_attr >> 16
@@ -171,16 +223,37 @@ def zip_files(path):
                 continue
             if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
                 raise Refused(f"{path}: the member {i.filename!r} is not a regular file")
-            members.append((name, i.file_size, lambda i=i: z.open(i).read(MAX_FILE + 1)))
-        return pick(members, path)
+            names.append(name)
+            if CANDIDATE_RE.match(name):
+                with z.open(i) as f:        # what it really holds, counted as it unpacks
+                    candidates.append((name, Limited(f, intake).read(MAX_FILE + 1)))
+            intake.count()
+    return pick(names, candidates, path)
+
+
+def open_stream(path):
+    """The archive's bytes as they unpack: gzip, bzip2, xz or none, by its
+    first bytes (a .tar may hold bzip2, whatever its name says)."""
+    raw = open(path, "rb")
+    head = raw.read(6)
+    raw.seek(0)
+    if head.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw)
+    if head.startswith(b"BZh"):
+        return bz2.BZ2File(raw)
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(raw)
+    return raw
 
 
 def tar_files(path):
-    with tarfile.open(path) as t:
-        members = []
-        for n, m in enumerate(t):
-            if n >= MAX_MEMBERS:
-                raise Refused(f"{path}: more than {MAX_MEMBERS} members in the archive")
+    """A tar read as one stream: each member's header, then its bytes (read
+    for a lesson file, skipped for the rest: either way counted)."""
+    intake = Intake(path)
+    names, candidates = [], []
+    with open_stream(path) as stream, tarfile.open(fileobj=Limited(stream, intake), mode="r|") as t:
+        for m in t:
+            intake.count(members=1)
             name = safe_name(m.name, path)
             if m.issym() or m.islnk():
                 raise Refused(f"{path}: the member {m.name!r} is a link")
@@ -188,5 +261,9 @@ def tar_files(path):
                 continue
             if not m.isreg():
                 raise Refused(f"{path}: the member {m.name!r} is not a regular file")
-            members.append((name, m.size, lambda m=m: t.extractfile(m).read(MAX_FILE + 1)))
-        return pick(members, path)
+            if m.size > MAX_TOTAL - intake.total:       # what it says it holds
+                raise Refused(f"{path}: unpacks to more than {MAX_TOTAL >> 20} MB")
+            names.append(name)
+            if CANDIDATE_RE.match(name):
+                candidates.append((name, t.extractfile(m).read(MAX_FILE + 1)))
+    return pick(names, candidates, path)

@@ -19,6 +19,8 @@ command -v ss >/dev/null || need+=(iproute2)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 # As root, tests/test_slowlink.py puts an iptables NFQUEUE rule in its own network namespace.
 [ "$(id -u)" = 0 ] && ! command -v iptables >/dev/null && need+=(iptables)
+# As root, grading (the red team, make grade) runs in a bubblewrap sandbox.
+[ "$(id -u)" = 0 ] && ! command -v bwrap >/dev/null && need+=(bubblewrap)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 cmd="apt-get install -y ${need[*]}"

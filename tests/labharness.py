@@ -17,11 +17,13 @@ condition with a deadline, and a missed deadline fails the test.
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,8 +38,15 @@ LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]-*") if p.is
 
 # How long a program may take to reach a point we wait for.
 DEFAULT_WAIT = 10.0
-# Most output kept from one stream of one program (see Proc._pump).
+# Most output kept from one stream of one program (see Proc._pump), and from
+# every program one test starts together: 40 programs that each flood their
+# output cost the harness this much, not 40 times the cap.
 OUTPUT_CAP = 16 * 1024 * 1024
+OUTPUT_BUDGET = 32 * 1024 * 1024
+# Most of a program's output quoted in one failure message.
+MESSAGE_CAP = 8 * 1024
+# Most bytes of one strace log (strace_log_arg): the rest is read and dropped.
+STRACE_LOG_CAP = 4 * 1024 * 1024
 
 ADDR_RE = re.compile(r"^(listening on|bound to) (\S+):(\d+)$", re.M)
 
@@ -69,15 +78,46 @@ def base_env(extra=None):
     return env
 
 
+# Fault injection from outside the program (tools/sysfault.c): the key
+# fault_env() puts the spec under. Lab.start takes it out (it never reaches
+# the program) and runs the program under sysfault.
+SYSFAULT_SPEC = "LAB_SYSFAULT_SPEC"
+
+
+def sysfault_path():
+    """build/tools/sysfault (LAB_BUILD's): the ptrace fault supervisor."""
+    return BUILD / "tools" / "sysfault"
+
+
 def fault_env(spec, extra=None):
-    """The env for a lesson program under fault injection (fault/README.md):
-    LD_PRELOAD of LAB_BUILD's libfault.so and LAB_FAULT=spec, plus `extra`.
+    """The env for a lesson program under fault injection (LAB_FAULT's spec
+    syntax, fault/README.md), plus `extra`:
 
         r = lab.run_client("05-send-recv", "-i", "0", port=port,
                            env=fault_env("send:short=1;send:eintr=every3"))
 
-    A sanitizer build's libfault.so links libasan, which must come first in
-    LD_PRELOAD: it is put there."""
+    The faults are made from outside the program: Lab.start runs it under
+    tools/sysfault, a ptrace supervisor that shortens the length of its
+    sends and reads and fails its calls with EINTR at the syscall boundary,
+    whatever libc wrapper or raw syscall() made them, and reports each
+    injection to the harness (Proc.injected()). Nothing in the program's
+    own process decides whether a fault happens or was seen."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("fault injection from outside the program (tools/sysfault) needs x86_64")
+    if not sysfault_path().exists():
+        pytest.fail(f"{sysfault_path()} is missing: run 'make' first (fault injection)")
+    env = {SYSFAULT_SPEC: spec}
+    if extra:
+        env.update(extra)
+    return env
+
+
+def preload_fault_env(spec, extra=None):
+    """The env for LD_PRELOAD fault injection inside the program (LAB_FAULT and
+    LAB_BUILD's libfault.so): what students use for their own experiments,
+    and what tests of the interposer itself use. Never for grading: a raw
+    syscall() goes around it. A sanitizer build's libfault.so links libasan,
+    which must come first in LD_PRELOAD: it is put there."""
     lib = BUILD / "libfault.so"
     if not lib.exists():
         pytest.fail(f"{lib} is missing: run 'make' first (fault injection)")
@@ -92,11 +132,53 @@ def fault_env(spec, extra=None):
     return env
 
 
+def no_leak_check(env):
+    """env with LeakSanitizer off: it cannot run under ptrace (strace,
+    sysfault) and would fail a SAN=1 program at exit; leaks are checked in
+    the other tests."""
+    asan = (env or {}).get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", ""))
+    return {**(env or {}), "ASAN_OPTIONS": f"{asan}:detect_leaks=0".lstrip(":")}
+
+
+def strace_log_arg(path):
+    """strace's -o for a log at `path` of at most STRACE_LOG_CAP bytes: strace
+    writes into a pipe whose reader keeps that much and drops the rest, so a
+    program that floods its calls fills neither the disk nor the harness.
+    (strace waits for the reader before it exits: the log is whole then.)"""
+    return f"|head -c {STRACE_LOG_CAP} > {shlex.quote(str(path))}; cat > /dev/null"
+
+
+def cut_text(text, cap=MESSAGE_CAP):
+    """`text` for a message: its head and tail when longer than `cap`."""
+    if len(text) <= cap:
+        return text
+    return f"{text[:cap // 2]}\n[... {len(text) - cap} characters cut ...]\n{text[-cap // 2:]}"
+
+
+class OutputBudget:
+    """Bytes of output the harness still keeps for one test's programs."""
+
+    def __init__(self, total=OUTPUT_BUDGET):
+        self.left = total
+        self.lock = threading.Lock()
+
+    def take(self, n):
+        with self.lock:
+            n = min(n, self.left)
+            self.left -= n
+            return n
+
+
 class Proc:
     """A running program whose stdout and stderr are collected as they come."""
 
-    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None):
+    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None, fault_report=None, budget=None):
         self.argv = [str(a) for a in argv]
+        self._budget = budget or OutputBudget()
+        # Under sysfault (fault_env): its report, whose first line is the
+        # program's pid and each other line one injection.
+        self.fault_report = fault_report
+        self._program_pid = None
         self.popen = subprocess.Popen(
             self.argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=base_env(env), cwd=cwd, start_new_session=True)
@@ -113,22 +195,65 @@ class Proc:
 
     def _pump(self, stream, buf):
         # Keep reading to the end (a full pipe would block the program), but
-        # keep at most OUTPUT_CAP bytes: a program that floods its output (a
-        # loop spinning on recv() == 0) must not take the test runner's memory.
+        # keep at most OUTPUT_CAP bytes, and only while the test's budget
+        # lasts: a program that floods its output (a loop spinning on
+        # recv() == 0), or forty of them, must not take the runner's memory.
+        cut = False
         for chunk in iter(lambda: stream.read1(65536), b""):
             with self._cond:
-                room = OUTPUT_CAP - len(buf)
-                if room > 0:
-                    buf.extend(chunk[:room])
-                    if len(chunk) > room:
-                        buf.extend(b"\n[... output cut at %d bytes by the harness ...]\n" % OUTPUT_CAP)
+                keep = self._budget.take(min(len(chunk), max(OUTPUT_CAP - len(buf), 0))) if not cut else 0
+                buf.extend(chunk[:keep])
+                if keep < len(chunk) and not cut:
+                    cut = True
+                    buf.extend(b"\n[... output cut by the harness: it keeps %d bytes per stream and %d "
+                               b"for all of a test's programs ...]\n" % (OUTPUT_CAP, OUTPUT_BUDGET))
                 self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
 
     @property
     def pid(self):
-        return self.popen.pid
+        """The program's pid: under sysfault, the traced program's, not the supervisor's."""
+        if self.fault_report is None:
+            return self.popen.pid
+        if self._program_pid is None:
+            deadline = time.monotonic() + DEFAULT_WAIT
+            while self._program_pid is None:
+                first = self._report_lines()[:1]
+                if first and first[0].startswith("pid "):
+                    self._program_pid = int(first[0].split()[1])
+                elif self.popen.poll() is not None or time.monotonic() > deadline:
+                    self._supervisor_failed()
+                    raise AssertionError(f"sysfault never started {self.argv[self.argv.index('--') + 1]}"
+                                         f"\n--- stderr:\n{cut_text(self.stderr)}")
+                else:
+                    time.sleep(0.01)
+        return self._program_pid
+
+    def _report_lines(self):
+        try:
+            return Path(self.fault_report).read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+
+    def _supervisor_failed(self):
+        """sysfault could not run the program (no pid line): a machine without
+        ptrace for us is no fault of the program's."""
+        if self.popen.poll() is not None and "cannot trace" in self.stderr:
+            pytest.skip(f"fault injection needs ptrace, which this machine refuses:\n{self.stderr[-500:]}")
+
+    def injected(self, call=None):
+        """What sysfault injected into this program (and its children), one
+        dict per injection: {"pid", "call" (send, recv, ...), "syscall"
+        (sendto, write, ...), "fd", "what" ("short write 2->1", "EINTR")};
+        only those of `call` when given. [] when not run under faults."""
+        out = []
+        for line in self._report_lines() if self.fault_report else []:
+            m = re.match(r"^(\d+) (\w+) (\w+)\((-?\d+)\) (.*)$", line)
+            if m and (call is None or m.group(2) == call):
+                out.append({"pid": int(m.group(1)), "call": m.group(2), "syscall": m.group(3),
+                            "fd": int(m.group(4)), "what": m.group(5)})
+        return out
 
     @property
     def stdout(self):
@@ -160,8 +285,8 @@ class Proc:
                     raise AssertionError(
                         f"{self.argv[0]}: {pattern!r} never appeared on {stream} "
                         f"(exit {self.popen.poll()})\n{self.state()}"
-                        f"--- stdout:\n{self._out.decode('utf-8', 'replace')}"
-                        f"\n--- stderr:\n{self._err.decode('utf-8', 'replace')}")
+                        f"--- stdout:\n{cut_text(self._out.decode('utf-8', 'replace'))}"
+                        f"\n--- stderr:\n{cut_text(self._err.decode('utf-8', 'replace'))}")
                 self._cond.wait(min(left, 0.1))
 
     def wait(self, timeout=DEFAULT_WAIT):
@@ -172,10 +297,13 @@ class Proc:
             state = self.state()
             self.kill()
             raise AssertionError(
-                f"{' '.join(self.argv)} did not exit within {timeout}s\n{state}--- stdout:\n{self.stdout}"
-                f"\n--- stderr:\n{self.stderr}")
+                f"{' '.join(self.argv)} did not exit within {timeout}s\n{state}--- stdout:\n{cut_text(self.stdout)}"
+                f"\n--- stderr:\n{cut_text(self.stderr)}")
         for t in self._readers:
             t.join(5)
+        if self.fault_report is not None and not self._report_lines():
+            self._supervisor_failed()
+            raise AssertionError(f"sysfault could not run the program (exit {rc})\n--- stderr:\n{cut_text(self.stderr)}")
         return rc
 
     def state(self):
@@ -184,8 +312,9 @@ class Proc:
         return diagnose.state_of(self)
 
     def signal(self, sig):
+        """Send `sig` to the program itself (under sysfault too, so SIGSTOP stops it)."""
         if self.popen.poll() is None:
-            os.kill(self.popen.pid, sig)
+            os.kill(self.pid, sig)
 
     def kill(self):
         if self.popen.poll() is None:
@@ -195,24 +324,44 @@ class Proc:
                 pass
             self.popen.wait(5)
 
+    def forget_output(self):
+        """Let go of what the program printed (the test is over: a failed test's
+        traceback may keep this Proc alive for the rest of the run)."""
+        for t in self._readers:
+            t.join(1)
+        with self._cond:
+            self._out.clear()
+            self._err.clear()
+
     def json_trace(self):
         """The --json trace: one dict per line of stderr that is JSON."""
         return json_lines(self.stderr)
 
 
 class Result:
-    """What a finished program did: exit code, stdout, stderr."""
+    """What a finished program did: exit code, stdout, stderr (read from its
+    Proc when asked: no copies of a flood of output)."""
 
     def __init__(self, proc, rc):
         self.argv = proc.argv
         self.returncode = rc
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.stdout_bytes = proc.stdout_bytes
+        self._proc = proc
+
+    @property
+    def stdout(self):
+        return self._proc.stdout
+
+    @property
+    def stderr(self):
+        return self._proc.stderr
+
+    @property
+    def stdout_bytes(self):
+        return self._proc.stdout_bytes
 
     def __repr__(self):
-        return (f"<{' '.join(self.argv)} exit {self.returncode}>\n--- stdout:\n{self.stdout}"
-                f"\n--- stderr:\n{self.stderr}")
+        return (f"<{' '.join(self.argv)} exit {self.returncode}>\n--- stdout:\n{cut_text(self.stdout)}"
+                f"\n--- stderr:\n{cut_text(self.stderr)}")
 
 
 def json_lines(text):
@@ -269,21 +418,35 @@ def socket_call_names(calls):
 class Lab:
     """What the `lab` fixture gives a test: start programs, connect, clean up."""
 
-    def __init__(self):
+    def __init__(self, private=None):
         self.procs = []
         self.socks = []
+        # A folder only the harness can write (pytest's basetemp: root's
+        # 0700 folder when grading), for the fault reports.
+        self.private = Path(private) if private else None
+        self._reports = 0
+        self.budget = OutputBudget()
 
     def start(self, argv, env=None, strace=None):
-        """Start any program; with strace=FILE, under `strace -f` logging to FILE."""
+        """Start any program; with strace=FILE, under `strace -f` logging to
+        FILE; with env=fault_env(SPEC), under sysfault."""
+        spec = (env or {}).get(SYSFAULT_SPEC)
+        report = None
+        if spec is not None:
+            if strace:
+                pytest.fail("a program runs under strace or under fault injection, not both (one tracer)")
+            env = no_leak_check({k: v for k, v in env.items() if k != SYSFAULT_SPEC})
+            if self.private is None:
+                self.private = Path(tempfile.mkdtemp(prefix="lab-"))
+            self._reports += 1
+            report = self.private / f"sysfault-{self._reports}.report"
+            argv = [sysfault_path(), "-o", report, spec, "--", *argv]
         if strace:
             if not shutil.which("strace"):
                 pytest.fail("strace is not installed (run: make test, which installs it)")
-            argv = ["strace", "-f", "-qq", "-e", "trace=network,close", "-o", str(strace)] + list(argv)
-            # LeakSanitizer cannot run under ptrace and fails the program
-            # at exit (SAN=1 builds): leaks are checked in the other tests.
-            asan = (env or {}).get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", ""))
-            env = {**(env or {}), "ASAN_OPTIONS": f"{asan}:detect_leaks=0".lstrip(":")}
-        p = Proc(argv, env=env)
+            argv = ["strace", "-f", "-qq", "-e", "trace=network,close", "-o", strace_log_arg(strace)] + list(argv)
+            env = no_leak_check(env)
+        p = Proc(argv, env=env, fault_report=report, budget=self.budget)
         self.procs.append(p)
         return p
 
@@ -333,7 +496,7 @@ class Lab:
                     break
                 except (BlockingIOError, socket.timeout):
                     if gone:
-                        said = "".join(f"\n--- {p.argv[0]} (exit {p.popen.returncode}) stderr:\n{p.stderr}"
+                        said = "".join(f"\n--- {p.argv[0]} (exit {p.popen.returncode}) stderr:\n{cut_text(p.stderr)}"
                                        for p in self.procs)
                         raise AssertionError(f"no program connected: each one exited first{said}") from None
                     if time.monotonic() >= deadline:
@@ -377,6 +540,7 @@ class Lab:
                 pass
         for p in self.procs:
             p.kill()
+            p.forget_output()
 
 
 def seed_message(i):
@@ -407,6 +571,7 @@ def wait_until(condition, timeout=DEFAULT_WAIT):
 
 # Socket states as /proc/net/tcp shows them, in hex (include/net/tcp_states.h).
 TCP_TIME_WAIT = "06"
+TCP_CLOSE_WAIT = "08"
 TCP_LISTEN = "0A"
 
 
@@ -436,6 +601,15 @@ def unread_bytes(port, peer_port):
     (/proc/net/tcp's rx_queue), or None if there is no such socket."""
     for f in _tcp_table_rows():
         if (_port(f[1]), _port(f[2])) == (port, peer_port):
+            return int(f[4].split(":")[1], 16)
+    return None
+
+
+def accept_queue(port):
+    """Connections waiting in the accept queue of the LISTEN socket on `port`
+    (/proc/net/tcp's rx_queue for a listening socket), or None if nothing listens."""
+    for f in _tcp_table_rows():
+        if _port(f[1]) == port and f[3] == TCP_LISTEN:
             return int(f[4].split(":")[1], 16)
     return None
 
@@ -482,13 +656,13 @@ def wait_blocked_in(proc, call, timeout=DEFAULT_WAIT):
             last = "(gone)"
         time.sleep(0.02)
     raise AssertionError(f"{proc.argv[0]} never blocked in {call}() (wchan: {last})"
-                         f"\n--- stderr:\n{proc.stderr}")
+                         f"\n--- stderr:\n{cut_text(proc.stderr)}")
 
 
 @pytest.fixture
-def lab():
+def lab(tmp_path_factory):
     """Start lesson programs and raw peers; everything is killed at the end."""
-    lab = Lab()
+    lab = Lab(tmp_path_factory.mktemp("lab"))
     yield lab
     lab.cleanup()
 

@@ -1,16 +1,20 @@
 """lessoncheck - judge a lesson program by what it does, not by what it prints.
 
-The lesson tests look at three things a student's code cannot fake by
-printing: the system calls strace sees, the socket calls the kit's
-interposed trace records (`--json` on stderr: the student's code never
-writes it), and the bytes on the wire. These helpers read the first two in
-a form that tolerates equivalent code: `socket(AF_INET, SOCK_STREAM, 0)` and
+The lesson tests look only at what the grader sees from outside the
+student's process: the system calls strace sees (with -yy, strace asks the
+kernel what each fd is: `3<TCP:[0.0.0.0:5005]>`), the kernel's tables
+(/proc/net/tcp, /proc/PID), and the bytes on the wire. The kit's own trace
+(`--json`, the text on stderr) is printed by code inside the student's
+process, so a program could print it without making the calls: a test may
+show it in its message (json_describe), never score from it. These helpers
+read strace's log in a form that tolerates equivalent code:
+`socket(AF_INET, SOCK_STREAM, 0)` and
 `socket(PF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP)` are the same
 step; `accept4` is `accept`; `sendto`/`write` on a socket are `send`.
 
-    calls = strace_calls(log)                  # [Call(name, args, ret, errno)]
+    calls = strace_calls(log)                  # [Call(name, args, ret, errno, note)]
     assert api_names(calls) == ["socket", "bind"]
-    ev = json_calls(proc.stderr)               # [{"call": "bind", "ret": 0, ...}]
+    socket_view(calls[0].note)                 # {"local": None, "peer": None}: no address yet
 """
 import os
 import re
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from labharness import ADDR_RE, DEFAULT_WAIT, Result, json_lines, parse_strace, program
+from labharness import ADDR_RE, DEFAULT_WAIT, Result, json_lines, parse_strace, program, strace_log_arg
 
 # The syscall (strace) or libc call (--json trace) -> the lesson's name for it.
 API_NAMES = {
@@ -40,6 +44,8 @@ class Call:
     args: str           # strace's argument text
     ret: int            # the result (-1 on failure; None when strace saw none)
     errno: str          # EADDRINUSE, ... or "" on success
+    note: str = ""      # what the kernel said the fd is (strace -yy): the new fd's
+                        # for socket()/accept(), the first argument's otherwise
 
     def arg(self, i):
         """The i-th top-level argument as text (braces and brackets kept whole)."""
@@ -81,7 +87,7 @@ def start_strace(lab, argv, log, env=None):
     # LeakSanitizer cannot run under ptrace (SAN=1 builds): leaks are checked elsewhere.
     asan = (env or {}).get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", ""))
     env = {**(env or {}), "ASAN_OPTIONS": f"{asan}:detect_leaks=0".lstrip(":")}
-    return lab.start(STRACE + ["-o", str(log)] + [str(a) for a in argv], env=env)
+    return lab.start(STRACE + ["-o", strace_log_arg(log)] + [str(a) for a in argv], env=env)
 
 
 def run_strace(lab, argv, log, env=None, timeout=DEFAULT_WAIT):
@@ -112,6 +118,8 @@ def strace_calls(log, sockets_only=True):
     for name, args, result in parse_strace(log):
         first = FD_NOTE_RE.match(args)
         on_socket = bool(first and SOCKET_NOTE_RE.match(first.group(2)))
+        made = FD_NOTE_RE.match(result)
+        note = made.group(2) if made else first.group(2) if first else ""
         args = FD_NOTE_RE.sub(r"\1", args)
         result = FD_NOTE_RE.sub(r"\1", result)
         if name in ("read", "write") and not on_socket:
@@ -121,11 +129,11 @@ def strace_calls(log, sockets_only=True):
         if name not in API_NAMES:
             if name in ("setsockopt", "getsockname", "getpeername", "getsockopt"):
                 m = re.match(r"(-?\d+)", result)
-                calls.append(Call(name, name, args, int(m.group(1)) if m else None, errno_of(result)))
+                calls.append(Call(name, name, args, int(m.group(1)) if m else None, errno_of(result), note))
             continue
         m = re.match(r"(-?\d+)", result)
         ret = int(m.group(1)) if m else None
-        call = Call(API_NAMES[name], name, args, ret, errno_of(result))
+        call = Call(API_NAMES[name], name, args, ret, errno_of(result), note)
         if call.name in ("socket", "accept") and ret is not None and ret >= 0:
             open_socks.add(ret)
         if call.name == "close":
@@ -166,6 +174,28 @@ def is_tcp_socket(call, family="AF_INET"):
     return fam_ok and type_ok and proto_ok
 
 
+def socket_view(note):
+    """What the kernel says of a TCP socket fd, from strace -yy's note:
+    {"local": "0.0.0.0:5005" or None, "peer": "127.0.0.1:40000" or None}.
+    `TCP:[4691128]` (an inode only) is a socket with no address and no
+    connection, state CLOSE; `TCP:[a:p]` is bound; `TCP:[a:p->b:q]` is
+    connected (`TCPv6:[[::1]:p->[::1]:q]` for IPv6). None when the note is
+    not a TCP socket's."""
+    proto, _, rest = (note or "").partition(":")
+    if proto not in ("TCP", "TCPv6") or not (rest.startswith("[") and rest.endswith("]")):
+        return None
+    inner = rest[1:-1]
+    if inner.isdigit():
+        return {"local": None, "peer": None}
+    local, _, peer = inner.partition("->")
+    return {"local": local or None, "peer": peer or None}
+
+
+def endpoint_port(text):
+    """The port of an -yy endpoint: `127.0.0.1:5005` or `[::1]:5005` -> 5005."""
+    return int(text.rsplit(":", 1)[1]) if text and text.rsplit(":", 1)[-1].isdigit() else None
+
+
 def sockaddr_port(text):
     """The port of a strace'd sockaddr: `{sa_family=AF_INET, sin_port=htons(5005), ...}` -> 5005."""
     m = re.search(r"sin6?_port=htons\((\d+)\)", text)
@@ -178,7 +208,8 @@ def sockaddr_ip(text):
     return m.group(1) if m else None
 
 
-# The interposed trace (--json): what the kit records of each socket call.
+# The interposed trace (--json): what the kit's code inside the program says
+# of each socket call. For people reading a failure, never for a score.
 
 def json_calls(stderr):
     """The call events of a --json trace (notes and views without a call skipped),

@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from labharness import ROOT, BUILD, base_env, fault_env, seed_message, unquote_data
+from labharness import ROOT, BUILD, base_env, seed_message, unquote_data
+from labharness import preload_fault_env as fault_env   # the interposer's LAB_FAULT, in-process
 
 TALKING = ["05-send-recv", "06-close"]        # lessons whose programs send/recv
 BINDING = ["02-bind", "03-listen", "04-accept", "05-send-recv", "06-close"]

@@ -351,9 +351,10 @@ def test_grade_all_writes_a_gradebook_skips_what_is_graded_and_sums_up(scratch):
     assert rows["bob"][1:] == ["0", "0", "10", "build failed: 01-socket"]
     assert rows["dave.txt"][4].startswith("refused: ")
     for student in ("alice", "bob", "carol"):
-        assert (out / student / "results.json").exists() and (out / student / "junit.xml").exists()
-        assert (out / student / "feedback.md").exists()
-    assert "Not graded: refused: " in (out / "dave.txt" / "feedback.md").read_text()
+        assert (out / "students" / student / "results.json").exists() and \
+            (out / "students" / student / "junit.xml").exists()
+        assert (out / "students" / student / "feedback.md").exists()
+    assert "Not graded: refused: " in (out / "students" / "dave.txt" / "feedback.md").read_text()
     assert (out / "similarity.md").exists()
     assert re.search(r"grade-all: 4/4 \S+: ", r.stderr), r.stderr      # the running count, no terminal
     assert "graded 3 of 4 submissions; mean 6.7/10" in r.stdout, r.stdout
