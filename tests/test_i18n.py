@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from labharness import BUILD, LESSONS, ROOT, fault_env, free_port, json_lines, program
+from labharness import BUILD, LESSONS, ROOT, fault_env, free_port, preload_fault_env, json_lines, program
 
 CATALOG = BUILD / "locale" / "zh_CN" / "LC_MESSAGES" / "socketlab.mo"
 PO = ROOT / "po" / "zh_CN.po"
@@ -249,13 +249,13 @@ def test_the_fault_tag_is_all_chinese_and_the_json_stays_english(lab):
     """[注入：短写], not [注入： short write]; --json keeps the English words."""
     server = lab.server("06-close", "-q", env=EN)
     r = lab.run_client("06-close", "-n", "1", "-i", "0", port=server.port,
-                       env=fault_env("send:short=16", ZH))
+                       env=preload_fault_env("send:short=16", ZH))
     assert r.returncode == 0, r
     tags = re.findall(r"\[注入[^\]]*\]", r.stderr)
     assert tags and set(tags) == {"[注入：短写]"}, r.stderr
     server = lab.server("06-close", "-q", env=EN)
     r = lab.run_client("06-close", "-n", "1", "-i", "0", "--json", port=server.port,
-                       env=fault_env("send:short=16", ZH))
+                       env=preload_fault_env("send:short=16", ZH))
     assert {e.get("injected") for e in json_lines(r.stderr)} >= {"short write"}, r.stderr
 
 
