@@ -195,13 +195,13 @@ def test_grade_all_writes_feedback_per_student_and_finds_two_students_sharing_co
     # The handout's own lines are not what makes them alike.
     assert "parse_server_args(argc, argv, ABOUT" not in shared, shared
     for student in ("alice", "bob", "carol", "erin"):
-        md = (out / student / "feedback.md").read_text()
+        md = (out / "students" / student / "feedback.md").read_text()
         assert md.startswith(f"# socketlab: feedback for {student}") and "```text\nlesson" in md, md
-    carol = (out / "carol" / "feedback.md").read_text()
+    carol = (out / "students" / "carol" / "feedback.md").read_text()
     assert "**Score: 0 of 10**" in carol and "## What to fix" in carol, carol
     assert "write step 1 at TODO(step 1) in lessons/01-socket/server.c" in carol or \
         "step 1 not implemented yet" in carol, carol
-    assert "Every test passed." in (out / "alice" / "feedback.md").read_text()
+    assert "Every test passed." in (out / "students" / "alice" / "feedback.md").read_text()
 
 
 def docker_available():
@@ -270,15 +270,15 @@ def test_a_lesson_handed_in_byte_for_byte_by_classmates_is_graded_once(scratch):
            "--lesson", "01-socket", "--lesson", "02-bind", "--jobs", "3"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=500)
     assert r.returncode == 0, r.stdout + r.stderr
-    graded = {s: json.loads((out / s / "grade.json").read_text()) for s in ("ann", "ben", "cy")}
+    graded = {s: json.loads((out / "students" / s / "grade.json").read_text()) for s in ("ann", "ben", "cy")}
     reused = [s for s, g in graded.items() if g.get("same_as_graded_before") == ["01-socket"]]
     assert len(reused) == 2, {s: g.get("same_as_graded_before") for s, g in graded.items()}
     for g in graded.values():
         assert (g["score"], g["status"]) == (25, "ok"), g
-    results = [json.loads((out / s / "results.json").read_text()) for s in ("ann", "ben", "cy")]
+    results = [json.loads((out / "students" / s / "results.json").read_text()) for s in ("ann", "ben", "cy")]
     assert len({json.dumps([(t["name"], t["score"]) for t in r["tests"]]) for r in results}) == 1
     r = subprocess.run(cmd + ["--force", "--no-cache"], capture_output=True, text=True, timeout=500)
     assert r.returncode == 0, r.stdout + r.stderr
     for s in ("ann", "ben", "cy"):
-        g = json.loads((out / s / "grade.json").read_text())
+        g = json.loads((out / "students" / s / "grade.json").read_text())
         assert not g.get("same_as_graded_before") and g["score"] == 25, g

@@ -25,6 +25,7 @@ grade-all that stops a grading as a whole. `make redteam` ends with a
 table: attack, mode, held (grader/tests/conftest.py).
 """
 import bz2
+import csv
 import fcntl
 import hashlib
 import io
@@ -521,11 +522,11 @@ def test_grade_all_takes_hostile_names_and_refusals_in_its_stride(request, scrat
         assert r.returncode == 0, r.stdout + r.stderr
         assert "Traceback" not in r.stderr, r.stderr
         book = (out / "gradebook.csv").read_text().splitlines()
-        rows = {line.split(",")[0]: line.split(",") for line in book[1:]}
+        rows = {row[0]: row for row in csv.reader(book[1:])}
         assert rows["alice"][1:3] == ["10", "10"] and rows["gradebook.csv"][1:3] == ["10", "10"], book
         assert [k for k in rows if k.endswith("=1+2")] == ["'=1+2"], book
         assert not any(k.startswith(("=", "+", "-", "@")) for k in rows), book
-        assert rows["mallory"][3].startswith("refused: "), book
+        assert rows["mallory"][-1].startswith("refused: "), book
         assert "graded 4 of 5 submissions; mean 10.0/10" in r.stdout, r.stdout
         assert (out / "students" / "gradebook.csv" / "results.json").is_file()
 
