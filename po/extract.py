@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """extract.py - every message the programs print, into a .pot template.
 
-Runs xgettext over src/*.c and lessons/*/*.c with the kit's keywords: _()
+Runs xgettext over src/*.c, src/interpose/*.c and lessons/*/*.c with the kit's keywords: _()
 and N_(), C_()/NC_()/NP_() with a context, and the format argument of the error
 helpers (die_call, warn_call, die_msg, die_usage), which translate it
 themselves so the lessons stay plain C. The lessons' ABOUT text (`#define
@@ -26,7 +26,8 @@ ABOUT = re.compile(r'^#\s*define\s+ABOUT\s+((?:"(?:[^"\\]|\\.)*"\s*\\?\s*\n?\s*)
 
 
 def sources():
-    files = sorted((ROOT / "src").glob("*.c")) + sorted((ROOT / "lessons").glob("*/*.c"))
+    files = (sorted((ROOT / "src").glob("*.c")) + sorted((ROOT / "src").glob("*/*.c")) +
+             sorted((ROOT / "lessons").glob("*/*.c")))
     return [f.relative_to(ROOT).as_posix() for f in files]
 
 
