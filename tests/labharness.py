@@ -60,7 +60,7 @@ def base_env(extra=None):
 
 
 def fault_env(spec, extra=None):
-    """The env for a lesson program under fault injection (fault/README.md):
+    """The env for a lesson program under fault injection (src/interpose/README.md):
     LD_PRELOAD of LAB_BUILD's libfault.so and LAB_FAULT=spec, plus `extra`.
 
         r = lab.run_client("05-send-recv", "-i", "0", port=port,
@@ -485,7 +485,7 @@ def lab():
 
 
 def unquote_data(text):
-    """The bytes behind a data line's quoting (quote_bytes in src/trace.c):
+    """The bytes behind a data line's quoting (quote_bytes in src/interpose/decode.c):
     `\\xNN` is the byte NN, `\\\\` and `\\"` are themselves, the rest is UTF-8."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")

@@ -332,6 +332,8 @@ void line_wrap(const struct line *l, struct line *out, size_t cols, size_t inden
             size_t fit;
 
             if (!first) {                   /* a piece after the first: indented */
+                while (out->len > 0 && out->buf[out->len - 1] == ' ')
+                    out->buf[--out->len] = '\0';
                 line_str(out, "\n");
                 for (size_t i = 0; i < lead + indent; i++)
                     line_str(out, " ");

@@ -62,7 +62,7 @@ static const char *any_labels[ARRAY_LEN(any_ids)];
 
 /* The trace's own words: trace_message()'s, then the rest. */
 enum { T_SERVER = MSG_COUNT, T_CLIENT, T_STEP, T_INJECTED, T_NEXT, T_VIEW_CLOSED,
-       T_VIEW_LISTEN, T_VIEW, T_OTHER_SOCKET, T_NOT_SOCKET, T_COUNT };
+       T_VIEW_LISTEN, T_VIEW, T_VIEW_COMPACT, T_OTHER_SOCKET, T_NOT_SOCKET, T_COUNT };
 static const char *const word_ids[T_COUNT] = {
     [MSG_SHORT_WRITE] = N_("short write: the kernel took %zd of %zu bytes; send the rest"),
     [MSG_PEER_CLOSED] = N_("0 bytes: the peer closed its end (FIN); no more data will come"),
@@ -76,6 +76,8 @@ static const char *const word_ids[T_COUNT] = {
     [T_VIEW_CLOSED] = N_("kernel: fd %d %s (no connection)"),
     [T_VIEW_LISTEN] = N_("kernel: fd %d %s, accept queue %u of %u"),
     [T_VIEW] = N_("kernel: fd %d %s, %d bytes unread, %d unacknowledged (%d not yet sent)"),
+    /* TRANSLATORS: the same, short, for the compact trace (LAB_TRACE=compact). */
+    [T_VIEW_COMPACT] = N_("kernel: fd %d %s, unread %d, unacked %d, unsent %d"),
     /* TRANSLATORS: the label of a call on a socket that is not TCP or UDP:
      * "AF_UNIX socket" (tools/trace --all). */
     [T_OTHER_SOCKET] = N_("%s socket"),
@@ -332,7 +334,8 @@ static void add_view_text(struct line *l, int fd, struct kernel_view v)
     else if (strcmp(v.state, "LISTEN") == 0)
         line_fmt(l, word(T_VIEW_LISTEN), fd, v.state, v.queued, v.backlog);
     else
-        line_fmt(l, word(T_VIEW), fd, v.state, v.unread, v.unacked, v.unsent);
+        line_fmt(l, word(mode == TRACE_COMPACT ? T_VIEW_COMPACT : T_VIEW), fd, v.state, v.unread,
+                 v.unacked, v.unsent);
     line_str(l, use_colour ? "\033[0m" : "");
 }
 

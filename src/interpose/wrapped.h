@@ -42,9 +42,11 @@ enum call_kind {
     K_CLOSE     /**< close */
 };
 
-/* The wrapped functions: name, kind, the LAB_FAULT call that names it (or
- * FC_NONE). The fortified __*_chk ones check their size and call the
- * plain wrapper, so they need no row of their own. */
+/**
+ * The wrapped functions: name, kind, the LAB_FAULT call that names it (or
+ * FC_NONE), each given to @p X. The fortified __*_chk ones check their size
+ * and call the plain wrapper, so they need no row of their own.
+ */
 #define WRAPPED_CALLS(X) \
     X(socket, K_SOCKET, FC_SOCKET)          X(socketpair, K_SOCKET, FC_SOCKET) \
     X(bind, K_BIND, FC_BIND)                X(listen, K_LISTEN, FC_LISTEN) \
@@ -96,9 +98,12 @@ extern const struct wrapped_call wrapped_calls[W_COUNT];
  */
 void *real_fn(enum wrapped w);
 
-/* In the preload library only the wrappers are exported (the rest is
- * hidden: -fvisibility=hidden), so a traced program's own functions of
- * the same names cannot replace the interposer's helpers. */
+/**
+ * @def WRAPPER
+ * In the preload library only the wrappers are exported (the rest is
+ * hidden: -fvisibility=hidden), so a traced program's own functions of the
+ * same names cannot replace the interposer's helpers.
+ */
 #ifdef LAB_PRELOAD
 #define WRAPPER __attribute__((visibility("default")))
 #else
