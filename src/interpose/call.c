@@ -14,11 +14,12 @@
 #include "sockio.h"
 #include "trace.h"
 
-/* In the trace's scope: TCP and UDP sockets (and an epoll instance that
- * watches one), or every fd with --all. */
-static int in_scope(struct fd_info i)
+/* In the trace's scope: TCP and UDP sockets (and the waits of an epoll
+ * instance that watches one), or every fd with --all. */
+static int in_scope(enum wrapped w, struct fd_info i)
 {
-    return fd_is_inet(i) || (i.kind == FD_EPOLL && i.watches_inet) || trace_all();
+    return fd_is_inet(i) || (i.kind == FD_EPOLL && i.watches_inet && wrapped_calls[w].kind == K_WAIT) ||
+           trace_all();
 }
 
 /* Whether the program has made a call on a TCP or UDP socket yet. */
@@ -41,7 +42,7 @@ int call_wanted_info(struct call *c, enum wrapped w, int fd, struct fd_info info
     c->step = 0;
     memset(&c->fault, 0, sizeof(c->fault));
     line_init(&c->text);
-    return in_scope(info);
+    return in_scope(w, info);
 }
 
 int call_wanted(struct call *c, enum wrapped w, int fd, enum fd_trust trust)
