@@ -38,12 +38,14 @@ END_RE = re.compile(r"^\s*/\* END SOLUTION \*/\s*$")
 STUB_RE = re.compile(r"^\s*/\* STUB: (.*) \*/\s*$")
 STEP_RE = re.compile(r"not_implemented\((\d+)\)")
 
-# Grader-only files: never in the handout. bench/ holds a bare C ping-pong and
-# fuzz/ a copy of the server's recv loop: complete answers in all but name.
+# Grader-only files: never in the handout. bench/ holds a bare C ping-pong,
+# fuzz/ a copy of the server's recv loop, and tests/transparency/ small TCP
+# programs with send and receive loops: complete answers in all but name.
 # The maintainers' own targets (Docker images, fuzzing) and their README
 # parts do not work in a student's tree, or are not for students.
 EXCLUDE = ("tests/grading/", "tests/mutants/", "mk/grading.mk", "docs/readme-graders.md", "bench/", "fuzz/",
-           "mk/hardening.mk", "mk/docker.mk", "docs/readme-docs.md")
+           "mk/hardening.mk", "mk/docker.mk", "docs/readme-docs.md", "tests/transparency/",
+           "tests/test_transparency.py")
 
 # What the handout has in place of the kit's files (handout path <- kit path).
 HERE = Path(__file__).resolve().parent
