@@ -2,8 +2,9 @@
  * decode.h - a call's arguments as text: flags by name, addresses,
  * quoted data, options, poll and select sets. The decoder only reads what
  * the kernel accepted (the caller says how much), or copies memory through
- * the kernel (process_vm_readv), which refuses a bad pointer instead of
- * crashing: then the pointer itself is shown, as strace does.
+ * the kernel (process_vm_readv, or a pipe where that is not allowed), which
+ * refuses a bad pointer instead of crashing: then the pointer itself is
+ * shown, as strace does.
  */
 #ifndef SOCKETLAB_DECODE_H
 #define SOCKETLAB_DECODE_H
@@ -43,6 +44,8 @@ extern const struct flag_names sock_flags;    /**< SOCK_NONBLOCK, SOCK_CLOEXEC *
 /**
  * @brief Copy memory the program named, through the kernel: a bad pointer
  *        makes it fail instead of crashing (async-signal-safe; errno kept).
+ *        Where seccomp refuses process_vm_readv (Docker), a pipe of its own
+ *        carries the bytes (up to PIPE_BUF of them).
  * @param dst  where to copy.
  * @param src  the program's pointer.
  * @param n    how many bytes.

@@ -28,9 +28,9 @@
 /* How many bytes of a call's data its line shows. */
 #define DATA_SHOWN 48
 #define COMPACT_DATA_SHOWN 16
-/* A compact line's columns: with Compose's prefix ("server_1  | ", 12
- * columns) it still fits an 80-column projector. */
-#define COMPACT_COLUMNS 66
+/* A compact line's columns: with Compose's prefix ("server_1       | ",
+ * 17 columns with the slow profile's names to pad to) it fits 80. */
+#define COMPACT_COLUMNS 62
 /* A compact line too long for that goes on under a deeper indent. */
 #define COMPACT_INDENT 4
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
