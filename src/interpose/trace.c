@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <linux/sockios.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ static int use_colour;
 static int pausing, pause_ok;       /* --pause, and stdin and trace are terminals */
 static int scope_all;               /* LAB_TRACE_ALL: every fd, not only TCP/UDP */
 static pid_t main_pid;              /* children (fork) name themselves */
+static pid_t this_pid;              /* getpid(), kept: a line costs no syscall for it */
 
 /* A message with a context (xgettext --keyword=NP_:1c,2): the server's
  * "create socket" and the client's are two words in Chinese. */
@@ -160,8 +162,16 @@ static void settle_output(void)
     pause_ok = tracefd_is_tty() && isatty(STDIN_FILENO);
 }
 
+/* In a forked child (pthread_atfork): its own pid from now on. */
+static void note_child_pid(void)
+{
+    this_pid = getpid();
+}
+
 void trace_init(enum trace_role r, enum trace_mode m)
 {
+    static int registered;
+
     i18n_init();
     __atomic_store_n(&role, r, __ATOMIC_RELAXED);
     /* tools/trace --json runs a kit program with LAB_TRACE=json; the
@@ -169,7 +179,9 @@ void trace_init(enum trace_role r, enum trace_mode m)
     mode = m == TRACE_TEXT ? mode_named(getenv("LAB_TRACE"), TRACE_TEXT) : m;
     pausing = pausing || env_on("LAB_PAUSE");
     scope_all = env_on("LAB_TRACE_ALL");
-    main_pid = getpid();
+    main_pid = this_pid = getpid();
+    if (!registered && pthread_atfork(NULL, NULL, note_child_pid) == 0)
+        registered = 1;
     translate();
     settle_output();
 }
@@ -273,7 +285,7 @@ static void add_who(struct line *l)
     enum trace_role r = trace_role();
     const char *name = role_guessed || r == ROLE_UNKNOWN ? program_invocation_short_name
                        : word(r == ROLE_SERVER ? T_SERVER : T_CLIENT);
-    pid_t pid = getpid();
+    pid_t pid = this_pid;
 
     if (mode == TRACE_COMPACT) {
         if (pid != main_pid)
@@ -384,7 +396,7 @@ static void add_json_head(struct line *l, int step)
     line_str(l, "{\"prog\":");
     line_json(l, r == ROLE_SERVER ? "server" : r == ROLE_CLIENT ? "client"
                                              : program_invocation_short_name);
-    line_fmt(l, ",\"pid\":%ld,\"ts\":%lld.", (long)getpid(), (long long)now.tv_sec);
+    line_fmt(l, ",\"pid\":%ld,\"ts\":%lld.", (long)this_pid, (long long)now.tv_sec);
     line_udec(l, (unsigned long long)now.tv_nsec, 9);
     line_fmt(l, ",\"step\":%d", step);
 }
