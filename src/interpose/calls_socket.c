@@ -222,7 +222,7 @@ static int accept_common(enum wrapped w, int fd, struct sockaddr *addr, socklen_
     int nfd, err;
 
     if (!active || !call_wanted(&c, w, fd, FD_SOCKET_CALL)) {
-        flush_before_wait(fd, flags & SOCK_NONBLOCK ? MSG_DONTWAIT : 0);
+        flush_before_wait(fd, 0);
         nfd = w == W_accept ? REAL(accept)(fd, addr, len) : REAL(accept4)(fd, addr, len, flags);
         if (active)             /* known, and out of scope (a Unix-domain listener) */
             fd_note_socket(nfd, c.info.family, SOCK_STREAM, 0, P_CONNECTED);

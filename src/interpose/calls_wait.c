@@ -27,7 +27,7 @@ static long poll_scope(const struct pollfd *fds, nfds_t n, int after, int *liste
 
     *listening = 0;
     for (nfds_t i = 0; i < n; i++) {
-        struct fd_info info = fd_lookup(fds[i].fd, FD_ANY_CALL);
+        struct fd_info info = fd_lookup(fds[i].fd, FD_KNOWN);
 
         if (!fd_is_inet(info) && !trace_all())
             continue;
@@ -86,7 +86,7 @@ static void poll_end(struct call *c, const struct pollfd *fds, nfds_t n, int rc)
     const char *note = NULL;
 
     for (nfds_t i = 0; rc > 0 && i < n; i++)
-        if ((fds[i].revents & POLLIN) && fd_lookup(fds[i].fd, FD_ANY_CALL).phase == P_LISTENING)
+        if ((fds[i].revents & POLLIN) && fd_lookup(fds[i].fd, FD_KNOWN).phase == P_LISTENING)
             note = trace_message(MSG_HANDSHAKE_DONE);
     call_end(c, rc, n == 1 && rc > 0 ? fds[0].fd : -1, note);
 }
@@ -215,7 +215,7 @@ static int select_wanted(struct call *c, enum wrapped w, const struct fd_sets *s
 
         if (!FD_ISSET(fd, &s->set[0]) && !FD_ISSET(fd, &s->set[1]) && !FD_ISSET(fd, &s->set[2]))
             continue;
-        i = fd_lookup(fd, FD_ANY_CALL);
+        i = fd_lookup(fd, FD_KNOWN);
         if (!fd_is_inet(i) && !trace_all())
             continue;
         if (first == -1)
@@ -344,7 +344,7 @@ WRAPPER int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     struct call c;
     int rc;
 
-    if (!call_wanted(&c, W_epoll_ctl, fd, FD_ANY_CALL))
+    if (!call_wanted(&c, W_epoll_ctl, fd, FD_KNOWN))
         return REAL(epoll_ctl)(epfd, op, fd, ev);
     line_fmt(&c.text, "epoll_ctl(%d, ...)", epfd);
     call_begin(&c);
@@ -385,7 +385,7 @@ static int epoll_wait_common(enum wrapped w, int epfd, struct epoll_event *event
         line_dec(&tmo_text, timeout);
     if (!zero)
         flush_before_wait(-1, 0);
-    if (!call_wanted(&c, w, epfd, FD_ANY_CALL))
+    if (!call_wanted(&c, w, epfd, FD_KNOWN))
         return w == W_epoll_wait ? REAL(epoll_wait)(epfd, events, max, timeout)
              : w == W_epoll_pwait ? REAL(epoll_pwait)(epfd, events, max, timeout, mask)
              : REAL(epoll_pwait2)(epfd, events, max, ts, mask);

@@ -127,6 +127,8 @@ struct fd_info fd_lookup(int fd, enum fd_trust trust)
         return i;
     if (fd >= FD_TABLE || trust == FD_CONFIRM || i.kind == FD_UNKNOWN)
         return confirm(fd);
+    if (trust == FD_KNOWN)
+        return i;
     if (trust == FD_SOCKET_CALL)    /* such a call on a "non-socket": stale */
         return socket ? i : confirm(fd);
     return socket ? confirm(fd) : i;

@@ -36,6 +36,7 @@ struct fd_info {
 enum fd_trust {
     FD_SOCKET_CALL, /**< only a socket takes it (send, bind): trust a socket entry */
     FD_ANY_CALL,    /**< any fd takes it (read, close): confirm a socket entry */
+    FD_KNOWN,       /**< trust any entry, ask only about an fd never seen (a poll's set) */
     FD_CONFIRM      /**< always ask the kernel (before injecting a fault) */
 };
 
