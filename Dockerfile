@@ -1,7 +1,7 @@
 # Dockerfile - the socketlab lessons in a small image, for `docker compose up` and the Docker tests.
 # Build stage compiles every lesson with the repo's Makefile; the runtime stage keeps only the
 # programs, /opt/socketlab/<lesson>/server and client, and runs them as an unprivileged user.
-# Offline sites: tests/docker/base-image.sh builds BASE_IMAGE with debootstrap when it is missing.
+# Offline sites: docker/base-image.sh builds BASE_IMAGE with debootstrap when it is missing.
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -39,7 +39,7 @@ RUN apt-get update \
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin lab
 COPY --from=build /out/ /opt/socketlab/
 COPY --from=build /src/build/tools/slowlink /usr/local/bin/slowlink
-COPY tests/docker/image-help.sh /usr/local/bin/socketlab-help
+COPY docker/image-help.sh /usr/local/bin/socketlab-help
 # Traces on stderr, no colour codes in `docker logs`; the final lesson's programs on PATH.
 ENV NO_COLOR=1 PATH=/opt/socketlab/06-close:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 USER lab

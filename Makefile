@@ -12,7 +12,7 @@
 #   make fault-demo lesson 06 under injected short writes and EINTR
 #   make fuzz       libFuzzer over the receive path and argument parsing
 #   make clean      remove build/
-#   make help       this list, and every topic's targets from mk/*.mk
+#   make help       this list, and every topic's targets from mk/*.mk and grader/grader.mk
 #
 # V=1 shows the full commands. Each topic's targets live in mk/<topic>.mk.
 
@@ -52,6 +52,15 @@ LIB_SRCS := $(wildcard src/*.c src/interpose/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libsocketlab.a
 PROGRAMS := $(foreach l,$(LESSONS),$(patsubst lessons/$(l)/%.c,$(BUILD)/$(l)/%,$(wildcard lessons/$(l)/*.c)))
+# A lesson with no client.c of its own, after one that has one, runs the
+# latest earlier lesson's client: lessons 08-10 change only the server, so
+# build/08-fork/client is lesson 07's client, built from its client.o.
+CLIENT_LESSONS := $(patsubst lessons/%/client.c,%,$(sort $(wildcard lessons/*/client.c)))
+# $(call before,A,B): A when lesson A comes before lesson B (names sort in order).
+before    = $(and $(filter-out $(2),$(1)),$(filter $(1),$(firstword $(sort $(1) $(2)))))
+client_of = $(lastword $(foreach c,$(CLIENT_LESSONS),$(call before,$(c),$(1))))
+BORROWED  := $(foreach l,$(filter-out $(CLIENT_LESSONS),$(LESSONS)),$(if $(call client_of,$(l)),$(l)))
+PROGRAMS  += $(BORROWED:%=$(BUILD)/%/client)
 BENCH    := $(BUILD)/bench/pingpong
 # tools/*.c: slowlink, netem's delay and loss without netem (compose's slow
 # profile). By wildcard: the grader's kit carries no tools/ and builds none.
@@ -86,6 +95,13 @@ $(BUILD)/$(1)/%: $(BUILD)/$(1)/%.o $(LIB)
 	$$(Q)$$(CC) $$(LDFLAGS) $$(SAN_FLAGS) $$(LAB_LDFLAGS) -o $$@ $$(filter-out $(LIB),$$^) $$(LIB_WHOLE) $$(LDLIBS)
 endef
 $(foreach l,$(LESSONS),$(eval $(call lesson_rules,$(l))))
+define borrowed_client
+$(BUILD)/$(1)/client: $(BUILD)/$(2)/client.o $(LIB)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@ (lesson $(2)'s client)")
+	$$(Q)$$(CC) $$(LDFLAGS) $$(SAN_FLAGS) $$(LAB_LDFLAGS) -o $$@ $$(filter-out $(LIB),$$^) $$(LIB_WHOLE) $$(LDLIBS)
+endef
+$(foreach l,$(BORROWED),$(eval $(call borrowed_client,$(l),$(call client_of,$(l)))))
 .SECONDARY:
 
 $(BUILD)/bench/%.o: bench/%.c
@@ -139,12 +155,15 @@ clean:
 
 # One source: the header comment of this file and of each mk/*.mk.
 help:
-	@for f in Makefile $(sort $(wildcard mk/*.mk)) src/interpose/interpose.mk; do \
+	@for f in Makefile $(sort $(wildcard mk/*.mk)) src/interpose/interpose.mk \
+	    $(wildcard grader/grader.mk); do \
 	    sed -n '1,/^[^#]/{/^#   /s/^#   /  /p}' $$f; done
 
-# Each topic's targets (docker, docs, grading, hardening) live in mk/; the
-# interposer's (the preload library, fault-demo) beside its code.
--include $(wildcard mk/*.mk)
+# Each topic's targets (docker, docs, hardening, ...) live in mk/; the
+# interposer's (the preload library, fault-demo) beside its code; the
+# grader's (handout, grade, grade-all, redteam, ...) in grader/grader.mk,
+# which the student handout does not carry.
+-include $(wildcard mk/*.mk) $(wildcard grader/grader.mk)
 include src/interpose/interpose.mk
 
 # The dependency files of what this Makefile builds, by name: never

@@ -7,8 +7,11 @@
 # On a 2-core machine the scheduler moves a client and a server between the
 # CPUs, and the figures swing 3x from run to run. So every pair runs pinned:
 # server on CPU 0, client on CPU 1 (taskset), and the variants take turns,
-# round after round, so a busy moment hits them all alike; each row is the
-# best of its rounds, and the ratios compare figures of this one run.
+# round after round, so a busy moment hits them all alike. Each ratio is the
+# median of the per-round ratios to the bare ping-pong of the same round,
+# printed with its spread (min-max); the machine's load and CPU steal are
+# read before and after (bench/benchlib.py), and a row is marked noisy
+# (spread above 10%, or a busy machine) or missed (below its target).
 set -euo pipefail
 build=${1:-build}
 rounds=${ROUNDS:-20000}
@@ -82,22 +85,50 @@ have_seed=0
 if command -v g++ >/dev/null && build_seed; then have_seed=1; fi
 variants="bare quiet traced"
 [ "$have_seed" = 1 ] && variants="bare seed quiet traced"
-declare -A best
-for _ in $(seq "$repeats"); do
+times >"$tmp/cpu_before"     # CPU time of this shell and its children so far
+python3 "$root/bench/benchlib.py" snapshot >"$tmp/before"
+for r in $(seq "$repeats"); do
     for v in $variants; do
-        t=$("${v}_run")
-        if [ -z "${best[$v]:-}" ] || [ "$(echo "$t < ${best[$v]}" | bc -l)" = 1 ]; then best[$v]=$t; fi
+        echo "$r $v $("${v}_run")" >>"$tmp/times"
     done
 done
+python3 "$root/bench/benchlib.py" snapshot >"$tmp/after"
+times >"$tmp/cpu_after"
 
-bare=${best[bare]}
-printf '\n%d round trips over loopback, server on CPU %s, client on CPU %s,\n' "$rounds" "$scpu" "$ccpu"
-printf 'best of %d interleaved runs (traces to a file)\n\n' "$repeats"
-printf '%-34s %10s %14s %8s %8s\n' "program" "seconds" "round trips/s" "ratio" "target"
-row() { printf '%-34s %10.3f %14.0f %8.2f %8s\n' "$1" "$2" "$(echo "$rounds / $2" | bc -l)" "$(echo "$bare / $2" | bc -l)" "$3"; }
-row "bare C ping-pong" "$bare" "1.00"
-[ "$have_seed" = 1 ] && row "seed demo5/demo6 (no sleep)" "${best[seed]}" "-"
 [ "$have_seed" = 1 ] || echo "(seed demo5/demo6: g++ is missing, row skipped)"
-row "lesson 06, quiet (-q)" "${best[quiet]}" ">= 0.80"
-row "lesson 06, traced" "${best[traced]}" ">= 0.50"
+python3 - "$root/bench" "$tmp" "$rounds" "$repeats" "$scpu" "$ccpu" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import benchlib
+tmp, trips, repeats, scpu, ccpu = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+before, after = (json.load(open(f"{tmp}/{n}")) for n in ("before", "after"))
+before["own_cpu"], after["own_cpu"] = (benchlib.read_times(open(f"{tmp}/cpu_{n}").read()) for n in ("before", "after"))
+mach = benchlib.machine(before, after)
+times = {}
+for line in open(f"{tmp}/times"):
+    r, v, t = line.split()
+    times.setdefault(v, {})[int(r)] = float(t)
+rows = [("bare", "bare C ping-pong", None), ("seed", "seed demo5/demo6 (no sleep)", None),
+        ("quiet", "lesson 06, quiet (-q)", 0.80), ("traced", "lesson 06, traced", 0.75)]
+print(f"\n{trips} round trips over loopback, server on CPU {scpu}, client on CPU {ccpu},")
+print(f"{benchlib.plural(repeats, 'interleaved round')} (traces to a file): medians, and the spread (min-max) of each ratio;")
+print(f"the machine: {mach['words']}\n")
+print(f"{'program':32} {'seconds':>8} {'round trips/s':>14} {'ratio':>6} {'spread':>11} {'target':>8}  mark")
+marks = []
+for v, label, target in rows:
+    if v not in times:
+        continue
+    secs = benchlib.spread(list(times[v].values()))[0]
+    ratio, lo, hi, rel = benchlib.spread([times["bare"][r] / t for r, t in times[v].items() if t > 0])
+    own = v == "bare"
+    if own:     # the row the others are compared with: how much its own rate moved
+        rel = benchlib.spread([trips / t for t in times[v].values()])[3]
+    missed = target is not None and ratio < target
+    mark = benchlib.mark(rel, mach["busy"], missed, repeats)
+    print(f"{label:32} {secs:8.3f} {trips / secs:14.0f} {ratio:6.2f} "
+          f"{benchlib.spread_words(lo, hi, rel, repeats, own):>11} {'>= %.2f' % target if target else '-':>8}  {mark}")
+    marks.append({"label": label, "marks": mark, "target": target, "spread": rel,
+                  "figure": f"{ratio:.2f} < {target:.2f}" if missed else ""})
+print("\n" + benchlib.summary("bench", marks, mach, repeats))
+EOF
 echo

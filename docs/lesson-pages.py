@@ -4,20 +4,25 @@
 The READMEs stay plain GitHub markdown; this writes Doxygen's copies into
 build/docs/pages/: index.md (the top-level README with the seed's diagram),
 lesson_NN.md (each lesson's README with a label, previous/next links, its
-sequence diagram from docs/diagrams/ and its programs) and examples.dox.
+sequence diagram from docs/diagrams/ and its programs), examples.dox, and
+the hand-written pages of docs/pages/ (the API page with its back link).
 
 With --lang zh it writes the Chinese site's pages (build/docs/pages-zh/)
-from the README.zh.md beside each README.md; where there is none yet, from
-the English README under a note saying so. Links between the two languages'
+from the README.zh.md beside each README.md (where there is none yet, from
+the English README under a note saying so) and docs/zh/. Links between the two languages'
 READMEs become links between the two sites (html/ and html/zh/).
 
 Usage: python3 docs/lesson-pages.py [--root DIR] [--out DIR] [--lang en|zh]
 """
 import argparse
+import html
 import re
 import sys
 from pathlib import Path
 from urllib.parse import unquote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import msc  # noqa: E402  (docs/msc.py)
 
 LESSON_DIR = re.compile(r"^(\d\d)-([a-z0-9-]+)$")
 TITLE = re.compile(r"^#\s+(?:Lesson\s+(\d+)|第\s*(\d+)\s*课)\s*[:：.-]?\s*(.+?)\s*(\{#[^}]*\})?\s*$")
@@ -37,24 +42,27 @@ WORDS = {
            "timeline": "The real run, on one clock",
            "timeline_text": "The diagram above is drawn by hand. Below is what really happened when this "
                             "lesson's programs ran while the site was built (`make timeline LESSON={n}`): "
-                            "each call on its program's lane at the moment it returned, each state the "
-                            "kernel reported, each packet captured on the wire as an arrow. Hover over or "
-                            "click anything for its details.",
+                            "each call on its program's lane as a bar from when it started to when it "
+                            "returned, each state the kernel reported (and after the programs' last "
+                            "calls, the states their sockets went on through, such as TIME_WAIT), each "
+                            "packet captured on the wire as an arrow. Hover over or click anything for "
+                            "its details.",
            "timeline_open": "Open the timeline on its own page"},
-    "zh": {"readme": "README.zh.md", "lesson": "第 {n} 课", "colon": "：", "contents": "目录",
+    "zh": {"readme": "README.zh.md", "lesson": "第{n}课", "colon": "：", "contents": "目录",
            "library": "支持库", "wire": "线路上和内核里发生了什么",
            "programs": "本课的程序（带注释的源码）", "built": "编译为",
-           "steps": "服务端和客户端的步骤", "course": "本站的课程",
+           "steps": "服务器和客户端的步骤", "course": "本站的课程",
            "api": "支持库的API",
            "api_what": "`include/` 里的辅助函数：跟踪、解析参数、解释错误",
            "examples": "各课的全部程序", "annotated": "带注释",
-           "role": {"server": "服务端：", "client": "客户端："},
+           "role": {"server": "服务器：", "client": "客户端："},
            "unwritten": "本课的 README 还没有写好；请看下面的程序。",
            "untranslated": "本页的中文版（{file}）还没有写好，下面是英文原文。",
            "timeline": "真实的一次运行：同一个时钟上的调用和报文",
            "timeline_text": "上面的图是手画的。下面是建站时本课程序真正运行的记录（`make timeline LESSON={n}`）："
-                            "每个调用在它返回的那一刻画在所属程序的泳道上，内核报告的每个 TCP 状态、"
-                            "线路上抓到的每个报文都画成箭头。把鼠标移到任何一项上或点击它，可以看到细节。",
+                            "每个调用画在所属程序的泳道上，是一根从开始到返回的竖条；内核报告的每个 TCP 状态"
+                            "（程序最后一个调用之后，它们的socket还会经过的状态，比如 TIME_WAIT，也画出来）；"
+                            "线路上抓到的每个报文画成箭头。把鼠标移到任何一项上或点击它，可以看到细节。",
            "timeline_open": "在单独的页面中打开时间线"},
 }
 OTHER = {"en": "zh", "zh": "en"}
@@ -223,9 +231,11 @@ def convert_line(line, src_dir, linker):
             before = " " if CJK.match(line[m.start() - 1:m.start()] or "x") else ""
             after = " " if CJK.match(line[m.end():m.end() + 1] or "x") else ""
             out.append(before + code_span(m.group(0)) + after)
+        elif m.group("bang"):
+            out.append(image(src_dir, m.group("label"), m.group("href")))
         else:
-            bang, label, href = m.group("bang", "label", "href")
-            to = None if bang else linker.target(src_dir, href)
+            label, href = m.group("label", "href")
+            to = linker.target(src_dir, href)
             if to and to.startswith("@ref"):
                 # Doxygen 1.9.4 shows a reference's text as it is: no `code`.
                 label = label.replace("`", "")
@@ -234,6 +244,20 @@ def convert_line(line, src_dir, linker):
         pos = m.end()
     out.append(escape_text(line[pos:]))
     return "".join(out)
+
+
+def image(src_dir, label, href):
+    """A README's image: an SVG file beside it goes into the page itself,
+    so the site needs no copy of it (a plot drawn by make bench-scale, for
+    one); any other image keeps only its words."""
+    path = src_dir / href
+    if href.endswith(".svg") and path.is_file():
+        svg = re.sub(r"^<\?xml[^>]*\?>\s*", "", path.read_text(encoding="utf-8"))
+        svg = svg.replace("<svg", f'<svg role="img" aria-label="{html.escape(label)}" '
+                                  'style="max-width:100%;height:auto"', 1)
+        return (f'\\htmlonly\n<div class="image">\n{svg.strip()}\n'
+                f'<div class="caption">{html.escape(label)}</div>\n</div>\n\\endhtmlonly')
+    return escape_outside_code(label)
 
 
 def heading_text(line):
@@ -285,6 +309,29 @@ def convert(md, src_dir, linker, page):
     return "\n".join(out) + "\n"
 
 
+# A README's own line of links to the lessons before and after it. The page
+# has its own (nav()), at the top and at the bottom, so the README's goes.
+README_NAV = re.compile(r"^(?:Previous|上一课)\s*[:：].*?\s[·|]\s*(?=(?:Next|下一课)\s*[:：])", re.S)
+NEXT_ITEM = re.compile(r"(?:Next|下一课)\s*[:：]\s*(?:\[[^\]]*\]\([^)]*\)|[^\n]*?[)）])")
+
+
+def drop_readme_nav(md):
+    """MD without its "Previous: ... · Next: ..." paragraphs. Where the
+    paragraph goes on to say what comes next ("Next: [Lesson 07](...): where
+    one message ends"), that sentence stays, without the "Previous" part."""
+    out = []
+    for para in re.split(r"(\n\s*\n)", md):
+        m = README_NAV.match(para)
+        if m:
+            rest = para[m.end():]
+            n = NEXT_ITEM.match(rest)
+            if n and not rest[n.end():].strip(" .:：。\n"):
+                continue
+            para = rest
+        out.append(para)
+    return "".join(out)
+
+
 def split_lead(body):
     """(text before the first '## ' heading, the rest) of a page body."""
     m = re.search(r"^## ", body, re.M)
@@ -294,18 +341,30 @@ def split_lead(body):
 
 
 def read_diagram(docs, name, lang="en"):
-    """docs/diagrams/NAME; for another language, its words from
-    docs/diagrams/LANG/NAME before the (shared) \\msc or \\dot picture."""
+    """docs/diagrams/NAME (NAME.md: words, then a \\msc or \\dot picture); for
+    another language, its words from docs/diagrams/LANG/NAME, and its picture
+    from docs/diagrams/LANG/NAME.msc or .dot where there is one. Doxygen's
+    built-in \\msc cannot draw Chinese (its fonts are Latin), so a LANG/*.msc
+    chart is drawn by docs/msc.py as inline SVG; a \\dot graph goes to graphviz,
+    which can."""
     path = docs / "diagrams" / name
     if not path.exists():
         return ""
     text = path.read_text(encoding="utf-8").strip() + "\n"
-    words = docs / "diagrams" / lang / name
-    if lang != "en" and words.exists():
-        m = re.search(r"^\\(?:msc|dot)\b", text, re.M)
-        if m:
-            text = words.read_text(encoding="utf-8").strip() + "\n\n" + text[m.start():]
-    return text
+    if lang == "en":
+        return text
+    m = re.search(r"^\\(?:msc|dot)\b", text, re.M)
+    words, picture = (text[:m.start()], text[m.start():]) if m else (text, "")
+    own = docs / "diagrams" / lang / name
+    if own.exists():
+        words = join_wrapped_chinese(own.read_text(encoding="utf-8")).strip() + "\n\n"
+    stem = docs / "diagrams" / lang / Path(name).stem
+    if stem.with_suffix(".msc").exists():
+        picture = ("\\htmlonly\n" + msc.svg(stem.with_suffix(".msc").read_text(encoding="utf-8")) +
+                   "\\endhtmlonly\n")
+    elif stem.with_suffix(".dot").exists():
+        picture = stem.with_suffix(".dot").read_text(encoding="utf-8").strip() + "\n"
+    return words + picture
 
 
 def nav(i, lesson_list, titles, w):
@@ -323,11 +382,33 @@ def nav(i, lesson_list, titles, w):
     return " | ".join(items) + "\n"
 
 
+def extra_pages(docs, lesson_list, short, lang):
+    """The hand-written pages (docs/pages/, docs/zh/ for Chinese), each page
+    labelled {#api} with its link back to the last lesson (whichever that is)
+    and to the contents under its title: {file name: text}."""
+    w = WORDS[lang]
+    last = lesson_list[-1][0]
+    back = (f"[&larr; {w['lesson'].format(n=last)}{w['colon']}{short[last]}](@ref lesson_{last})"
+            f" | [{w['contents']}](@ref index)\n")
+    pages = {}
+    for path in sorted((docs / ("pages" if lang == "en" else lang)).glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        title, _, body = text.partition("\n")
+        if "{#api}" in title:
+            text = title + "\n\n" + back + "\n" + body.lstrip("\n")
+        pages[path.name] = join_wrapped_chinese(text) if lang != "en" else text
+    return pages
+
+
 def timeline_section(d, timelines, lang):
-    """The lesson's real run (tools/timeline's page), shown in an iframe; the
-    page is copied into the site by HTML_EXTRA_FILES (mk/docs.mk)."""
-    page = Path(timelines) / f"timeline_{d.name}.html" if timelines else None
-    if not page or not page.exists():
+    """The lesson's real run (tools/timeline's page, timeline_<lesson>.html, and
+    for the Chinese site its Chinese drawing timeline_<lesson>.zh.html), shown
+    in an iframe; the page is copied into the site by HTML_EXTRA_FILES (mk/docs.mk)."""
+    if not timelines:
+        return []
+    names = ([f"timeline_{d.name}.{lang}.html"] if lang != "en" else []) + [f"timeline_{d.name}.html"]
+    page = next((Path(timelines) / n for n in names if (Path(timelines) / n).exists()), None)
+    if not page:
         return []
     w = WORDS[lang]
     return [f"## {w['timeline']}\n\n",
@@ -339,13 +420,67 @@ def timeline_section(d, timelines, lang):
             "\\endhtmlonly\n\n"]
 
 
+# What may stand between a Chinese line's last (or first) character and its
+# edge: inline tags (<b>, </em>), emphasis stars, a link's bracket or target.
+INLINE_TAGS = r"(?:b|em|strong|i|u|s|code|kbd|span)\b"
+INLINE_EDGE = re.compile(rf"</?{INLINE_TAGS}[^>]*>|\*+|\[|\]\([^)]*\)|\]")
+# A line that starts a block of its own: never joined to the line above.
+BLOCK_START = re.compile(rf"^\s*(?:#|\||>|[-*+]\s|\d+\.\s|```|~~~|<(?!/?{INLINE_TAGS}))")
+
+
+def edge_char(line, last):
+    """The first (or LAST) character of LINE a reader sees, past inline markup."""
+    text = line.strip()
+    while text:
+        m = (re.search(f"(?:{INLINE_EDGE.pattern})$", text) if last
+             else INLINE_EDGE.match(text))
+        if not m or not m.group():
+            break
+        text = (text[:m.start()] if last else text[m.end():]).strip()
+    return text[-1:] if last else text[:1]
+
+
+def join_wrapped_chinese(md):
+    """MD with each line break between two Chinese characters (or full-width
+    punctuation) removed. A line break inside a paragraph is a space to
+    Markdown and Doxygen, which in Chinese is a stray gap ("一个 报文").
+    Code blocks, headings, tables and the start of list items stay."""
+    out, in_fence = [], False
+    for line in md.split("\n"):
+        fence = bool(FENCE.match(line))
+        prev = out[-1] if out else ""
+        if (not in_fence and not fence and line.strip() and prev.strip()
+                and not BLOCK_START.match(line) and not re.match(r"\s*(?:#|\||<!--)", prev)
+                and CJK.match(edge_char(prev, True)) and CJK.match(edge_char(line, False))):
+            out[-1] = prev.rstrip() + line.strip()
+            continue
+        if fence:
+            in_fence = not in_fence
+        out.append(line)
+    return "\n".join(out)
+
+
+# A README's link to its twin under its title (tools/zh-sync.py), and what
+# the page says instead: the other language's name, in words of this one.
+TWIN_LINK = re.compile(r"^(?:English|中文): \[README(?:\.zh)?\.md\]\((README(?:\.zh)?\.md)\)$",
+                       re.M)
+TWIN_WORDS = {"en": "In Chinese: [中文]({href})", "zh": "本页的英文原文：[English]({href})"}
+
+
+def twin_link_in_words(md, lang):
+    """MD with its "English: [README.md](README.md)" line (or 中文: ...) in
+    words a reader of this site's language reads, the same link."""
+    return TWIN_LINK.sub(lambda m: TWIN_WORDS[lang].format(href=m.group(1)), md, count=1)
+
+
 def readme_text(d, lang):
     """(text, note) of the README of directory D in LANG: the English one
     under a note when the translation is not written yet; ("", None) if none."""
     w = WORDS[lang]
     own = d / w["readme"]
     if own.exists():
-        return own.read_text(encoding="utf-8"), None
+        text = twin_link_in_words(own.read_text(encoding="utf-8"), lang)
+        return join_wrapped_chinese(text), None
     english = d / WORDS["en"]["readme"]
     if english.exists():
         note = w["untranslated"].format(file=w["readme"]) if w["untranslated"] else None
@@ -365,8 +500,12 @@ def lesson_page(i, lesson_list, titles, short, linker, docs, lang, timelines=Non
         body = w["unwritten"] + "\n"
     if note:
         body = f"<em>{note}</em>\n\n" + body.lstrip("\n")
-    lead, rest = split_lead(convert(body, d, linker, f"lesson_{num}"))
-    programs = sorted(p.name for p in d.glob("*.c"))
+    lead, rest = split_lead(convert(drop_readme_nav(body), d, linker, f"lesson_{num}"))
+    programs = [(d, p.name) for p in sorted(d.glob("*.c"))]
+    if not (d / "client.c").exists():       # lessons 08-10 run lesson 07's client
+        earlier = [e for _, _, e in lesson_list[:i] if (e / "client.c").exists()]
+        if earlier:
+            programs.append((earlier[-1], "client.c"))
     page = [f"# {w['lesson'].format(n=num)}{w['colon']}{escape_text(titles[num])} {{#lesson_{num}}}\n",
             nav(i, lesson_list, short, w), "\n", lead.rstrip() + "\n\n"]
     diagram = read_diagram(docs, f"lesson_{num}.md", lang)
@@ -377,8 +516,8 @@ def lesson_page(i, lesson_list, titles, short, linker, docs, lang, timelines=Non
         page += [rest.rstrip() + "\n\n"]
     if programs:
         page += [f"## {w['programs']}\n\n"]
-        for p in programs:
-            page.append(f"- [lessons/{d.name}/{p}](@ref {d.name}/{p}): "
+        for src, p in programs:
+            page.append(f"- [lessons/{src.name}/{p}](@ref {src.name}/{p}): "
                         f"{w['built']} `build/{d.name}/{p[:-2]}`\n")
         page.append("\n")
     page += ["<hr>\n", nav(i, lesson_list, short, w)]
@@ -462,6 +601,7 @@ def main():
     for i, (num, _, _) in enumerate(lesson_list):
         files[f"lesson_{num}.md"] = lesson_page(i, lesson_list, titles, short, linker,
                                                 docs, lang, args.timelines)
+    files.update(extra_pages(docs, lesson_list, short, lang))
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
     return 0

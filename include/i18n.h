@@ -26,7 +26,7 @@
 /**
  * Translate a message in a context: the same English with two meanings
  * ("create socket" is 创建服务端的socket for the server and 创建客户端的socket
- * for the client): C_("server step", "create socket").
+ * for the client, the tutorial's own words): C_("server step", "create socket").
  */
 #define C_(ctx, msgid) i18n_pgettext(ctx "\004" msgid)
 /** Mark a message with its context in a table; translate it with i18n_pgettext(). */

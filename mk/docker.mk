@@ -9,8 +9,8 @@ BASE_IMAGE   ?= debian:bookworm-slim
 
 .PHONY: docker test-docker bench-docker
 docker:
-	@docker info >/dev/null 2>&1 || { echo "make docker: no Docker engine answers; start one (as root): tests/docker/start-dockerd.sh" >&2; exit 1; }
-	@bash tests/docker/base-image.sh $(BASE_IMAGE)
+	@docker info >/dev/null 2>&1 || { echo "make docker: no Docker engine answers; start one (as root): docker/start-dockerd.sh" >&2; exit 1; }
+	@bash docker/base-image.sh $(BASE_IMAGE)
 	docker build --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(DOCKER_IMAGE) .
 
 test-docker:
@@ -18,5 +18,5 @@ test-docker:
 	 SOCKETLAB_IMAGE=$(DOCKER_IMAGE) BASE_IMAGE=$(BASE_IMAGE) $$PYTHON -m pytest tests/docker $(PYTEST_ARGS)
 
 bench-docker:
-	@docker info >/dev/null 2>&1 || { echo "make bench-docker: no Docker engine answers; start one (as root): tests/docker/start-dockerd.sh" >&2; exit 1; }
-	@SOCKETLAB_IMAGE=$(DOCKER_IMAGE) BASE_IMAGE=$(BASE_IMAGE) bash tests/docker/bench.sh
+	@docker info >/dev/null 2>&1 || { echo "make bench-docker: no Docker engine answers; start one (as root): docker/start-dockerd.sh" >&2; exit 1; }
+	@SOCKETLAB_IMAGE=$(DOCKER_IMAGE) BASE_IMAGE=$(BASE_IMAGE) bash docker/bench.sh

@@ -20,10 +20,13 @@ DOCS_SWITCH_en := <a id="langswitch-link" href="$$relpath^zh/index.html" hreflan
 DOCS_SWITCH_zh := <a id="langswitch-link" href="$$relpath^../index.html" hreflang="en" lang="en">English</a>$(DOCS_SWITCH_JS)
 
 # Each lesson's page also embeds its real run: tools/timeline (mk/timeline.mk)
-# runs the lesson's programs and writes $(DOCS_DIR)/timeline/timeline_<lesson>.html,
-# which HTML_EXTRA_FILES copies into the site. DOCS_TIMELINES=0 leaves them out;
+# runs the lesson's programs and writes $(DOCS_DIR)/timeline/timeline_<lesson>.html
+# and its Chinese drawing timeline_<lesson>.zh.html, which HTML_EXTRA_FILES copies
+# into the sites. DOCS_TIMELINES=0 leaves them out;
 # a lesson whose run fails is left out with a message, the site still builds.
 DOCS_TIMELINES ?= 1
+# One run per lesson, drawn in both languages (a comma can't be written inside $(if)).
+DOCS_TIMELINE_LANGS := en,zh
 
 .PHONY: docs
 docs: $(if $(filter 1,$(DOCS_TIMELINES)),all)
@@ -32,7 +35,7 @@ docs: $(if $(filter 1,$(DOCS_TIMELINES)),all)
 	@rm -rf $(DOCS_DIR)/html $(DOCS_DIR)/pages $(DOCS_DIR)/pages-zh $(DOCS_DIR)/timeline
 	@mkdir -p $(DOCS_DIR)/timeline
 	$(Q)$(if $(filter 1,$(DOCS_TIMELINES)),for l in $(LESSONS); do \
-	    python3 tools/timeline --build $(BUILD) --lesson $$l -n 3 -i 0.05 \
+	    python3 tools/timeline --build $(BUILD) --lesson $$l -n 3 -i 0.05 --lang $(DOCS_TIMELINE_LANGS) \
 	        -o $(DOCS_DIR)/timeline/timeline_$$l.html >/dev/null \
 	    || echo "make docs: no timeline for lesson $$l (see above)" >&2; done)
 	$(Q)python3 docs/lesson-pages.py --out $(DOCS_DIR)/pages --timelines $(DOCS_DIR)/timeline
@@ -43,14 +46,14 @@ docs: $(if $(filter 1,$(DOCS_TIMELINES)),all)
 	$(Q){ cat docs/Doxyfile; \
 	   echo 'OUTPUT_DIRECTORY = $(DOCS_DIR)'; \
 	   echo 'HTML_HEADER = $(DOCS_DIR)/header-en.html'; \
-	   echo 'INPUT = $(DOCS_DIR)/pages docs/pages include src src/interpose'; \
-	   echo "HTML_EXTRA_FILES = $$(ls $(DOCS_DIR)/timeline/*.html 2>/dev/null | tr '\n' ' ')"; \
+	   echo 'INPUT = $(DOCS_DIR)/pages include src src/interpose'; \
+	   echo "HTML_EXTRA_FILES = $$(ls $(DOCS_DIR)/timeline/*.html 2>/dev/null | grep -v '\.zh\.html$$' | tr '\n' ' ')"; \
 	   echo 'USE_MDFILE_AS_MAINPAGE = $(DOCS_DIR)/pages/index.md'; } | doxygen -
 	@$(if $(Q),echo "  DOXYGEN docs/Doxyfile.zh -> $(DOCS_DIR)/html/zh")
 	$(Q){ cat docs/Doxyfile docs/Doxyfile.zh; \
 	   echo 'OUTPUT_DIRECTORY = $(DOCS_DIR)'; \
 	   echo 'HTML_HEADER = $(DOCS_DIR)/header-zh.html'; \
-	   echo 'INPUT = $(DOCS_DIR)/pages-zh docs/zh include src src/interpose'; \
+	   echo 'INPUT = $(DOCS_DIR)/pages-zh include src src/interpose'; \
 	   echo "HTML_EXTRA_FILES = $$(ls $(DOCS_DIR)/timeline/*.html 2>/dev/null | tr '\n' ' ')"; \
 	   echo 'USE_MDFILE_AS_MAINPAGE = $(DOCS_DIR)/pages-zh/index.md'; } | doxygen -
 	@echo "docs: open $(DOCS_DIR)/html/index.html (Chinese: $(DOCS_DIR)/html/zh/index.html)"

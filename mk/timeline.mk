@@ -3,7 +3,9 @@
 #   make timeline                         lesson 06 on loopback -> build/timeline/06-close.html
 #   make timeline LESSON=05               (or LESSON=05-send-recv)
 #   make timeline NETEM="delay 50ms loss 10%"   through network namespaces with tc netem
+#                                         -> build/timeline/06-close-netem-delay50ms-loss10pct.html
 #   make timeline DROP=2                  the client's 2nd data packet lost once: a retransmission
+#                                         -> build/timeline/06-close-drop2.html
 #   make timeline COUNT=1000 INTERVAL=0   many messages (the page zooms and scrolls)
 #   make timeline LESSON=05 PEER=upload   a Python client: one big upload (Nagle)
 #   make timeline LESSON=05 PEER=pieces   two small replies per request: Nagle + delayed ACK
@@ -11,7 +13,9 @@
 #   make timeline-all                     every lesson, into build/timeline/
 #
 # tools/timeline runs the server and client with --json traces and tcpdump on
-# their port, then writes one self-contained HTML page and prints its path.
+# their port, watches their sockets a moment after both exit (TIME_WAIT), then
+# writes one self-contained HTML page and prints its path (tools/timeline
+# --lang zh for the page in Chinese).
 # Packets need root and tcpdump (apt-get install tcpdump); NETEM and DROP need
 # root, iproute2 and nftables. Without them the page still has the calls.
 

@@ -165,13 +165,16 @@ static void print_hint(const char *hint)
 static void report(const char *call, int err, const char *fmt, va_list ap)
 {
     const char *hint;
+    char what[256];
 
     i18n_init();
     hint = explain_hint(call, err);
+    vsnprintf(what, sizeof(what), _(fmt), ap);
     fflush(stdout);                     /* keep stdout's lines before ours */
-    fprintf(stderr, "%s: %s ", prog_name, call);
-    vfprintf(stderr, _(fmt), ap);
-    fprintf(stderr, ": %s (%s)\n", errno_text(err), errno_name(err));
+    /* TRANSLATORS: program, call, what it did, errno's text and name:
+     * "client: connect to 127.0.0.1 port 1: Connection refused (ECONNREFUSED)". */
+    fprintf(stderr, _("%s: %s %s: %s (%s)\n"), prog_name, call, what, errno_text(err),
+            errno_name(err));
     if (hint)
         print_hint(hint);
 }

@@ -4,12 +4,19 @@
  * The catalog is found next to the code that runs, so a program works from
  * the build tree and when installed: build/06-close/server reads
  * build/locale/, bin/socketlab-server reads share/locale/.
+ *
+ * The catalog is UTF-8; gettext converts each message to the codeset the
+ * locale names (zh_CN.GBK: GBK), or we speak English where that codeset
+ * cannot write Chinese. Data lines are not messages: they stay the bytes
+ * the peer sent.
  */
 #define _GNU_SOURCE                     /* dladdr(), Dl_info */
 #include "i18n.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <iconv.h>
+#include <langinfo.h>
 #include <libgen.h>
 #include <limits.h>
 #include <locale.h>
@@ -121,16 +128,57 @@ static const char *locale_dir(char *out, size_t outsz)
 }
 
 /*
+ * The codeset messages are written in: the locale's (nl_langinfo); where
+ * the locale named is not generated (setlocale fell back to C), the codeset
+ * its name gives (zh_CN.GBK: GBK), else UTF-8, as the data lines are.
+ */
+static const char *out_codeset(const char *msgs_locale, char *out, size_t outsz)
+{
+    const char *name = first_set((const char *const[]){"LC_ALL", "LC_CTYPE", "LANG", NULL});
+    const char *dot;
+    size_t n;
+
+    if (!is_c_locale(msgs_locale) && !is_c_locale(setlocale(LC_CTYPE, NULL)))
+        return nl_langinfo(CODESET);
+    dot = name != NULL ? strchr(name, '.') : NULL;
+    if (dot == NULL)
+        return "UTF-8";
+    n = strcspn(dot + 1, "@");
+    if (n == 0 || n >= outsz)
+        return "UTF-8";
+    memcpy(out, dot + 1, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Whether CODESET can write Chinese (GBK, GB18030, UTF-8 can; ASCII,
+ * Latin-1 and BIG5, which lacks simplified characters, cannot). */
+static int writes_chinese(const char *codeset)
+{
+    char sample[] = "连接被拒绝", buf[64];
+    char *in = sample, *out = buf;
+    size_t inleft = strlen(sample), outleft = sizeof(buf);
+    iconv_t cd = iconv_open(codeset, "UTF-8");
+    int ok;
+
+    if (cd == (iconv_t)-1)
+        return 0;
+    ok = iconv(cd, &in, &inleft, &out, &outleft) != (size_t)-1 && inleft == 0;
+    iconv_close(cd);
+    return ok;
+}
+
+/*
  * Only the categories messages need change: LC_MESSAGES (which catalog)
- * and LC_CTYPE (UTF-8 out). LC_NUMERIC stays "C", so "-i 0.5", strtod()
+ * and LC_CTYPE (which codeset out). LC_NUMERIC stays "C", so "-i 0.5", strtod()
  * and the JSON "ts" never see a decimal comma; the rest stays as the host
  * program has it when this runs inside another program (the preloaded
  * tracer calls us from a constructor, before that program's main()).
  */
 void i18n_init(void)
 {
-    char dir[PATH_MAX];
-    const char *msgs;
+    char dir[PATH_MAX], named[64];
+    const char *msgs, *codeset = "UTF-8";
     int saved = errno;
 
     if (zh != -1)
@@ -138,6 +186,10 @@ void i18n_init(void)
     zh = wants_zh();
     setlocale(LC_CTYPE, "");
     msgs = setlocale(LC_MESSAGES, "");
+    if (zh) {
+        codeset = out_codeset(msgs, named, sizeof(named));
+        zh = writes_chinese(codeset);           /* else English */
+    }
     if (zh && is_c_locale(msgs)) {
         /* No zh_CN locale is generated here (a fresh Debian has only C,
          * C.UTF-8 and POSIX), or the user gave LAB_LANG=zh under C. glibc
@@ -151,8 +203,8 @@ void i18n_init(void)
         setlocale(LC_MESSAGES, "C");            /* English: no catalog at all */
     }
     bindtextdomain(I18N_DOMAIN, locale_dir(dir, sizeof(dir)));
-    /* Our messages in UTF-8 whatever LC_CTYPE says, as the data lines are. */
-    bind_textdomain_codeset(I18N_DOMAIN, "UTF-8");
+    /* gettext converts the UTF-8 catalog to it. */
+    bind_textdomain_codeset(I18N_DOMAIN, codeset);
     errno = saved;
 }
 

@@ -22,4 +22,9 @@ done
 
 "$dir/client" -n "${DEMO_COUNT:-3}" -i "${DEMO_INTERVAL:-0.3}" 127.0.0.1 "$port" 2>&1 | mark client
 wait "$spid"
-echo "demo: done - both programs exited 0. Run 'make test' to check every lesson."
+# In the student handout (tools/check.py) lessons are checked with make check.
+if [ -f "$(dirname "$0")/../tools/check.py" ]; then
+    echo "demo: done - both programs exited 0. Run 'make check' to check your lessons."
+else
+    echo "demo: done - both programs exited 0. Run 'make test' to check every lesson."
+fi

@@ -13,6 +13,10 @@ command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v socat >/dev/null || need+=(socat)
 command -v g++ >/dev/null || need+=(g++)
 command -v ss >/dev/null || need+=(iproute2)
+# tests/test_gbk.py generates a zh_CN.GBK locale from these sources (localedef).
+[ -e /usr/share/i18n/charmaps/GBK.gz ] || need+=(locales)
+# make bench-scale draws its plot with gnuplot (tests/test_bench_scale.py).
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 # As root, tests/test_slowlink.py puts an iptables NFQUEUE rule in its own network namespace.
 [ "$(id -u)" = 0 ] && ! command -v iptables >/dev/null && need+=(iptables)
 [ ${#need[@]} -eq 0 ] && exit 0

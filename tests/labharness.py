@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+import diagnose
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("LAB_BUILD", ROOT / "build"))
 LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]-*") if p.is_dir())
@@ -46,6 +48,14 @@ def program(lesson, name):
     if not path.exists():
         pytest.fail(f"{path} is missing: run 'make' first (lesson {lesson})")
     return path
+
+
+def client_source(lesson):
+    """The client.c that build/<lesson>/client is built from: the lesson's own,
+    or for a lesson without one that comes after a lesson with one (08-10),
+    the latest earlier lesson's (the Makefile's rule); None for 01-03."""
+    with_client = [l for l in LESSONS[:LESSONS.index(lesson) + 1] if (ROOT / "lessons" / l / "client.c").is_file()]
+    return ROOT / "lessons" / with_client[-1] / "client.c" if with_client else None
 
 
 def base_env(extra=None):
@@ -149,7 +159,8 @@ class Proc:
                 if left <= 0 or (self.popen.poll() is not None and not any(t.is_alive() for t in self._readers)):
                     raise AssertionError(
                         f"{self.argv[0]}: {pattern!r} never appeared on {stream} "
-                        f"(exit {self.popen.poll()})\n--- stdout:\n{self._out.decode('utf-8', 'replace')}"
+                        f"(exit {self.popen.poll()})\n{self.state()}"
+                        f"--- stdout:\n{self._out.decode('utf-8', 'replace')}"
                         f"\n--- stderr:\n{self._err.decode('utf-8', 'replace')}")
                 self._cond.wait(min(left, 0.1))
 
@@ -158,13 +169,19 @@ class Proc:
         try:
             rc = self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
+            state = self.state()
             self.kill()
             raise AssertionError(
-                f"{' '.join(self.argv)} did not exit within {timeout}s\n--- stdout:\n{self.stdout}"
+                f"{' '.join(self.argv)} did not exit within {timeout}s\n{state}--- stdout:\n{self.stdout}"
                 f"\n--- stderr:\n{self.stderr}")
         for t in self._readers:
             t.join(5)
         return rc
+
+    def state(self):
+        """What the program is doing, or the sanitizer's report of how it
+        ended, as lines for a failure message ("" when there is nothing to say)."""
+        return diagnose.state_of(self)
 
     def signal(self, sig):
         if self.popen.poll() is None:
@@ -320,7 +337,8 @@ class Lab:
                                        for p in self.procs)
                         raise AssertionError(f"no program connected: each one exited first{said}") from None
                     if time.monotonic() >= deadline:
-                        raise
+                        raise AssertionError(f"no program connected within {timeout}s\n"
+                                             f"{diagnose.report_programs(self.procs)}") from None
         finally:
             listener.settimeout(timeout)
         conn.settimeout(DEFAULT_WAIT)
@@ -338,27 +356,18 @@ class Lab:
         self.socks.append(s)
         return s, s.getsockname()[1]
 
-    @staticmethod
-    def recv_exactly(sock, n, timeout=DEFAULT_WAIT):
-        """Read exactly n bytes (fewer only if the peer closes)."""
-        sock.settimeout(timeout)
-        data = b""
-        while len(data) < n:
-            chunk = sock.recv(n - len(data))
-            if not chunk:
-                break
-            data += chunk
-        return data
+    def recv_exactly(self, sock, n, timeout=DEFAULT_WAIT, hint=""):
+        """Read exactly n bytes (fewer only if the peer closes). If they do not
+        come, fail saying what did and what the program is doing, at the
+        deadline or as soon as it plainly waits for nothing (diagnose.py);
+        `hint` (the likely mistake) ends the message's first line."""
+        __tracebackhide__ = True
+        return diagnose.receive(self.procs, sock, n, timeout, hint)
 
-    @staticmethod
-    def recv_until_closed(sock, timeout=DEFAULT_WAIT):
-        sock.settimeout(timeout)
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
+    def recv_until_closed(self, sock, timeout=DEFAULT_WAIT, hint=""):
+        """Read until the peer closes; fails as recv_exactly() does if it does not."""
+        __tracebackhide__ = True
+        return diagnose.receive(self.procs, sock, None, timeout, hint)
 
     def cleanup(self):
         for s in self.socks:

@@ -1,13 +1,14 @@
 """The Makefile itself: sanitizer flags that a CFLAGS on the command line
-cannot drop, no Python probe on a plain build, and `make help` that lists
-every target from the files that define them."""
+cannot drop, no Python probe on a plain build, the client of a lesson that
+has none of its own, and `make help` that lists every target from the files
+that define them."""
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from labharness import ROOT
+from labharness import LESSONS, ROOT, client_source
 
 
 def make(*args, **kw):
@@ -31,6 +32,21 @@ def test_a_plain_build_runs_no_python(tmp_path):
     assert r.returncode == 0, r.stderr
     pythons = [l for l in out.read_text().splitlines() if re.search(r'execve\("[^"]*python', l)]
     assert not pythons, "make all asked Python something:\n" + "\n".join(pythons)
+
+
+def test_a_lesson_without_a_client_runs_the_latest_earlier_lessons():
+    """build/08-fork/client (09, 10 too) is linked from lesson 07's client.o; lessons 01-03,
+    before any client, have none."""
+    borrowed = [l for l in LESSONS if client_source(l) and client_source(l).parent.name != l]
+    assert borrowed == ["08-fork", "09-poll", "10-epoll"], borrowed
+    for lesson in borrowed:
+        r = make("-B", "-n", "V=1", f"build/{lesson}/client")
+        assert r.returncode == 0, r.stderr
+        link = next(l for l in r.stdout.splitlines() if f"-o build/{lesson}/client " in l)
+        assert "build/07-framing/client.o" in link.split(), link
+        assert "lessons/07-framing/client.c" in r.stdout, "built from lesson 07's source"
+    r = make("-n", "build/03-listen/client")
+    assert r.returncode != 0 and "No rule to make target" in r.stderr, r.stdout + r.stderr
 
 
 def test_help_lists_every_target_from_the_files_that_define_them():

@@ -14,6 +14,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from html import unescape
 from html.parser import HTMLParser
@@ -36,6 +37,54 @@ def need(tool, package):
     if IN_CI:
         pytest.fail(msg + "; CI=true, so .ci/run must install it")
     pytest.skip(msg)
+
+
+sys.path.insert(0, str(ROOT / "docs"))
+import msc  # noqa: E402  (docs/msc.py: the Chinese site's sequence charts)
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[d.name for d in LESSONS])
+def test_chinese_chart_has_the_english_charts_arcs_in_chinese(lesson):
+    """docs/diagrams/zh/lesson_NN.msc is the English chart with its labels in
+    Chinese: the same entities, arcs and boxes in the same order; Chinese names
+    for the programs and kernels; the calls and states as the English has them."""
+    num = lesson.name[:2]
+    en = msc.parse((ROOT / "docs" / "diagrams" / f"lesson_{num}.md").read_text(encoding="utf-8"))
+    zh_file = ROOT / "docs" / "diagrams" / "zh" / f"lesson_{num}.msc"
+    assert zh_file.exists(), f"lesson {num}'s chart has no Chinese twin"
+    zh = msc.parse(zh_file.read_text(encoding="utf-8"))
+    assert [e for e, _ in zh["entities"]] == [e for e, _ in en["entities"]]
+    assert [r[:3] for r in zh["rows"]] == [r[:3] for r in en["rows"]]
+    assert zh["hscale"] == en["hscale"]
+    assert HAN.search(zh["caption"]) and all(HAN.search(label) for _, label in zh["entities"])
+    for (kind, a, b, en_label), (_, _, _, zh_label) in zip(en["rows"], zh["rows"]):
+        # What the kernel calls things stays: calls, states, flags.
+        for word in re.findall(r"\b(?:[a-z_0-9]+\(|[A-Z][A-Z_0-9]{2,})", en_label):
+            assert word in zh_label, f"{num}: {word!r} of {en_label!r} is missing in {zh_label!r}"
+    drawn = msc.svg(zh_file.read_text(encoding="utf-8"))
+    assert drawn.count("<text") == len(zh["entities"]) + sum(1 for r in zh["rows"] if r[3])
+
+
+def test_every_english_chart_can_be_drawn_as_svg_too():
+    for chart in sorted((ROOT / "docs" / "diagrams").glob("lesson_*.md")):
+        parsed = msc.parse(chart.read_text(encoding="utf-8"))
+        assert parsed["entities"] and parsed["rows"], chart.name
+        assert "<svg" in msc.svg(chart.read_text(encoding="utf-8"))
+    with pytest.raises(msc.MscError):
+        msc.parse('\\msc\na, b;\na=>c [label="x"];\n\\endmsc')
+
+
+def test_chinese_overview_has_the_english_graphs_nodes_and_edges():
+    def shape(text):
+        return (re.findall(r"^\s*(\w+) \[label=", text, re.M),
+                re.findall(r"(\w+)\s*->\s*(?=(\w+))", text))
+    en = (ROOT / "docs" / "diagrams" / "overview.md").read_text(encoding="utf-8")
+    zh = (ROOT / "docs" / "diagrams" / "zh" / "overview.dot").read_text(encoding="utf-8")
+    assert shape(zh) == shape(en)
+    labels = re.findall(r'label="([^"]*)"', zh)
+    assert sum(1 for l in labels if HAN.search(l)) >= len(labels) - 2   # '"ok"' stays as it is
 
 
 @pytest.fixture(scope="module")
@@ -145,17 +194,49 @@ def test_each_lesson_has_a_page_with_its_sequence_diagram(html, lesson):
         assert words.split()[0] in page, "the page does not carry the README's title"
 
 
-def test_lesson_pages_link_previous_and_next_in_order(html):
+# A README's own "Previous: ... · Next: ..." line: the page has its own instead.
+README_NAV = re.compile(r"^\s*(?:Previous|上一课)\s*[:：]")
+
+
+def nav_lines(path):
+    """The lines of a page's text that link to the lessons before and after it."""
+    return [l.strip() for l in page_text(path).splitlines()
+            if re.search(r"(?:Contents|目录) \||\| (?:Contents|目录)", l)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lesson_pages_link_previous_and_next_in_order(html, lang):
+    """One line of links to the previous lesson, the contents and the next one,
+    at the top and again at the bottom: not the README's own line beside it."""
+    site = html if lang == "en" else html / "zh"
     nums = [d.name[:2] for d in LESSONS]
     for i, num in enumerate(nums):
-        page = html_of(html, f"lesson_{num}.html")
+        page = html_of(site, f"lesson_{num}.html")
         if i > 0:
             assert f'href="lesson_{nums[i - 1]}.html"' in page, f"{num}: no previous"
         if i + 1 < len(nums):
             assert f'href="lesson_{nums[i + 1]}.html"' in page, f"{num}: no next"
+        else:
+            assert 'href="api.html"' in page, f"{num}: no link on to the support library"
         for prog in sorted(LESSONS[i].glob("*.c")):
             ex = f"{LESSONS[i].name}_2{prog.stem}_8c-example.html"
             assert f'href="{ex}"' in page, f"{num}: no link to its {prog.name}"
+        navs = nav_lines(site / f"lesson_{num}.html")
+        assert len(navs) == 2 and navs[0] == navs[1], f"{lang} {num}: {navs}"
+        text = page_text(site / f"lesson_{num}.html")
+        assert not [l for l in text.splitlines() if README_NAV.match(l)], \
+            f"{lang} {num}: the README's own previous/next line is on the page too"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_support_library_page_links_back_to_the_last_lesson(html, lang):
+    site = html if lang == "en" else html / "zh"
+    last = LESSONS[-1].name[:2]
+    navs = nav_lines(site / "api.html")
+    assert len(navs) == 1 and navs[0].startswith("\u2190"), navs
+    back = re.search(r'<a class="el" href="(lesson_\d\d)\.html">\u2190|'
+                     r'<a class="el" href="(lesson_\d\d)\.html">&larr;', html_of(site, "api.html"))
+    assert back and (back.group(1) or back.group(2)) == f"lesson_{last}", navs
 
 
 def test_lesson_programs_are_browsable_with_their_comments(html):
@@ -184,6 +265,10 @@ def alnum(text):
     return "".join(c for c in text if c.isalnum())
 
 
+# A README's link to its twin (tools/zh-sync.py): the page words it its own way.
+TWIN_LINK = re.compile(r"^(?:English|中文): \[README(?:\.zh)?\.md\]")
+
+
 def test_pages_keep_every_line_of_their_readme(html):
     """No words lost in conversion: each line of prose of a README (links as
     their text) is on its page, compared on letters and digits only."""
@@ -199,12 +284,15 @@ def test_pages_keep_every_line_of_their_readme(html):
             if re.match(r"\s*(```|~~~)", line):
                 in_fence = not in_fence
                 continue
+            if README_NAV.match(line):
+                continue                # the page links to the lessons its own way
             words = re.sub(r"^\s*(?:[-*+>]|\d+[.)]|#+)\s+", "", line)   # list, heading
             words = re.sub(r"!?\[([^\]]*)\]\([^)]*\)|<!--.*?-->", r"\1", words)
             words = re.sub(r"</?(?:a|b|br|code|em|i|kbd|p|span|strong|sub|sup|tt|"
                            r"details|summary)\b[^>]*>", "", words)
             words = alnum(unescape(words))
-            if not in_fence and len(words) >= 12 and words not in shown:
+            if not in_fence and len(words) >= 12 and words not in shown and \
+                    not TWIN_LINK.match(line):
                 lost.append(f"{readme.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
         assert not lost, f"{name} lost lines of its README:\n" + "\n".join(lost[:10])
 
@@ -293,7 +381,7 @@ def lost_lines(readme, page_path):
     shown = alnum(page_text(page_path))
     lost, in_fence = [], False
     for number, line in enumerate(readme.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("# "):
+        if line.startswith("# ") or README_NAV.match(line) or TWIN_LINK.match(line):
             continue
         if re.match(r"\s*(```|~~~)", line):
             in_fence = not in_fence
@@ -326,9 +414,17 @@ def test_make_docs_builds_the_chinese_site(site, html):
 def test_each_lesson_has_a_chinese_page(html, lesson):
     num = lesson.name[:2]
     page = html_of(html / "zh", f"lesson_{num}.html")
-    assert re.search(rf'<div class="title">第 {num} 课：', page), "no Chinese title"
-    images = re.findall(r'<img src="(msc_inline_mscgraph_\d+\.png)"', page)
-    assert images and (html / "zh" / images[0]).stat().st_size > 1000
+    assert re.search(rf'<div class="title">第{num}课：', page), "no Chinese title"
+    chart = ROOT / "docs" / "diagrams" / "zh" / f"lesson_{num}.msc"
+    if chart.exists():
+        # The Chinese chart, drawn as SVG (Doxygen's own \\msc has no Chinese glyphs).
+        svg = re.search(r'<div class="mscgraph">\s*<svg class="msc".*?</svg>', page, re.S)
+        assert svg and not re.search(r'<img src="msc_inline', page)
+        labels = unescape(re.sub(r"<[^>]+>", " ", svg.group(0).split("</style>")[1]))
+        assert "服务器" in labels and CJK.search(labels), labels
+    else:
+        images = re.findall(r'<img src="(msc_inline_mscgraph_\d+\.png)"', page)
+        assert images and (html / "zh" / images[0]).stat().st_size > 1000
     words = ROOT / "docs" / "diagrams" / "zh" / f"lesson_{num}.md"
     if words.exists():
         assert not lost_lines(words, html / "zh" / f"lesson_{num}.html"), "diagram's words"
@@ -345,7 +441,7 @@ def test_each_lesson_has_a_chinese_page(html, lesson):
 
 def test_chinese_main_page_lists_every_lesson(html):
     page = html_of(html / "zh", "index.html")
-    assert "服务端和客户端的步骤" in page and "本站的课程" in page
+    assert "服务器和客户端的步骤" in page and "本站的课程" in page
     for lesson in LESSONS:
         assert f'href="lesson_{lesson.name[:2]}.html"' in page
     readme = ROOT / ("README.zh.md" if (ROOT / "README.zh.md").exists() else "README.md")
@@ -356,6 +452,73 @@ def test_chinese_site_has_no_broken_link(html):
     pages, broken = broken_links(html / "zh")
     assert len(pages) > 20
     assert not broken, "broken links:\n" + "\n".join(broken[:30])
+
+
+class Paragraphs(HTMLParser):
+    """The text of each paragraph, list item, table cell and heading of a
+    page, with each code span as one Latin letter (code sits apart from the
+    Chinese around it, as Latin words do) and code blocks left out."""
+    BLOCKS = {"p", "li", "td", "th", "dd", "dt", "h1", "h2", "h3", "h4", "div", "summary"}
+    CODE = {"code", "tt", "kbd"}
+
+    def __init__(self):
+        super().__init__()
+        self.texts, self.current, self.skipping = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        if self.skipping:
+            self.skipping.append(tag)
+            return
+        if tag in self.CODE:
+            self.current.append("X")
+        if tag in self.CODE or tag in ("pre", "script", "style") or \
+                (tag == "div" and "fragment" in (dict(attrs).get("class") or "")):
+            self.skipping.append(tag)
+        elif tag in self.BLOCKS:
+            self.flush()
+
+    def handle_endtag(self, tag):
+        if self.skipping:
+            if tag == self.skipping[-1]:
+                self.skipping.pop()
+            return
+        if tag in self.BLOCKS:
+            self.flush()
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.current.append(data)
+
+    def flush(self):
+        text = "".join(self.current).strip()
+        self.current = []
+        if text:
+            self.texts.append(text)
+
+
+CJK_GAP = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]\s+"
+                     r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def test_chinese_pages_have_no_space_between_two_chinese_characters(html):
+    """A README wraps its Chinese lines anywhere; a line break is a space on
+    the page ("一个 报文"), which Chinese does not have: docs/lesson-pages.py
+    joins such lines. On the pages made from the kit's texts (the main page,
+    the lessons, the API page, the examples), no paragraph has a space
+    between two Chinese characters (or full-width punctuation)."""
+    site = html / "zh"
+    pages = [site / "index.html", site / "api.html"] + sorted(site.glob("lesson_*.html"))
+    pages += sorted(site.glob("*-example.html"))
+    gaps = []
+    for page in pages:
+        parser = Paragraphs()
+        parser.feed(page.read_text(encoding="utf-8"))
+        parser.flush()
+        for text in parser.texts:
+            gaps += [f"{page.name}: ...{text[max(0, m.start() - 12):m.end() + 12]}..."
+                     for m in CJK_GAP.finditer(text)]
+    assert len(pages) > 12
+    assert not gaps, f"{len(gaps)} spaces between Chinese characters:\n" + "\n".join(gaps[:20])
 
 
 def test_every_page_links_to_itself_in_the_other_language(html):
@@ -433,7 +596,7 @@ def sample_zh_site(tmp_path_factory):
 def test_a_readme_zh_becomes_the_chinese_lesson_page(sample_zh_site):
     tree, html = sample_zh_site
     page = html / "zh" / "lesson_04.html"
-    assert "<div class=\"title\">第 04 课：accept 和 connect —— 从两端看一个连接" in \
+    assert "<div class=\"title\">第04课：accept 和 connect —— 从两端看一个连接" in \
         page.read_text(encoding="utf-8")
     assert UNTRANSLATED_NOTE not in page_text(page)
     lost = lost_lines(tree / "lessons" / "04-accept" / "README.zh.md", page)

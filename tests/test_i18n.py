@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from labharness import BUILD, LESSONS, ROOT, free_port, json_lines, program
+from labharness import BUILD, LESSONS, ROOT, fault_env, free_port, json_lines, program
 
 CATALOG = BUILD / "locale" / "zh_CN" / "LC_MESSAGES" / "socketlab.mo"
 PO = ROOT / "po" / "zh_CN.po"
@@ -72,7 +72,7 @@ def test_catalog_translates_every_message_none_fuzzy():
 
 
 def test_catalog_has_every_message_the_sources_print(tmp_path):
-    """po/extract.py (what `make po-update` runs) over src/ and lessons/:
+    """po/extract.py (what `make po-update` runs) over src/, lessons/ and tools/:
     each message it finds must be in po/zh_CN.po, or the program would print
     it in English under zh_CN.UTF-8."""
     need_gettext()
@@ -216,7 +216,7 @@ def test_port_in_use_is_explained_in_chinese(lab):
     assert r.returncode == 1, r
     err = [line for line in r.stderr.splitlines() if line.startswith("server: ")]
     assert len(err) == 2, r
-    assert re.match(r"^server: bind .*: 地址已在使用 \(EADDRINUSE\)$", err[0]), r
+    assert re.match(r"^server: bind .* 失败：地址已在使用（EADDRINUSE）$", err[0]), r
     assert err[1].startswith("server: 提示：另一个程序正在监听这个端口"), r
     assert "TIME_WAIT" in err[1]
 
@@ -226,9 +226,37 @@ def test_connection_refused_is_explained_in_chinese(lab):
     r = run(lab, [program("06-close", "client"), "-q", "127.0.0.1", port], ZH)
     assert r.returncode == 1, r
     err = r.stderr.splitlines()
-    assert re.match(rf"^client: connect .*\b{port}\b.*: 拒绝连接 \(ECONNREFUSED\)$", err[-2]), r
+    assert re.match(rf"^client: connect .*\b{port} 失败：连接被拒绝（ECONNREFUSED）$", err[-2]), r
     assert err[-1].startswith("client: 提示：那个端口上没有程序在监听"), r
     assert not [line for line in err if not CJK.search(line)], "English lines under zh_CN"
+
+
+def test_slowlink_speaks_chinese_like_the_lessons():
+    """tools/slowlink's help and errors go through the same catalog."""
+    slowlink = BUILD / "tools" / "slowlink"
+    if not slowlink.exists():
+        pytest.skip(f"{slowlink} is not built")
+    r = subprocess.run([slowlink, "--help"], env={**os.environ, **ZH}, capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith("用法：slowlink "), r
+    assert "例子：slowlink -o eth0" in r.stdout and "丢包" in r.stdout, r.stdout
+    r = subprocess.run([slowlink, "delay"], env={**os.environ, **ZH}, capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 2 and r.stderr.startswith("slowlink: 'delay' 后面要跟一个时间"), r
+
+
+def test_the_fault_tag_is_all_chinese_and_the_json_stays_english(lab):
+    """[注入：短写], not [注入： short write]; --json keeps the English words."""
+    server = lab.server("06-close", "-q", env=EN)
+    r = lab.run_client("06-close", "-n", "1", "-i", "0", port=server.port,
+                       env=fault_env("send:short=16", ZH))
+    assert r.returncode == 0, r
+    tags = re.findall(r"\[注入[^\]]*\]", r.stderr)
+    assert tags and set(tags) == {"[注入：短写]"}, r.stderr
+    server = lab.server("06-close", "-q", env=EN)
+    r = lab.run_client("06-close", "-n", "1", "-i", "0", "--json", port=server.port,
+                       env=fault_env("send:short=16", ZH))
+    assert {e.get("injected") for e in json_lines(r.stderr)} >= {"short write"}, r.stderr
 
 
 def test_the_same_errors_stay_english_by_default(lab):

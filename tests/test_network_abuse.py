@@ -7,6 +7,7 @@ checked against quote(), written here from the rule the kit documents
 (control bytes, DEL, the C1 controls and invalid UTF-8 as \\xNN, backslash
 and quote escaped, printable ASCII and valid UTF-8 as they are).
 """
+import errno
 import json
 import signal
 import socket
@@ -15,6 +16,7 @@ import threading
 import pytest
 
 from labharness import DEFAULT_WAIT, reset
+from stderr_facts import errno_facts, line_naming
 
 LESSON = "06-close"
 BUF_PAYLOAD = 1023          # the server's BUF_SIZE (1024) less the '\0'
@@ -202,7 +204,7 @@ def test_one_client_server_reports_a_reset_client_and_exits_1(lab):
     assert lab.recv_exactly(sock, 2) == b"ok"    # the server is in recv() now
     reset(sock)
     assert server.wait() == 1
-    assert "server: recv from client (fd 4): Connection reset by peer (ECONNRESET)" in server.stderr
+    assert line_naming(server.stderr, errno_facts(errno.ECONNRESET)), server.stderr
     assert "server: hint: the peer reset the connection" in server.stderr
 
 

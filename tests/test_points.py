@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from labharness import LESSONS, ROOT
 
 POINTS = {"01-socket": 10, "02-bind": 15, "03-listen": 15,
@@ -41,7 +43,8 @@ def collected_markers(tmp_path):
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "pointsdump", "lessons"],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
         env={**os.environ, "PYTHONPATH": str(tmp_path), "POINTS_DUMP": str(dump)})
-    assert r.returncode == 0, f"collecting the lessons' tests failed:\n{r.stdout}\n{r.stderr}"
+    if r.returncode != 0:
+        pytest.fail(f"collecting the lessons' tests failed:\n{r.stdout}\n{r.stderr}")
     return json.loads(dump.read_text())
 
 

@@ -7,6 +7,9 @@ packet, the calls-only page without capture, and that Chromium draws it.
 Capture needs root and tcpdump; namespaces need iproute2 and nftables:
 without them those tests skip (and fail under CI=true, which installs them).
 """
+import html
+import importlib.machinery
+import json
 import os
 import re
 import shutil
@@ -14,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import types
 import zlib
 from pathlib import Path
 
@@ -22,9 +26,10 @@ import pytest
 from labharness import BUILD, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-from timeline_lib import model, page, pcap  # noqa: E402
+from timeline_lib import capture, model, page, pcap  # noqa: E402
 
 TIMELINE = ROOT / "tools" / "timeline"
+LESSONS = sorted(d.name[:2] for d in (ROOT / "lessons").glob("[0-9][0-9]-*") if d.is_dir())
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PY = sys.executable
 
@@ -54,6 +59,68 @@ def timeline(out, *args, env=None, user=None, timeout=60):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=full_env)
     data = page.read_data(Path(out).read_text(encoding="utf-8")) if r.returncode == 0 else None
     return r, data
+
+
+# The trace's timestamps have 0.1 us steps; the capture's are nanoseconds.
+CLOCK_STEP = 1e-6
+
+
+def arrival(p):
+    """When packet P reached the other side (on loopback: when it left)."""
+    return p["t_arrive"] if p.get("t_arrive") is not None else p["t"]
+
+
+def causality_faults(data):
+    """What on the page contradicts cause and effect, in words; [] when nothing does.
+    - a data packet leaves only after the calls that handed its bytes to the kernel
+      started: the send-like calls of its side started before it hold its last byte;
+    - a recv-like call returns only bytes that had arrived: by its end, its side had
+      received at least every byte its recv-like calls returned so far;
+    - connect()'s span holds its SYN leaving and the SYN-ACK arriving;
+    - accept() returns after the handshake's last ACK reached the server.
+    Lanes without traced calls (a Python peer) are not judged."""
+    faults, items = [], data["items"]
+    pkts = [p for p in items if p["kind"] == "packet"]
+    for c in (i for i in items if i["kind"] == "call"):
+        if not c["t_start"] <= c["t_end"] == c["t"]:
+            faults.append(f"{c['lane']} {c['text']}: starts {c['t_start']} after it ends {c['t_end']}")
+    for lane in ("server", "client"):
+        mine = [c for c in items if c["kind"] == "call" and c["lane"] == lane]
+        if not mine:
+            continue
+        sends = [c for c in mine if c["call"] in model.SEND_CALLS and (c["ret"] or 0) > 0]
+        for p in (p for p in pkts if p["from"] == lane and p["len"]):
+            handed = sum(c["ret"] for c in sends if c["t_start"] <= p["t"] + CLOCK_STEP)
+            if handed < p["rel_seq"] - 1 + p["len"]:
+                faults.append(f"{lane}'s {p['label']} (bytes {p['rel_seq']}..) leaves at {p['t']}, "
+                              f"when its send calls had begun to hand over {handed} bytes")
+        recvs = sorted((c for c in mine if c["call"] in model.RECV_CALLS and (c["ret"] or 0) > 0),
+                       key=lambda c: c["t_end"])
+        taken = 0
+        for c in recvs:
+            taken += c["ret"]
+            came = max([p["rel_seq"] - 1 + p["len"] for p in pkts
+                        if p["to"] == lane and p["len"] and not p["lost"]
+                        and arrival(p) <= c["t_end"] + CLOCK_STEP], default=0)
+            if came < taken:
+                faults.append(f"{lane}'s {c['text']} returns at {c['t_end']} with {taken} bytes in "
+                              f"all, when {came} had arrived")
+        for c in (c for c in mine if c["call"] == "connect" and c["ret"] == 0):
+            syn = [p for p in pkts if p["from"] == lane and p["label"] == "SYN"]
+            synack = [p for p in pkts if p["to"] == lane and p["label"] == "SYN-ACK"]
+            if not syn or not synack:
+                faults.append(f"{lane}'s connect: no SYN or SYN-ACK on the page")
+                continue
+            if not (c["t_start"] - CLOCK_STEP <= syn[0]["t"] and
+                    arrival(synack[-1]) <= c["t_end"] + CLOCK_STEP):
+                faults.append(f"{lane}'s connect {c['t_start']}..{c['t_end']} does not hold its "
+                              f"SYN ({syn[0]['t']}) and SYN-ACK ({arrival(synack[-1])})")
+        for c in (c for c in mine if c["call"] in ("accept", "accept4") and (c["ret"] or -1) >= 0):
+            acks = [p for p in pkts if p["to"] == lane and p["label"] == "ACK" and p["rel_seq"] == 1]
+            if acks and arrival(acks[0]) > c["t_end"] + CLOCK_STEP:
+                faults.append(f"{lane}'s accept returns at {c['t_end']}, before the handshake's "
+                              f"ACK arrived ({arrival(acks[0])})")
+    return faults
 
 
 def calls(data, lane, name=None):
@@ -91,6 +158,34 @@ def test_page_holds_the_calls_of_both_programs(lesson06):
     states = [(i["lane"], i["to"]) for i in data["items"] if i["kind"] == "state"]
     assert ("server", "LISTEN") in states and ("server", "CLOSE_WAIT") in states
     assert ("client", "ESTABLISHED") in states
+
+
+def test_lesson06_page_is_causal(lesson06):
+    _, data = lesson06
+    assert not causality_faults(data)
+    # Each call is a span: the client's connect() began before its SYN left.
+    syn, = packets(data, "SYN", "client")
+    connect, = calls(data, "client", "connect")
+    accept, = calls(data, "server", "accept")
+    assert connect["t_start"] < syn["t"] < connect["t_end"]
+    # accept() waited: it began before the client even started, and returned after.
+    assert accept["t_start"] < calls(data, "client")[0]["t_start"] < accept["t_end"]
+
+
+def test_lesson06_page_shows_the_clients_time_wait_after_it_exits(lesson06):
+    """The client closes first: FIN_WAIT, then TIME_WAIT once the server's FIN came.
+    No trace line can show it (the program has closed the socket, then exited); the
+    socket watch does, on the client's lane, with its 60 s."""
+    _, data = lesson06
+    tw = [i for i in data["items"] if i["kind"] == "state" and i["to"] == "TIME_WAIT"]
+    assert len(tw) == 1 and tw[0]["lane"] == "client" and tw[0]["watched"], tw
+    s_fin, = packets(data, "FIN", "server")
+    c_close, = calls(data, "client", "close")
+    assert tw[0]["t"] >= arrival(s_fin) and tw[0]["t"] > c_close["t_end"]
+    assert 55 < tw[0]["lasts"] <= 60.5, tw[0]
+    # The server closed second: it never enters TIME_WAIT.
+    assert not any(i["kind"] == "state" and i["lane"] == "server" and i["to"] == "TIME_WAIT"
+                   for i in data["items"])
 
 
 def test_handshake_comes_before_connect_and_accept_return(lesson06):
@@ -152,6 +247,21 @@ try:
 except ConnectionResetError as e:
     print("reset:", e)
 """
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_lessons_page_is_causal(tmp_path, lesson):
+    """Each lesson's page as `make docs` draws it: calls as spans that agree with
+    the packets (see causality_faults)."""
+    need_capture()
+    r, data = timeline(tmp_path / "l.html", "--lesson", lesson, "-n", "3", "-i", "0.05")
+    assert r.returncode == 0, r.stderr
+    assert calls(data, "server"), "no calls drawn"
+    if lesson >= "03":
+        assert packets(data, "SYN") and calls(data, "client", "connect")
+    if lesson >= "05":
+        assert [p for p in packets(data) if p["len"]], "no data packets: nothing to judge"
+    assert not causality_faults(data)
 
 
 def test_close_with_unread_data_sends_rst_instead_of_fin(tmp_path):
@@ -235,6 +345,10 @@ def test_a_dropped_packet_shows_as_lost_then_retransmitted(tmp_path):
     assert len(lost) == 1 and lost[0]["from"] == "client" and lost[0]["len"] == 40
     assert again and again[0]["seq"] == lost[0]["seq"] and not again[0]["lost"]
     assert again[0]["t"] > lost[0]["t"]
+    assert not causality_faults(data)
+    # The title says where it ran: namespaces through a router, not loopback.
+    assert "network namespaces" in data["title"] and "router" in data["title"]
+    assert "loopback" not in data["title"] and data["where"] == "namespaces"
     # Every message still got through, and the namespaces are gone.
     assert data["client_status"] == 0 and data["server_status"] == 0
     assert data["client_stdout"].count("received: ok") == 3
@@ -281,12 +395,13 @@ def png_pixels(data):
     return width, height, chans, rows
 
 
-def chromium(tmp_path, url, *mode):
+def chromium(tmp_path, url, *mode, size=(1200, 900)):
     need(shutil.which("chromium"), "chromium is not installed (apt-get install chromium)")
     cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
            "--disable-background-networking", "--disable-dev-shm-usage", "--hide-scrollbars",
            "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0",
-           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,900", *mode, url]
+           f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={size[0]},{size[1]}",
+           *mode, url]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=50)
 
 
@@ -310,10 +425,97 @@ def test_chromium_draws_lanes_and_arrows_without_errors(lesson06, tmp_path):
                    if all(abs(row[x + k] - rgb[k]) <= tol for k in range(3)))
     lane, syn, data_blue, ack_grey = (0x5b, 0x6b, 0x86), (0x2e, 0x9d, 0x4a), (0x2f, 0x6f, 0xd6), \
         (0x8a, 0x93, 0xa3)
-    assert count(lane) > 2 * 400, "the two lanes are not drawn"
+    bar = (0x1d, 0x23, 0x30)
+    assert count(lane) + count(bar) > 2 * 400, "the two lanes (and the calls on them) are not drawn"
     assert count(syn) > 200, "no green SYN arrows"
     assert count(data_blue) > 300, "no blue data arrows"
     assert count(ack_grey) > 100, "no grey ACK arrows"
+
+
+# Appended to a copy of a page: after the page has drawn itself, every label's box
+# as the browser laid it out, and how wide the page is, into a <pre> that
+# --dump-dom shows. The page's own code never reports on itself.
+MEASURE = r"""<script>
+(function () {
+  var boxes = [];
+  document.querySelectorAll("svg text").forEach(function (t) {
+    var r = t.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0)
+      boxes.push([t.textContent, r.left, r.top, r.right, r.bottom]);
+  });
+  var pre = document.createElement("pre");
+  pre.id = "measured";
+  pre.textContent = JSON.stringify({ boxes: boxes, inner: window.innerWidth,
+                                     scroll: document.documentElement.scrollWidth });
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def measured_labels(tmp_path, page_path, width):
+    """(label boxes, window width, page width) of PAGE_PATH drawn in WIDTH px of Chromium."""
+    probe = tmp_path / ("measured-" + page_path.name)
+    probe.write_text(page_path.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"),
+                     encoding="utf-8")
+    dom = chromium(tmp_path, probe.as_uri(), "--dump-dom", size=(width, 900))
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    m = re.search(r'<pre id="measured">(.*?)</pre>', dom.stdout, re.S)
+    assert m, "the page did not draw: " + dom.stdout[-2000:]
+    got = json.loads(html.unescape(m.group(1)))
+    return got["boxes"], got["inner"], got["scroll"]
+
+
+def overlapping(boxes, slack=0.5):
+    """Pairs of labels whose boxes overlap by more than SLACK px each way."""
+    found = []
+    boxes = sorted(boxes, key=lambda b: b[2])
+    for k, a in enumerate(boxes):
+        for b in boxes[k + 1:]:
+            if b[2] >= a[4] - slack:
+                break
+            if min(a[3], b[3]) - max(a[1], b[1]) > slack and min(a[4], b[4]) - max(a[2], b[2]) > slack:
+                found.append((a[0], b[0]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def netem_drop(tmp_path_factory):
+    """Lesson 06 through the router, delayed and with a drop: slanted arrows, a
+    retransmission, idle gaps, the closing states: the most crowded page."""
+    need_capture()
+    need(shutil.which("ip"), "ip is not installed (apt-get install iproute2)")
+    need(shutil.which("nft"), "nft is not installed (apt-get install nftables)")
+    out = tmp_path_factory.mktemp("timeline") / "netem.html"
+    r, data = timeline(out, "--lesson", "06", "-n", "3", "-i", "0", "--netem", "delay 20ms",
+                       "--drop", "2", "--lang", "en,zh")
+    assert r.returncode == 0, r.stderr
+    return out, data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["loopback", "netem-drop", "netem-drop-zh"])
+def test_at_1000_px_no_label_sits_on_another_and_nothing_is_cut(request, tmp_path, which):
+    out, data = request.getfixturevalue("lesson06" if which == "loopback" else "netem_drop")
+    if which.endswith("-zh"):
+        out = out.with_name(out.stem + ".zh.html")
+    boxes, inner, scroll = measured_labels(tmp_path, out, 1000)
+    texts = [b[0] for b in boxes]
+    assert len(boxes) > 40 and any("TIME_WAIT" in t for t in texts), texts
+    assert any(t.startswith("connect(3") for t in texts)
+    assert scroll <= inner == 1000, f"the page is {scroll} px wide in a {inner} px window"
+    cut = [b for b in boxes if b[1] < 0 or b[3] > inner]
+    assert not cut, f"labels outside the window: {cut}"
+    assert not overlapping(boxes), overlapping(boxes)
+    # The screenshot itself: both lanes are drawn inside the 1000 px.
+    shot = tmp_path / "shot.png"
+    r = chromium(tmp_path, out.as_uri(), f"--screenshot={shot}", size=(1000, 1200))
+    assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
+    w, h, chans, rows = png_pixels(shot.read_bytes())
+    lane = (0x5b, 0x6b, 0x86)
+    columns = {x for row in rows[400:] for x in range(w)
+               if all(abs(row[x * chans + k] - lane[k]) <= 10 for k in range(3))}
+    assert w == 1000 and any(x < 500 for x in columns) and any(x > 500 for x in columns), \
+        "the two lanes are not both in the 1000 px screenshot"
 
 
 # --- the pieces, without the network ---------------------------------------------------
@@ -363,6 +565,113 @@ def test_model_marks_the_resent_bytes_as_a_retransmission():
     assert [i["retransmission"] for i in items] == [False, False, False, True, False]
     assert [i["rel_seq"] for i in items] == [0, 0, 1, 1, 1]
     assert items[-1]["rel_ack"] == 41
+
+
+def test_socket_watch_sees_time_wait_and_leaves_older_sockets_out(tmp_path):
+    """sockwatch.py (sock_diag, no root needed): the closing side's FIN_WAIT2 and
+    TIME_WAIT with its 60 s timer, the other side's end; a connection that was
+    there before the watch began is not reported."""
+    import socket
+    import time
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(2)
+    port = ls.getsockname()[1]
+    before = socket.create_connection(("127.0.0.1", port))
+    before_srv, _ = ls.accept()
+    old = "127.0.0.1:%d" % before.getsockname()[1]
+    out = tmp_path / "states"
+    w = capture.Watch(port, out)
+    w.start()
+    try:
+        c = socket.create_connection(("127.0.0.1", port))
+        a, _ = ls.accept()
+        mine = "127.0.0.1:%d" % c.getsockname()[1]
+        c.close()                       # the client closes first...
+        time.sleep(0.1)
+        a.close()                       # ...then the server: the client ends in TIME_WAIT
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+                s["state"] == "TIME_WAIT" for s in w.states()):
+            time.sleep(0.02)
+    finally:
+        w.stop()
+        for sock in (before, before_srv, ls):
+            sock.close()
+    seen = w.states()
+    assert all(s["ts"] >= s["prev"] for s in seen)
+    client = [s["state"] for s in seen if s["local"] == mine]
+    assert "FIN_WAIT2" in client and client[-1] == "TIME_WAIT", seen
+    tw, = [s for s in seen if s["local"] == mine and s["state"] == "TIME_WAIT"]
+    assert 50000 < tw["expires_ms"] <= 60000
+    assert not any(old in (s["local"], s["remote"]) for s in seen), seen
+    assert not any(s["state"] == "LISTEN" for s in seen), "the listening socket was there before"
+
+
+def test_model_draws_closing_states_at_the_packet_that_made_them():
+    """A watched state is drawn at the last packet of its side before it was seen
+    (the ACK that answered the peer's FIN), with TIME_WAIT's full 60 s; states the
+    trace shows itself (ESTABLISHED) are not drawn twice."""
+    SYN, ACK, FIN = 0x02, 0x10, 0x01
+    frames = [(10.0, tcp_frame(40000, 5005, 1000, 0, SYN)),
+              (10.001, tcp_frame(5005, 40000, 7000, 1001, SYN | ACK)),
+              (10.002, tcp_frame(40000, 5005, 1001, 7001, ACK)),
+              (10.100, tcp_frame(40000, 5005, 1001, 7001, FIN | ACK)),
+              (10.101, tcp_frame(5005, 40000, 7001, 1002, FIN | ACK)),
+              (10.102, tcp_frame(40000, 5005, 1002, 7002, ACK))]
+    cli, srv = "127.0.0.1:40000", "127.0.0.1:5005"
+    watched = [{"ts": 10.05, "prev": 10.0, "local": cli, "remote": srv, "state": "ESTABLISHED",
+                "expires_ms": 0},
+               {"ts": 10.2, "prev": 10.098, "local": cli, "remote": srv, "state": "TIME_WAIT",
+                "expires_ms": 59900},
+               {"ts": 10.2, "prev": 10.098, "local": srv, "remote": cli, "state": "GONE",
+                "expires_ms": 0}]
+    client_events = [{"ts": 10.0021, "start": 9.999, "call": "connect", "text": "connect(3)",
+                      "ret": 0, "fd": 3, "state": "ESTABLISHED"},
+                     {"ts": 10.1005, "start": 10.099, "call": "close", "text": "close(3)", "ret": 0}]
+    data = model.build([], client_events, {"lo": pcap.parse_pcap(pcap_file(frames))}, 5005,
+                       {"title": "t", "notes": []}, watched)
+    states = [i for i in data["items"] if i["kind"] == "state"]
+    assert [(i["lane"], i["to"]) for i in states] == [("client", "ESTABLISHED"), ("client", "TIME_WAIT")]
+    tw = states[1]
+    assert tw["watched"] and abs(tw["t"] - (10.102 - 9.999)) < 1e-6      # the last ACK
+    assert abs(tw["t_seen"] - (10.2 - 9.999)) < 1e-6
+    assert abs(tw["lasts"] - (0.098 + 59.9)) < 1e-3
+    connect, = [i for i in data["items"] if i["kind"] == "call" and i["call"] == "connect"]
+    assert connect["t_start"] == 0 and abs(connect["t_end"] - 0.0031) < 1e-6
+
+
+def test_netem_and_drop_runs_get_pages_of_their_own():
+    loader = importlib.machinery.SourceFileLoader("timeline_cli", str(TIMELINE))
+    cli = types.ModuleType(loader.name)
+    cli.__file__ = str(TIMELINE)
+    loader.exec_module(cli)
+    assert cli.page_name("06-close", None, 0) == "06-close.html"
+    assert cli.page_name("06-close", "delay 50ms loss 10%", 0) == \
+        "06-close-netem-delay50ms-loss10pct.html"
+    assert cli.page_name("06-close", None, 2) == "06-close-drop2.html"
+    assert cli.page_name("05-send-recv", "delay 20ms 5ms", 3) == \
+        "05-send-recv-netem-delay20ms5ms-drop3.html"
+
+
+def test_one_run_in_both_languages_writes_two_pages(tmp_path):
+    r, data = timeline(tmp_path / "p.html", "--lesson", "06", "-n", "1", "-i", "0",
+                       "--lang", "en,zh", env={"LAB_TIMELINE_NO_CAPTURE": "test"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(tmp_path / "p.html"), str(tmp_path / "p.zh.html")]
+    zh_text = (tmp_path / "p.zh.html").read_text(encoding="utf-8")
+    zh = page.read_data(zh_text)
+    assert data["lang"] == "en" and zh["lang"] == "zh"
+    assert data["items"] == zh["items"], "one run, drawn twice"
+    assert '<html lang="zh-CN">' in zh_text and "第 06 课" in zh["title"]
+    assert zh["words"]["server"] == "服务器" and zh["words"]["client"] == "客户端"
+    assert zh["notes"][0].startswith("没有报文：") and data["notes"][0].startswith("No packets:")
+    # The trace's step labels in Chinese come from the programs' own catalog.
+    assert zh["words"]["steps"]["server"]["accept client"] == "受理客户端的连接"
+    for words in ("缩放", "空闲", "等待", "数据"):
+        assert words in zh_text
+    r, _ = timeline(tmp_path / "x.html", "--lang", "fr")
+    assert r.returncode == 2 and "--lang" in r.stderr
 
 
 def test_embedded_json_cannot_close_its_script_element():
@@ -415,6 +724,14 @@ def test_lesson_pages_embed_the_timeline_beside_the_diagram(tmp_path):
     assert "\\endhtmlonly" in page06[section:]
     # A lesson without a run keeps its page as it was.
     assert "The real run" not in (tmp_path / "pages" / "lesson_05.md").read_text(encoding="utf-8")
+    # The Chinese site shows the run's Chinese drawing (tools/timeline --lang en,zh).
+    (runs / "timeline_06-close.zh.html").write_text("<!DOCTYPE html><p>运行</p>")
+    r = subprocess.run([PY, str(ROOT / "docs" / "lesson-pages.py"), "--lang", "zh",
+                        "--out", str(tmp_path / "pages-zh"), "--timelines", str(runs)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    zh06 = (tmp_path / "pages-zh" / "lesson_06.md").read_text(encoding="utf-8")
+    assert '<iframe src="timeline_06-close.zh.html"' in zh06
 
 
 def test_a_delay_stretches_every_arrow_by_at_least_the_delay(tmp_path):
@@ -436,6 +753,14 @@ def test_a_delay_stretches_every_arrow_by_at_least_the_delay(tmp_path):
     syn, = packets(data, "SYN", "client")
     connect, = calls(data, "client", "connect")
     assert connect["t"] - syn["t"] >= 0.0399
+    assert connect["t_end"] - connect["t_start"] >= 0.0399, "connect waits for the round trip"
+    assert not causality_faults(data)
+    # After the client exits, its socket goes on: FIN_WAIT2, then TIME_WAIT once the
+    # server's FIN has crossed the delay.
+    tw = [i for i in data["items"] if i["kind"] == "state" and i["to"] == "TIME_WAIT"]
+    assert [i["lane"] for i in tw] == ["client"]
+    s_fin, = packets(data, "FIN", "server")
+    assert tw[0]["t"] >= s_fin["t_arrive"]
 
 
 def test_two_small_replies_in_a_row_wait_for_the_clients_ack(tmp_path):

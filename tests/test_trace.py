@@ -88,7 +88,7 @@ def test_json_trace_of_a_failed_call_names_errno(lab):
 
 def test_lab_lang_zh_prints_the_seeds_chinese_labels(lab):
     server, client = exchange(lab, env={"LAB_LANG": "zh"})
-    assert re.search(r"^\[服务端\] 第1步 创建服务端的socket  socket\(AF_INET, SOCK_STREAM, \d+\) = 3$",
+    assert re.search(r"^\[服务器\] 第1步 创建服务端的socket  socket\(AF_INET, SOCK_STREAM, \d+\) = 3$",
                      server.stderr, re.M), server.stderr
     assert "第4步 受理客户端的连接" in server.stderr and "第6步 " in server.stderr, server.stderr
     assert re.search(r"^\[客户端\] 第2步 向服务器发起连接请求  connect\(", client.stderr, re.M), client.stderr

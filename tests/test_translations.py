@@ -16,9 +16,9 @@ import pytest
 from labharness import ROOT
 
 TOOL = ROOT / "tools" / "zh-sync.py"
-if not (ROOT / "tests" / "grading" / "student-guide.md").exists():
+if not (ROOT / "grader" / "student-guide.md").exists():
     # A student's handout: its README.md is the guide, its READMEs are cut
-    # (tests/grading/handout.py); keeping the twins in step is the kit's job.
+    # (grader/handout.py); keeping the twins in step is the kit's job.
     pytest.skip("not the kit (a handout): the translations are checked in the kit",
                 allow_module_level=True)
 _spec = importlib.util.spec_from_file_location("zh_sync", TOOL)
@@ -48,7 +48,7 @@ def test_every_english_readme_has_a_chinese_twin_in_step():
 
 def test_the_twins_cover_the_top_readme_each_lesson_and_the_student_guide():
     english = {t.english for t in zh_sync.twins(ROOT)}
-    want = {"README.md", "tests/grading/student-guide.md"}
+    want = {"README.md", "grader/student-guide.md"}
     want |= {p.relative_to(ROOT).as_posix() for p in ROOT.glob("lessons/[0-9][0-9]-*/README.md")}
     assert want <= english, want - english
 
@@ -96,13 +96,16 @@ def fenced_blocks(text):
 
 def without_comments(lang, lines):
     """A code block's lines without its comments (which a translation may
-    translate) and blank lines: the commands and code that must not change."""
+    translate: C, shell and Python comments, a transcript's "# terminal 1"
+    lines) and blank lines: the commands, code and output that must not change."""
     text = "\n".join(lines)
     if lang in ("c", "h", "cpp", "c++"):
         text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
         text = re.sub(r"//[^\n]*", "", text)
-    elif lang in ("sh", "bash", "shell", "console"):
+    elif lang in ("sh", "bash", "shell", "console", "python"):
         text = re.sub(r"(^|\s)#[^\n]*", r"\1", text)
+    elif lang == "text":                 # a transcript's own comments
+        text = re.sub(r"(?m)^# [^\n]*|(?<=\S) +# [^\n]*", "", text)
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
 
@@ -118,8 +121,8 @@ def require_in_step(twin):
 @pytest.mark.parametrize("twin", TWINS, ids=[t.chinese for t in TWINS])
 def test_a_twin_in_step_has_the_same_code_blocks(twin):
     """Technically the same: every command, code line and quoted output of the
-    English file is in the Chinese one, in the same order (comments in sh and
-    C blocks may be translated)."""
+    English file is in the Chinese one, in the same order (comments in C,
+    shell and Python blocks and a transcript's comment lines may be translated)."""
     require_in_step(twin)
     en = fenced_blocks((ROOT / twin.english).read_text(encoding="utf-8"))
     zh = fenced_blocks((ROOT / twin.chinese).read_text(encoding="utf-8"))
@@ -263,7 +266,7 @@ def test_diff_says_when_git_lacks_the_translated_version(kit):
     top.write_text(top.read_text(encoding="utf-8") + "More.\n", encoding="utf-8")
     r = run("--diff", "README.md", root=kit)
     assert r.returncode == 1
-    assert "was never committed" in r.stderr and "git log -p -- README.md" in r.stderr
+    assert "git log -p -- README.md" in r.stderr, f"says where to look instead\n{r.stderr}"
 
 
 def test_usage_errors_exit_2(kit):
@@ -278,15 +281,15 @@ def test_usage_errors_exit_2(kit):
 def test_student_guide_twin_links_use_the_handout_names(tmp_path):
     """The guide is the handout's README.md and its twin the handout's README.zh.md."""
     root = tmp_path / "kit"
-    guide = root / "tests" / "grading" / "student-guide.md"
+    guide = root / "grader" / "student-guide.md"
     guide.parent.mkdir(parents=True)
     guide.write_text("# Guide\n\nText.\n", encoding="utf-8")
     (root / "README.md").write_text("# Top\n", encoding="utf-8")
     assert run("--init", str(guide), "README.md", root=root).returncode == 0
     assert "中文: [README.zh.md](README.zh.md)" in guide.read_text(encoding="utf-8")
-    zh = (root / "tests" / "grading" / "student-guide.zh.md").read_text(encoding="utf-8")
+    zh = (root / "grader" / "student-guide.zh.md").read_text(encoding="utf-8")
     assert "English: [README.md](README.md)" in zh
-    assert "source=tests/grading/student-guide.md" in zh
+    assert "source=grader/student-guide.md" in zh
 
 
 def test_any_other_translated_file_is_kept_in_step_too(kit):
@@ -343,6 +346,27 @@ def test_copy_output_brings_the_generated_blocks_along(kit):
     assert run("--check", root=kit).returncode == 1        # still to be stamped
 
 
+def test_copy_output_keeps_the_translated_comment_lines(kit):
+    lesson = kit / "lessons" / "01-socket"
+    en_block = ("<!-- output: 01-two -->\n```text\n# terminal 1\n$ server 0\nold\n"
+                "# terminal 2: a client\n```\n<!-- end output -->\n")
+    zh_block = en_block.replace("# terminal 1", "# 终端1").replace("# terminal 2: a client",
+                                                                 "# 终端2：一个客户端")
+    for name, block in (("README.md", en_block), ("README.zh.md", zh_block)):
+        path = lesson / name
+        path.write_text(path.read_text(encoding="utf-8") + "\n" + block, encoding="utf-8")
+    en = lesson / "README.md"
+    en.write_text(en.read_text(encoding="utf-8").replace("old\n", "new\n"), encoding="utf-8")
+    assert run("--copy-output", str(en), root=kit).returncode == 0
+    zh = (lesson / "README.zh.md").read_text(encoding="utf-8")
+    assert "# 终端1\n$ server 0\nnew\n# 终端2：一个客户端\n```" in zh, zh
+    en.write_text(en.read_text(encoding="utf-8").replace("new\n", "new\n# terminal 3\n"),
+                  encoding="utf-8")
+    run("--copy-output", str(en), root=kit)        # a comment more: English, to translate
+    zh = (lesson / "README.zh.md").read_text(encoding="utf-8")
+    assert "# terminal 1\n$ server 0\nnew\n# terminal 3\n# terminal 2: a client\n" in zh, zh
+
+
 def test_stamp_expect_refuses_an_english_file_changed_since_the_diff(kit):
     run("--stamp", "README.md", "lessons/01-socket/README.md", root=kit)
     top = kit / "README.md"
@@ -350,7 +374,7 @@ def test_stamp_expect_refuses_an_english_file_changed_since_the_diff(kit):
     seen = zh_sync.file_hash(top)
     top.write_text(top.read_text(encoding="utf-8") + "Even more.\n", encoding="utf-8")
     r = run("--stamp", "README.md", "--expect", seen[:12], root=kit)
-    assert r.returncode == 1 and "changed again" in r.stderr
+    assert r.returncode == 1 and "README.md" in r.stderr, r.stderr
     assert run("--check", root=kit).returncode == 1
     r = run("--stamp", "README.md", "--expect", zh_sync.file_hash(top)[:12], root=kit)
     assert r.returncode == 0, r.stderr

@@ -23,7 +23,8 @@
  * Each drop is reported on stderr, and a summary at exit (-q: neither).
  * Needs CAP_NET_ADMIN (root in a container with cap_add: NET_ADMIN).
  * Exit 0 (or CMD's status), 1 on a failure, 2 on a usage error. libc only,
- * and the kit's error messages (explain.h).
+ * and the kit's error messages (explain.h), in the user's language as the
+ * lessons' are (i18n.h, po/zh_CN.po).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -46,6 +47,7 @@
 #include <unistd.h>
 
 #include "explain.h"
+#include "i18n.h"
 
 #define PROG "slowlink"
 #define USAGE "slowlink [-q] [-o IFACE] [--queue N] [--seed N] NETEM... [-- CMD ARGS...]"
@@ -271,7 +273,7 @@ static void verdict(uint32_t id_be, uint32_t what)
     msg_begin(&m, NFQNL_MSG_VERDICT, 0);
     msg_attr(&m, NFQA_VERDICT_HDR, &v, sizeof v);
     if (msg_send(&m) < 0)
-        die_msg("verdict on packet %u: %s", ntohl(id_be), strerror(errno));
+        die_msg("verdict on packet %u: %s", ntohl(id_be), errno_text(errno));
 }
 
 /* Whether CAP_NET_ADMIN is in our effective set (/proc/self/status, CapEff). */
@@ -295,10 +297,10 @@ static void bind_queue(void)
 {
     nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
     if (nl_fd < 0)
-        die_msg("socket(AF_NETLINK, NETLINK_NETFILTER): %s", strerror(errno));
+        die_msg("socket(AF_NETLINK, NETLINK_NETFILTER): %s", errno_text(errno));
     struct sockaddr_nl me = { .nl_family = AF_NETLINK };
     if (bind(nl_fd, (struct sockaddr *)&me, sizeof me) < 0)
-        die_msg("bind netlink socket: %s", strerror(errno));
+        die_msg("bind netlink socket: %s", errno_text(errno));
     /* A burst must not overflow the socket between two recv()s. */
     int rcvbuf = 4 << 20;
     setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
@@ -308,20 +310,20 @@ static void bind_queue(void)
         /* EPERM is both "no CAP_NET_ADMIN" and "another socket has it". */
         if (errno == EPERM && !have_net_admin())
             die_msg("cannot bind netfilter queue %u: %s - needs CAP_NET_ADMIN (root; in a "
-                "container, cap_add: NET_ADMIN)", queue_num, strerror(errno));
+                "container, cap_add: NET_ADMIN)", queue_num, errno_text(errno));
         if (errno == EPERM || errno == EBUSY)
             die_msg("netfilter queue %u is taken by another program: pick another with --queue",
                 queue_num);
         die_msg("cannot bind netfilter queue %u: %s (kernel without nfnetlink_queue?)",
-            queue_num, strerror(errno));
+            queue_num, errno_text(errno));
     }
     struct nfqnl_msg_config_params params = { .copy_range = htonl(COPY_BYTES),
                                               .copy_mode = NFQNL_COPY_PACKET };
     if (config(NFQA_CFG_PARAMS, &params, sizeof params) < 0)
-        die_msg("netfilter queue %u: copy mode: %s", queue_num, strerror(errno));
+        die_msg("netfilter queue %u: copy mode: %s", queue_num, errno_text(errno));
     uint32_t maxlen = htonl(MAX_HELD);
     if (config(NFQA_CFG_QUEUE_MAXLEN, &maxlen, sizeof maxlen) < 0)
-        die_msg("netfilter queue %u: length: %s", queue_num, strerror(errno));
+        die_msg("netfilter queue %u: length: %s", queue_num, errno_text(errno));
 }
 
 /* ---- the iptables rule (-o IFACE) -------------------------------------- */
@@ -333,7 +335,7 @@ static int iptables(const char *action, const char *iface)
     snprintf(num, sizeof num, "%u", queue_num);
     pid_t ipt = fork();
     if (ipt < 0)
-        die_msg("fork: %s", strerror(errno));
+        die_msg("fork: %s", errno_text(errno));
     if (ipt == 0) {
         sigprocmask(SIG_SETMASK, &unblocked, NULL);
         /* -w: wait for the xtables lock rather than fail beside another iptables. */
@@ -358,8 +360,9 @@ static void remove_rule(void)
 
     rule_iface = NULL;
     if (iface != NULL && iptables("-D", iface) != 0)
-        fprintf(stderr, PROG ": could not delete the NFQUEUE rule for %s: delete it with "
-                "iptables -D OUTPUT -o %s -j NFQUEUE --queue-num %u\n", iface, iface, queue_num);
+        fprintf(stderr, _("%s: could not delete the NFQUEUE rule for %s: delete it with "
+                          "iptables -D OUTPUT -o %s -j NFQUEUE --queue-num %u\n"),
+                PROG, iface, iface, queue_num);
 }
 
 /* ---- the packets ------------------------------------------------------- */
@@ -369,7 +372,7 @@ static void remove_rule(void)
 static void describe(const unsigned char *p, size_t len, char *out, size_t size)
 {
     if (len < 20 || (p[0] >> 4) != 4) {
-        snprintf(out, size, "a packet that is not IPv4");
+        snprintf(out, size, "%s", _("a packet that is not IPv4"));
         return;
     }
     size_t ihl = (size_t)(p[0] & 0x0f) * 4;
@@ -378,7 +381,7 @@ static void describe(const unsigned char *p, size_t len, char *out, size_t size)
     inet_ntop(AF_INET, p + 12, src, sizeof src);
     inet_ntop(AF_INET, p + 16, dst, sizeof dst);
     if (p[9] != IPPROTO_TCP || len < ihl + 20) {
-        snprintf(out, size, "IPv4 %s > %s protocol %u", src, dst, p[9]);
+        snprintf(out, size, _("IPv4 %s > %s protocol %u"), src, dst, p[9]);
         return;
     }
     const unsigned char *t = p + ihl;
@@ -390,7 +393,7 @@ static void describe(const unsigned char *p, size_t len, char *out, size_t size)
     if (t[13] & 0x08) *f++ = 'P';
     if (t[13] & 0x10) *f++ = '.';
     *f = '\0';
-    snprintf(out, size, "TCP %s:%u > %s:%u [%s] %zu bytes", src, (unsigned)(t[0] << 8 | t[1]),
+    snprintf(out, size, _("TCP %s:%u > %s:%u [%s] %zu bytes"), src, (unsigned)(t[0] << 8 | t[1]),
              dst, (unsigned)(t[2] << 8 | t[3]), flags,
              total > ihl + doff ? (size_t)total - ihl - doff : 0);
 }
@@ -422,7 +425,7 @@ static void take_packet(struct nlmsghdr *h, const struct netem *n, int quiet)
         if (!quiet) {
             char what[160];
             describe(payload, payload_len, what, sizeof what);
-            fprintf(stderr, PROG ": dropped %s\n", what);
+            fprintf(stderr, _("%s: dropped %s\n"), PROG, what);
         }
         return;
     }
@@ -473,7 +476,7 @@ static void read_packets(const struct netem *n, int quiet)
                 n_overflow++;
                 continue;
             }
-            die_msg("recv from netfilter queue: %s", strerror(errno));
+            die_msg("recv from netfilter queue: %s", errno_text(errno));
         }
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; msg_ok(h, len);
              h = NLMSG_NEXT(h, len)) {
@@ -482,7 +485,7 @@ static void read_packets(const struct netem *n, int quiet)
             else if (h->nlmsg_type == NLMSG_ERROR) {
                 struct nlmsgerr *e = NLMSG_DATA(h);
                 if (e->error != 0)
-                    die_msg("netfilter queue: %s", strerror(-e->error));
+                    die_msg("netfilter queue: %s", errno_text(-e->error));
             }
         }
     }
@@ -517,11 +520,11 @@ static pid_t start_command(char **cmd)
 {
     pid_t runner = fork();
     if (runner < 0)
-        die_msg("fork: %s", strerror(errno));
+        die_msg("fork: %s", errno_text(errno));
     if (runner == 0) {
         sigprocmask(SIG_SETMASK, &unblocked, NULL);
         execvp(cmd[0], cmd);
-        fprintf(stderr, PROG ": cannot run '%s': %s\n", cmd[0], strerror(errno));
+        fprintf(stderr, _("%s: cannot run '%s': %s\n"), PROG, cmd[0], errno_text(errno));
         _exit(errno == ENOENT ? 127 : 126);
     }
     return runner;
@@ -529,17 +532,17 @@ static pid_t start_command(char **cmd)
 
 static void help(void)
 {
-    printf("usage: " USAGE "\n\n"
-           "netem's delay and loss without netem: packets that iptables' NFQUEUE target\n"
-           "queues are held for the delay, or dropped, then let go.\n\n"
-           "  NETEM          delay TIME [JITTER] and/or loss PERCENT (netem's words)\n"
-           "  -o IFACE       add (and on exit delete) the rule\n"
-           "                 iptables -A OUTPUT -o IFACE -j NFQUEUE --queue-num N\n"
-           "  --queue N      the netfilter queue number (default 0)\n"
-           "  --seed N       the random seed of loss and jitter (same seed, same drops)\n"
-           "  -q             no report of each drop and no summary\n"
-           "  -- CMD ARGS    run CMD, exit with its status when it ends\n\n"
-           "example: slowlink -o eth0 delay 100ms loss 10%% -- ./client server 5005\n");
+    printf(_("usage: %s\n\n"), USAGE);
+    fputs(_("netem's delay and loss without netem: packets that iptables' NFQUEUE target\n"
+            "queues are held for the delay, or dropped, then let go.\n\n"
+            "  NETEM          delay TIME [JITTER] and/or loss PERCENT (netem's words)\n"
+            "  -o IFACE       add (and on exit delete) the rule\n"
+            "                 iptables -A OUTPUT -o IFACE -j NFQUEUE --queue-num N\n"
+            "  --queue N      the netfilter queue number (default 0)\n"
+            "  --seed N       the random seed of loss and jitter (same seed, same drops)\n"
+            "  -q             no report of each drop and no summary\n"
+            "  -- CMD ARGS    run CMD, exit with its status when it ends\n\n"
+            "example: slowlink -o eth0 delay 100ms loss 10% -- ./client server 5005\n"), stdout);
 }
 
 int main(int argc, char **argv)
@@ -602,11 +605,17 @@ int main(int argc, char **argv)
         atexit(remove_rule);
     }
     if (!quiet) {
-        fprintf(stderr, PROG ": queue %u: holding each packet %g ms", queue_num, n.delay * 1e3);
+        char jitter[32] = "";
+
         if (n.jitter > 0)
-            fprintf(stderr, " +- %g ms", n.jitter * 1e3);
-        fprintf(stderr, ", dropping %g%%%s%s\n", n.loss * 100, iface ? " on " : "",
-                iface ? iface : " (add an NFQUEUE rule)");
+            snprintf(jitter, sizeof jitter, " +- %g ms", n.jitter * 1e3);
+        if (iface != NULL)
+            fprintf(stderr, _("%s: queue %u: holding each packet %g ms%s, dropping %g%% on %s\n"),
+                    PROG, queue_num, n.delay * 1e3, jitter, n.loss * 100, iface);
+        else
+            fprintf(stderr, _("%s: queue %u: holding each packet %g ms%s, dropping %g%% "
+                              "(add an NFQUEUE rule)\n"),
+                    PROG, queue_num, n.delay * 1e3, jitter, n.loss * 100);
     }
 
     pid_t child = cmd != NULL ? start_command(cmd) : -1;
@@ -631,7 +640,7 @@ int main(int argc, char **argv)
         struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
         int r = ppoll(&p, 1, timeout < 0 ? NULL : &ts, &unblocked);
         if (r < 0 && errno != EINTR)
-            die_msg("ppoll: %s", strerror(errno));
+            die_msg("ppoll: %s", errno_text(errno));
         if (r > 0)
             read_packets(&n, quiet);
     }
@@ -642,8 +651,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nheld; i++)
         verdict(held[i].id, NF_ACCEPT);
     if (!quiet)
-        fprintf(stderr, PROG ": %lu packets: %lu held %g ms, %lu dropped%s\n", n_seen,
+        fprintf(stderr, _("%s: %lu packets: %lu held %g ms, %lu dropped%s\n"), PROG, n_seen,
                 n_seen - n_dropped, n.delay * 1e3, n_dropped,
-                n_overflow ? " (some went through undelayed: queue full)" : "");
+                n_overflow ? _(" (some went through undelayed: queue full)") : "");
     return status;
 }

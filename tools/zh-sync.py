@@ -27,7 +27,9 @@ Usage: tools/zh-sync.py [--check]            every twin in step? exit 1 if not
                                              copy the generated output blocks
                                              (<!-- output: NAME --> ... <!-- end
                                              output -->, make lesson-output)
-                                             from the English FILE into its twin
+                                             from the English FILE into its twin,
+                                             keeping the twin's translated
+                                             comment lines (# ...)
        tools/zh-sync.py --init FILE...       start the twin of a new English
                                              FILE: header, links, its text to
                                              translate (not stamped: --check
@@ -63,8 +65,8 @@ EN_LINK = "English: [{name}]({name})"
 SKIP_DIRS = {"build", "node_modules", "__pycache__"}
 LESSON_DIR = re.compile(r"^\d\d-[a-z0-9-]+$")
 # The student guide becomes the handout's README.md, and its twin the handout's
-# README.zh.md (tests/grading/handout.py): its links name the handout's files.
-GUIDE = ("tests/grading/student-guide.md", "tests/grading/student-guide.zh.md",
+# README.zh.md (grader/handout.py): its links name the handout's files.
+GUIDE = ("grader/student-guide.md", "grader/student-guide.zh.md",
          "README.zh.md", "README.md")
 
 
@@ -347,10 +349,27 @@ def init(names, root=ROOT):
 OUTPUT_BLOCK = re.compile(r"<!-- output: (?P<name>[\w.-]+) -->\n.*?<!-- end output -->", re.S)
 
 
+# A comment of a generated block, a line ("# terminal 2: a client sent ...")
+# or after a command ("$ ss -tan   # the clients"): the one part of it a
+# translation translates.
+COMMENT_LINE = re.compile(r"^# .*$|(?<=\S) +# .*$", re.M)
+
+
+def keep_translated_comments(en_block, zh_block):
+    """EN_BLOCK with ZH_BLOCK's comment lines in place of its own, matched in
+    order, when both have as many; else EN_BLOCK as it is (translate anew)."""
+    zh_comments = COMMENT_LINE.findall(zh_block)
+    if len(zh_comments) != len(COMMENT_LINE.findall(en_block)):
+        return en_block
+    comments = iter(zh_comments)
+    return COMMENT_LINE.sub(lambda m: next(comments), en_block)
+
+
 def copy_output(names, root=ROOT):
     """Replace each generated output block of the Chinese twin by the English
     file's block of the same name: those are program output, the same in
-    both (tools/lesson-output.py rewrites only the English ones)."""
+    both (tools/lesson-output.py rewrites only the English ones), but for
+    their comment lines ("# terminal 1"), which the twin translates."""
     status = 0
     for name in names:
         t = twin_of(name, root)
@@ -363,7 +382,8 @@ def copy_output(names, root=ROOT):
         text = zh.read_text(encoding="utf-8")
         missing = [m.group("name") for m in OUTPUT_BLOCK.finditer(text)
                    if m.group("name") not in blocks]
-        new = OUTPUT_BLOCK.sub(lambda m: blocks.get(m.group("name"), m.group(0)), text)
+        new = OUTPUT_BLOCK.sub(lambda m: keep_translated_comments(
+            blocks.get(m.group("name"), m.group(0)), m.group(0)), text)
         absent = [b for b in blocks if f"<!-- output: {b} -->" not in text]
         if new != text:
             zh.write_text(new, encoding="utf-8")

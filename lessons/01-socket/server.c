@@ -5,7 +5,9 @@
  *
  * Usage: server [-q] [--json] [--pause] PORT
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,8 +27,8 @@ int main(int argc, char *argv[])
     int listenfd = -1;
 
     parse_server_args(argc, argv, ABOUT, 0, &args);
-    /* --bind is checked here too, though lesson 02 is where it binds: an
-     * IPv6 address needs an AF_INET6 socket, which comes in lesson 06. */
+    /* --bind: lessons 01-05 take IPv4 addresses only (lesson 02 binds one
+     * with a sockaddr_in); IPv6 comes with getaddrinfo() in lesson 06. */
     if (strchr(args.bind_addr, ':') != NULL)
         die_usage("--bind '%s': binding an IPv6 address comes in lesson 06-close; "
                   "here use an IPv4 address (0.0.0.0, 127.0.0.1)", args.bind_addr);

@@ -6,9 +6,13 @@
  * Usage: server [-q] [--bind ADDR] [--json] PORT
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"
@@ -27,13 +31,18 @@ int main(int argc, char *argv[])
     int listenfd, on = 1;
 
     parse_server_args(argc, argv, ABOUT, 0, &args);
-    /* This lesson's sockaddr_in holds IPv4 addresses only. */
+    /* --bind: lessons 01-05 take IPv4 addresses only (lesson 02 binds one
+     * with a sockaddr_in); IPv6 comes with getaddrinfo() in lesson 06. */
     if (strchr(args.bind_addr, ':') != NULL)
         die_usage("--bind '%s': binding an IPv6 address comes in lesson 06-close; "
                   "here use an IPv4 address (0.0.0.0, 127.0.0.1)", args.bind_addr);
 
-    /* Step 1: create the listening socket: an IPv4 TCP endpoint with no
-     * address yet (state CLOSE). The kernel returns the lowest free fd. */
+    /* Step 1: create the listening socket. AF_INET: IPv4 addresses;
+     * SOCK_STREAM: a reliable byte stream, which for AF_INET is TCP (the 0
+     * lets the kernel pick that protocol; IPPROTO_TCP says it outright).
+     * The kernel makes a socket with no address and no connection (state
+     * CLOSE) and returns the lowest free file descriptor: 3, after stdin,
+     * stdout and stderr. -1 means no socket: always check. */
     listenfd = socket(AF_INET, SOCK_STREAM, 0);
     if (listenfd == -1)
         die_call("socket", "AF_INET, SOCK_STREAM");

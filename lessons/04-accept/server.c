@@ -7,8 +7,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"
@@ -29,16 +32,21 @@ int main(int argc, char *argv[])
     struct sockaddr_in servaddr;
     struct sockaddr_storage peeraddr;
     socklen_t servlen, peerlen;
-    int listenfd, clientfd = -1, on = 1;
+    int listenfd, clientfd, on = 1;
 
     parse_server_args(argc, argv, ABOUT, 0, &args);
-    /* This lesson's sockaddr_in holds IPv4 addresses only. */
+    /* --bind: lessons 01-05 take IPv4 addresses only (lesson 02 binds one
+     * with a sockaddr_in); IPv6 comes with getaddrinfo() in lesson 06. */
     if (strchr(args.bind_addr, ':') != NULL)
         die_usage("--bind '%s': binding an IPv6 address comes in lesson 06-close; "
                   "here use an IPv4 address (0.0.0.0, 127.0.0.1)", args.bind_addr);
 
-    /* Step 1: create the listening socket: an IPv4 TCP endpoint with no
-     * address yet (state CLOSE). The kernel returns the lowest free fd. */
+    /* Step 1: create the listening socket. AF_INET: IPv4 addresses;
+     * SOCK_STREAM: a reliable byte stream, which for AF_INET is TCP (the 0
+     * lets the kernel pick that protocol; IPPROTO_TCP says it outright).
+     * The kernel makes a socket with no address and no connection (state
+     * CLOSE) and returns the lowest free file descriptor: 3, after stdin,
+     * stdout and stderr. -1 means no socket: always check. */
     listenfd = socket(AF_INET, SOCK_STREAM, 0);
     if (listenfd == -1)
         die_call("socket", "AF_INET, SOCK_STREAM");
@@ -83,7 +91,8 @@ int main(int argc, char *argv[])
 
     /* Step 3: listen. The socket turns passive (state LISTEN): from now
      * on the kernel itself answers clients' handshakes and queues up to
-     * BACKLOG finished connections until accept() takes them. */
+     * BACKLOG finished connections until accept() takes them. Without
+     * listen(), a client's connect() is refused (ECONNREFUSED). */
     if (listen(listenfd, BACKLOG) == -1)
         die_call("listen", "on fd %d", listenfd);
     print_address("listening on", (struct sockaddr *)&servaddr, servlen);
@@ -97,7 +106,7 @@ int main(int argc, char *argv[])
     /* BEGIN SOLUTION */
     /* STUB: // Write step 4: accept() on listenfd into clientfd (peerlen = sizeof(peeraddr) first), */
     /* STUB: // again while it fails with EINTR; on another -1, die_call("accept", "on fd %d", listenfd). */
-    /* STUB: (void)peeraddr; (void)peerlen; not_implemented(4); */
+    /* STUB: (void)peeraddr; (void)peerlen; (void)clientfd; not_implemented(4); */
     do {
         peerlen = sizeof(peeraddr);
         clientfd = accept(listenfd, (struct sockaddr *)&peeraddr, &peerlen);
@@ -110,6 +119,5 @@ int main(int argc, char *argv[])
      * already closed its end; the trace shows which); the listening
      * socket still listens for more clients. Step 5 talks; exit() closes
      * both sockets for us. */
-    (void)clientfd;
     return EXIT_OK;
 }

@@ -7,8 +7,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"
@@ -95,13 +98,18 @@ int main(int argc, char *argv[])
 
     parse_server_args(argc, argv, ABOUT, 0, &args);
     ignore_sigpipe();               /* a vanished client must not kill us */
-    /* This lesson's sockaddr_in holds IPv4 addresses only. */
+    /* --bind: lessons 01-05 take IPv4 addresses only (lesson 02 binds one
+     * with a sockaddr_in); IPv6 comes with getaddrinfo() in lesson 06. */
     if (strchr(args.bind_addr, ':') != NULL)
         die_usage("--bind '%s': binding an IPv6 address comes in lesson 06-close; "
                   "here use an IPv4 address (0.0.0.0, 127.0.0.1)", args.bind_addr);
 
-    /* Step 1: create the listening socket: an IPv4 TCP endpoint with no
-     * address yet (state CLOSE). The kernel returns the lowest free fd. */
+    /* Step 1: create the listening socket. AF_INET: IPv4 addresses;
+     * SOCK_STREAM: a reliable byte stream, which for AF_INET is TCP (the 0
+     * lets the kernel pick that protocol; IPPROTO_TCP says it outright).
+     * The kernel makes a socket with no address and no connection (state
+     * CLOSE) and returns the lowest free file descriptor: 3, after stdin,
+     * stdout and stderr. -1 means no socket: always check. */
     listenfd = socket(AF_INET, SOCK_STREAM, 0);
     if (listenfd == -1)
         die_call("socket", "AF_INET, SOCK_STREAM");
@@ -146,18 +154,22 @@ int main(int argc, char *argv[])
 
     /* Step 3: listen. The socket turns passive (state LISTEN): from now
      * on the kernel itself answers clients' handshakes and queues up to
-     * BACKLOG finished connections until accept() takes them. */
+     * BACKLOG finished connections until accept() takes them. Without
+     * listen(), a client's connect() is refused (ECONNREFUSED). */
     if (listen(listenfd, BACKLOG) == -1)
         die_call("listen", "on fd %d", listenfd);
     print_address("listening on", (struct sockaddr *)&servaddr, servlen);
 
     /* Step 4: accept a client. accept() blocks until the accept queue
-     * holds a finished connection, then returns a NEW socket for it;
-     * listenfd goes on listening. peeraddr says who connected. */
+     * holds a finished connection, then returns a NEW socket for it (fd
+     * 4, ESTABLISHED); listenfd goes on listening. peeraddr and peerlen
+     * say who connected (pass NULL, NULL if you do not care, as the seed
+     * does). The typical mistake: talking on listenfd instead of the new
+     * fd. A signal may interrupt the wait (EINTR): wait again. */
     do {
         peerlen = sizeof(peeraddr);
         clientfd = accept(listenfd, (struct sockaddr *)&peeraddr, &peerlen);
-    } while (clientfd == -1 && errno == EINTR);   /* a signal: wait again */
+    } while (clientfd == -1 && errno == EINTR);
     if (clientfd == -1)
         die_call("accept", "on fd %d", listenfd);
 

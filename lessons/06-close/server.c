@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,8 +31,6 @@
 /* The seed's reply to every message: two bytes, no '\0' on the wire. */
 #define REPLY "ok"
 #define REPLY_LEN 2
-/* Room for a port as text: "65535" and its '\0'. */
-#define PORT_TEXT_MAX 8
 
 /*
  * Step 5: talk to one client. Each recv() is taken as one message, as the
@@ -54,7 +53,7 @@ static int talk(int clientfd)
         if (n == -1 && stop_requested())
             return 0;               /* Ctrl-C while waiting: close cleanly */
         if (n == -1 && errno == EINTR)
-            continue;               /* another signal interrupted the wait */
+            continue;               /* a signal interrupted the wait: again */
         if (n == -1) {
             warn_call("recv", "from client (fd %d)", clientfd);
             return -1;
@@ -97,7 +96,6 @@ int main(int argc, char *argv[])
     struct addrinfo hints, *res = NULL, *p;
     struct sockaddr_storage servaddr, peeraddr;
     socklen_t servlen, peerlen;
-    char port_text[PORT_TEXT_MAX];
     const char *tried = "?";
     int listenfd = -1, clientfd, rc, on = 1, last_errno = 0, status = EXIT_OK;
 
@@ -113,19 +111,18 @@ int main(int argc, char *argv[])
      * defaults to 0.0.0.0). AI_NUMERICHOST, AI_NUMERICSERV: the texts are
      * numbers, never looked up in DNS. --bind :: gives an IPv6 socket. */
     /* BEGIN SOLUTION */
-    /* STUB: // Write the addresses to bind: port_text from args.port (snprintf), hints (memset; */
-    /* STUB: // ai_family AF_UNSPEC, ai_socktype SOCK_STREAM, ai_flags AI_PASSIVE | AI_NUMERICHOST */
-    /* STUB: // | AI_NUMERICSERV), then getaddrinfo(args.bind_addr, port_text, &hints, &res); */
-    /* STUB: // when it does not return 0, die_resolve(args.bind_addr, port_text, rc). */
-    /* STUB: (void)hints; (void)port_text; (void)rc; not_implemented(2); */
-    snprintf(port_text, sizeof(port_text), "%u", (unsigned)args.port);
+    /* STUB: // Write the addresses to bind: hints (memset; ai_family AF_UNSPEC, ai_socktype */
+    /* STUB: // SOCK_STREAM, ai_flags AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV), then */
+    /* STUB: // getaddrinfo(args.bind_addr, args.port_text, &hints, &res); when it does not */
+    /* STUB: // return 0, die_resolve(args.bind_addr, args.port_text, rc). */
+    /* STUB: (void)hints; (void)rc; not_implemented(2); */
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;        /* IPv4 or IPv6, as --bind says */
     hints.ai_socktype = SOCK_STREAM;    /* TCP */
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-    rc = getaddrinfo(args.bind_addr, port_text, &hints, &res);
+    rc = getaddrinfo(args.bind_addr, args.port_text, &hints, &res);
     if (rc != 0)
-        die_resolve(args.bind_addr, port_text, rc);
+        die_resolve(args.bind_addr, args.port_text, rc);
     /* END SOLUTION */
 
     /* Try each address until one binds: the loop shape of every
@@ -135,7 +132,9 @@ int main(int argc, char *argv[])
         tried = addr_str(p->ai_addr, p->ai_addrlen);
 
         /* Step 1: create the listening socket, of the address's family
-         * (AF_INET, or AF_INET6 for --bind ::), with no address yet. */
+         * (AF_INET, or AF_INET6 for --bind ::): the kernel makes a socket
+         * with no address and no connection (state CLOSE). A family this
+         * host lacks fails: try the next address. */
         listenfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
         if (listenfd == -1) {
             last_errno = errno;
@@ -171,15 +170,17 @@ int main(int argc, char *argv[])
 
     /* Step 3: listen. The socket turns passive (state LISTEN): from now
      * on the kernel itself answers clients' handshakes and queues up to
-     * BACKLOG finished connections until accept() takes them. */
+     * BACKLOG finished connections until accept() takes them. Without
+     * listen(), a client's connect() is refused (ECONNREFUSED). */
     if (listen(listenfd, BACKLOG) == -1)
         die_call("listen", "on fd %d", listenfd);
     print_address("listening on", (struct sockaddr *)&servaddr, servlen);
 
     for (;;) {
-        /* Step 4: accept a client: a NEW socket for it; listenfd goes on
-         * listening. Ctrl-C while waiting ends the server; any other
-         * failure is this client's problem: with -k, wait for the next. */
+        /* Step 4: accept a client. accept() blocks until the accept queue
+         * holds a finished connection, then returns a NEW socket for it;
+         * listenfd goes on listening. Ctrl-C while waiting ends the server;
+         * any other failure is this client's: with -k, wait for the next. */
         peerlen = sizeof(peeraddr);
         clientfd = accept(listenfd, (struct sockaddr *)&peeraddr, &peerlen);
         if (clientfd == -1) {
@@ -194,7 +195,7 @@ int main(int argc, char *argv[])
             continue;                   /* -k: one failed accept is not the end */
         }
 
-        /* Step 5: the seed's exchange: a message in, "ok" out. */
+        /* Step 5: talk: each message in is answered with "ok". */
         status = talk(clientfd) == 0 ? EXIT_OK : EXIT_RUNTIME;
 
         /* Step 6 (for this client): close the connected socket. The client

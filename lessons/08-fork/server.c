@@ -12,8 +12,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,18 +28,19 @@
               "clients at once, until Ctrl-C or SIGTERM (-k is implied)."
 
 /* Connections the kernel may hold, handshake done, until we accept them.
- * Lesson 07's 5 was enough for one client at a time; now a crowd of
- * clients may connect at once while the parent is busy forking. The
+ * The seed's 5 was enough for one client at a time; from this lesson on a
+ * crowd of clients may connect at once while the server is busy. The
  * kernel caps it at net.core.somaxconn (4096 on recent Linux). */
-#define BACKLOG 128
+#define BACKLOG 4096
 /* The length prefix: a uint32_t in network byte order (big-endian). */
 #define HEADER_LEN 4
 /* The longest message we accept: 64 KiB. The length comes from the
  * network, so it is checked before it sizes anything: a peer that sends
  * ff ff ff ff must not make us wait for (or allocate) 4 GiB. */
 #define MAX_FRAME (64 * 1024)
-/* The seed's reply to every message, here as a framed message. */
+/* The seed's reply to every message: two bytes, no '\0' on the wire. */
 #define REPLY "ok"
+#define REPLY_LEN 2
 
 /* One message's bytes; static, so 64 KiB do not sit on the stack. */
 static char body[MAX_FRAME];
@@ -97,13 +98,13 @@ static ssize_t recvall(int fd, char *buf, size_t len)
  */
 static int talk(int clientfd)
 {
-    char header[HEADER_LEN], reply[HEADER_LEN + sizeof(REPLY) - 1];
-    uint32_t len, reply_len = htonl(sizeof(REPLY) - 1);
+    char header[HEADER_LEN], reply[HEADER_LEN + REPLY_LEN];
+    uint32_t len, reply_len = htonl(REPLY_LEN);
     ssize_t got;
 
     /* The reply is always the same 6 bytes: 00 00 00 02 'o' 'k'. */
     memcpy(reply, &reply_len, HEADER_LEN);
-    memcpy(reply + HEADER_LEN, REPLY, sizeof(REPLY) - 1);
+    memcpy(reply + HEADER_LEN, REPLY, REPLY_LEN);
     for (;;) {
         got = recvall(clientfd, header, HEADER_LEN);
         if (got == -1) {
@@ -149,7 +150,7 @@ static int talk(int clientfd)
             warn_call("send", "reply to client (fd %d)", clientfd);
             return -1;
         }
-        print_data(DATA_SENT, REPLY, sizeof(REPLY) - 1);
+        print_data(DATA_SENT, REPLY, REPLY_LEN);
     }
 }
 
@@ -179,49 +180,86 @@ static void reap_children(int sig)
 int main(int argc, char *argv[])
 {
     struct server_args args;
-    struct addrinfo hints, *res;
+    struct addrinfo hints, *res = NULL, *p;
     struct sockaddr_storage servaddr, peeraddr;
     socklen_t servlen, peerlen;
+    const char *tried = "?";
     struct sigaction sa;
     pid_t pid;
-    int listenfd, clientfd, rc, on = 1, status;
+    int listenfd = -1, clientfd, rc, on = 1, last_errno = 0, status = EXIT_OK;
 
     parse_server_args(argc, argv, ABOUT, SERVER_CAN_KEEP, &args);
     ignore_sigpipe();               /* a vanished client must not kill us */
     catch_stop_signals();           /* Ctrl-C: finish, close, exit 0 */
+    /* -k or not, this server keeps listening: each client gets a process
+     * of its own, so the parent is free for the next at once. */
+    args.keep = 1;
     /* Line-buffered: each data line is one write(), so the lines of
      * children printing at the same time never mix mid-line. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    /* The address to bind, from --bind (a numeric IPv4 or IPv6 address)
-     * and PORT: AI_PASSIVE asks for a server's address. */
+    /* Before step 1: the addresses to bind, for IPv4 and IPv6 alike.
+     * Lesson 02 filled a sockaddr_in by hand, which holds IPv4 only;
+     * getaddrinfo() fills a sockaddr of the right family for us, port in
+     * network byte order included. AI_PASSIVE: an address to bind (with a
+     * NULL host it would give the wildcard, 0.0.0.0 or ::; our --bind
+     * defaults to 0.0.0.0). AI_NUMERICHOST, AI_NUMERICSERV: the texts are
+     * numbers, never looked up in DNS. --bind :: gives an IPv6 socket. */
     memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = AF_UNSPEC;        /* IPv4 or IPv6, as --bind says */
+    hints.ai_socktype = SOCK_STREAM;    /* TCP */
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
     rc = getaddrinfo(args.bind_addr, args.port_text, &hints, &res);
     if (rc != 0)
         die_resolve(args.bind_addr, args.port_text, rc);
-    memcpy(&servaddr, res->ai_addr, res->ai_addrlen);
-    servlen = res->ai_addrlen;
+
+    /* Try each address until one binds: the loop shape of every
+     * getaddrinfo() caller. A numeric --bind gives one address; a host
+     * name (without AI_NUMERICHOST) could give several. */
+    for (p = res; p != NULL; p = p->ai_next) {
+        tried = addr_str(p->ai_addr, p->ai_addrlen);
+
+        /* Step 1: create the listening socket, of the address's family
+         * (AF_INET, or AF_INET6 for --bind ::): the kernel makes a socket
+         * with no address and no connection (state CLOSE). A family this
+         * host lacks fails: try the next address. */
+        listenfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
+        if (listenfd == -1) {
+            last_errno = errno;
+            continue;                   /* this family is not available */
+        }
+
+        /* Step 2: bind the address and port. SO_REUSEADDR first: without
+         * it, bind() fails with EADDRINUSE while the port still has a
+         * connection in TIME_WAIT (or FIN_WAIT2), which happens to a
+         * server restarted after IT closed a connection first, or was
+         * killed with a client connected (TIME_WAIT lasts 60 s on Linux).
+         * In the seed's exchange the client closes first, so its own port
+         * holds the TIME_WAIT. An IPv6 socket bound to :: also takes IPv4
+         * clients, as v4-mapped addresses (::ffff:127.0.0.1): Linux's
+         * default (net.ipv6.bindv6only = 0); setting IPV6_V6ONLY to 1
+         * would refuse them. */
+        if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+            die_call("setsockopt", "SO_REUSEADDR on fd %d", listenfd);
+        if (bind(listenfd, p->ai_addr, p->ai_addrlen) == 0)
+            break;                      /* bound */
+        last_errno = errno;
+        close(listenfd);                /* this address failed: the next */
+    }
     freeaddrinfo(res);
-
-    /* Step 1: create the listening socket. */
-    listenfd = socket(servaddr.ss_family, SOCK_STREAM, 0);
-    if (listenfd == -1)
-        die_call("socket", "%s", family_name(servaddr.ss_family));
-
-    /* Step 2: bind the address and port; SO_REUSEADDR first, so a restart
-     * can bind while old connections sit in TIME_WAIT. */
-    if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-        die_call("setsockopt", "SO_REUSEADDR");
-    if (bind(listenfd, (struct sockaddr *)&servaddr, servlen) == -1)
-        die_call("bind", "%s", addr_str((struct sockaddr *)&servaddr, servlen));
-    servlen = sizeof(servaddr);     /* PORT 0: which port did the kernel pick? */
+    if (p == NULL) {
+        errno = last_errno;             /* why the last address failed */
+        die_call("bind", "%s", tried);
+    }
+    /* With PORT 0 the kernel chose a free port at bind(): ask which. */
+    servlen = sizeof(servaddr);
     if (getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
         die_call("getsockname", "fd %d", listenfd);
 
-    /* Step 3: listen: the kernel completes handshakes and queues them. */
+    /* Step 3: listen. The socket turns passive (state LISTEN): from now
+     * on the kernel itself answers clients' handshakes and queues up to
+     * BACKLOG finished connections until accept() takes them. Without
+     * listen(), a client's connect() is refused (ECONNREFUSED). */
     if (listen(listenfd, BACKLOG) == -1)
         die_call("listen", "on fd %d", listenfd);
     print_address("listening on", (struct sockaddr *)&servaddr, servlen);
@@ -243,15 +281,22 @@ int main(int argc, char *argv[])
     /* END SOLUTION */
 
     for (;;) {
-        /* Step 4: accept a client: a new socket for this connection. */
+        /* Step 4: accept a client. accept() blocks until the accept queue
+         * holds a finished connection, then returns a NEW socket for it;
+         * listenfd goes on listening. Ctrl-C while waiting ends the server;
+         * any other failure is this client's: with -k, wait for the next. */
         peerlen = sizeof(peeraddr);
         clientfd = accept(listenfd, (struct sockaddr *)&peeraddr, &peerlen);
         if (clientfd == -1) {
             if (stop_requested())
-                break;              /* Ctrl-C or kill: stop accepting */
-            if (errno != EINTR)     /* EINTR: some other signal, wait again */
-                warn_call("accept", "on fd %d", listenfd);
-            continue;               /* one failed accept is not the end */
+                break;                  /* Ctrl-C while waiting for a client */
+            if (errno == EINTR)
+                continue;               /* some other signal: wait again */
+            warn_call("accept", "on fd %d", listenfd);
+            status = EXIT_RUNTIME;
+            if (!args.keep)
+                break;
+            continue;                   /* -k: one failed accept is not the end */
         }
 
         /* Step 4, continued: fork. The child is a copy of this process with
@@ -262,13 +307,14 @@ int main(int argc, char *argv[])
         /* STUB: // Write the fork: pid from fork(); -1: warn_call("fork", ...), close() clientfd, continue. */
         /* STUB: // The child (pid 0): close() listenfd; status EXIT_OK if talk(clientfd) returns 0, else */
         /* STUB: // EXIT_RUNTIME; close() clientfd; exit(status). The parent: close() its clientfd. */
-        /* STUB: (void)pid; (void)status; (void)talk; not_implemented(4); */
+        /* STUB: (void)pid; (void)talk; not_implemented(4); */
         pid = fork();
         if (pid == -1) {
             /* Too many processes (EAGAIN) or no memory: this client is
              * closed unserved, the server goes on. */
             warn_call("fork", "to serve client (fd %d)", clientfd);
-            close(clientfd);        /* unserved: the client sees EOF */
+            if (close(clientfd) == -1)  /* unserved: the client sees EOF */
+                warn_call("close", "client fd %d", clientfd);
             continue;
         }
         if (pid == 0) {
@@ -276,26 +322,31 @@ int main(int argc, char *argv[])
              * listening socket, or the port stays open (LISTEN, clients
              * queued and never served) for as long as any child lives,
              * even after the parent has exited. */
-            close(listenfd);        /* the child's copy: it never accepts */
-            /* Step 5: framed messages in, framed "ok" out. */
+            if (close(listenfd) == -1)  /* the child's copy: it never accepts */
+                warn_call("close", "listening fd %d (the child's copy)", listenfd);
+            /* Step 5: talk: each message in is answered with "ok". */
             status = talk(clientfd) == 0 ? EXIT_OK : EXIT_RUNTIME;
             /* Step 6 (for this client): the last fd of this connection:
              * close() sends the FIN. */
-            close(clientfd);        /* the last fd of this connection */
+            if (close(clientfd) == -1)
+                warn_call("close", "client fd %d", clientfd);
             exit(status);           /* exit, not return: never back into the loop */
         }
         /* The parent. Close its copy of the client's socket: the child
          * has one. Forget this and every client leaks an fd here (see
          * /proc/PID/fd), and the connection never closes, because the
          * child's close() is no longer the last one. */
-        close(clientfd);            /* the parent's copy: the child serves */
+        if (close(clientfd) == -1)  /* the parent's copy: the child serves */
+            warn_call("close", "client fd %d (the parent's copy)", clientfd);
         /* END SOLUTION */
+        if (!args.keep || stop_requested())
+            break;
     }
 
-    /* Step 6: close the listening socket: new clients are refused. The
-     * children serving clients right now carry on until their client is
-     * done (only Ctrl-C, which the terminal sends to the whole process
-     * group, stops them too). */
-    close(listenfd);                /* the port is free again */
-    return EXIT_OK;
+    /* Step 6: close the listening socket: the port is free again, and
+     * clients still in the accept queue are reset (RST), not refused. */
+    if (close(listenfd) == -1)
+        warn_call("close", "listening fd %d", listenfd);
+    /* With -k, one bad client does not make the whole run a failure. */
+    return args.keep ? EXIT_OK : status;
 }

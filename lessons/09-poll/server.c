@@ -27,23 +27,25 @@
 #define ABOUT "Lesson 09 (poll): the framed server, one process serving many clients\n" \
               "at once with poll() over non-blocking sockets, until Ctrl-C or SIGTERM."
 
-/* Connections the kernel holds, handshake done, until we accept them: many
- * clients may connect in the same instant, so more than lesson 06's 5. */
-#define BACKLOG 1024
-/* The frame header: the message's length, 4 bytes in network byte order. */
+/* Connections the kernel may hold, handshake done, until we accept them.
+ * The seed's 5 was enough for one client at a time; from this lesson on a
+ * crowd of clients may connect at once while the server is busy. The
+ * kernel caps it at net.core.somaxconn (4096 on recent Linux). */
+#define BACKLOG 4096
+/* The length prefix: a uint32_t in network byte order (big-endian). */
 #define HEADER_LEN 4
-/* The largest message we accept (the contract's 64 KiB): a length above it
- * is a protocol error, not a reason to allocate 4 GiB. */
+/* The longest message we accept: 64 KiB. The length comes from the
+ * network, so it is checked before it sizes anything: a peer that sends
+ * ff ff ff ff must not make us wait for (or allocate) 4 GiB. */
 #define MAX_FRAME (64 * 1024)
+/* The seed's reply to every message: two bytes, no '\0' on the wire. */
+#define REPLY "ok"
+#define REPLY_LEN 2
 /* How much one recv() may take from one client per wake-up. */
 #define READ_CHUNK 16384
 /* Replies waiting for a client past this many bytes: stop reading from it
  * until it takes them (back-pressure). Bounds what one client costs us. */
 #define OUT_LIMIT (64 * 1024)
-/* The reply to every message: length 2, then "ok". */
-#define REPLY "ok"
-#define REPLY_FRAME "\0\0\0\2" REPLY
-#define REPLY_FRAME_LEN (HEADER_LEN + 2)
 
 /* Bytes waiting in memory: a partial frame in, or replies out. */
 struct buffer {
@@ -141,7 +143,8 @@ static void drop_client(struct server *s, size_t i)
 {
     struct client *c = &s->clients[i];
 
-    close(c->fd);
+    if (close(c->fd) == -1)
+        warn_call("close", "client fd %d", c->fd);
     free(c->in.data);
     free(c->out.data);
     s->nfds--;
@@ -185,7 +188,8 @@ static void accept_clients(struct server *s)
         }
         if (set_nonblocking(clientfd) == -1 || add_fd(s, clientfd, POLLIN) == -1) {
             warn_call("accept", "setting up client fd %d", clientfd);
-            close(clientfd);
+            if (close(clientfd) == -1)
+                warn_call("close", "client fd %d", clientfd);
         }
     }
     /* END SOLUTION */
@@ -230,10 +234,12 @@ static int answer_frames(struct client *c)
     /* BEGIN SOLUTION */
     /* STUB: // Write the frame parser: while c->in has a whole header after `used`: memcpy() and */
     /* STUB: // ntohl() the length (> MAX_FRAME: warn_msg(), return -1); body not all there: break; */
-    /* STUB: // print_data(DATA_RECEIVED, ...); buffer_reserve(&c->out, REPLY_FRAME_LEN), memcpy() */
-    /* STUB: // REPLY_FRAME to the end of c->out; print_data(DATA_SENT, ...); used += the frame. */
-    /* STUB: // At the end buffer_consume(&c->in, used): the partial frame stays. */
+    /* STUB: // print_data(DATA_RECEIVED, ...); buffer_reserve(&c->out, HEADER_LEN + REPLY_LEN), then */
+    /* STUB: // memcpy() the reply's length, htonl(REPLY_LEN), and REPLY to the end of c->out; */
+    /* STUB: // print_data(DATA_SENT, ...); used += the frame. At the end buffer_consume(&c->in, used): */
+    /* STUB: // the partial frame stays. */
     /* STUB: (void)c; (void)buffer_reserve; not_implemented(5); */
+    uint32_t reply_len = htonl(REPLY_LEN);
     size_t used = 0;
 
     while (c->in.len - used >= HEADER_LEN) {
@@ -249,13 +255,15 @@ static int answer_frames(struct client *c)
         if (c->in.len - used < HEADER_LEN + len)
             break;                  /* the rest of this frame is on its way */
         print_data(DATA_RECEIVED, c->in.data + used + HEADER_LEN, len);
-        if (buffer_reserve(&c->out, REPLY_FRAME_LEN) == -1) {
+        /* The reply, framed: 00 00 00 02 'o' 'k', after those waiting. */
+        if (buffer_reserve(&c->out, HEADER_LEN + REPLY_LEN) == -1) {
             warn_msg("client (fd %d): out of memory for its replies, closing it", c->fd);
             return -1;
         }
-        memcpy(c->out.data + c->out.len, REPLY_FRAME, REPLY_FRAME_LEN);
-        c->out.len += REPLY_FRAME_LEN;
-        print_data(DATA_SENT, REPLY, strlen(REPLY));
+        memcpy(c->out.data + c->out.len, &reply_len, HEADER_LEN);
+        memcpy(c->out.data + c->out.len + HEADER_LEN, REPLY, REPLY_LEN);
+        c->out.len += HEADER_LEN + REPLY_LEN;
+        print_data(DATA_SENT, REPLY, REPLY_LEN);
         used += HEADER_LEN + len;
     }
     if (used > 0)
@@ -364,58 +372,101 @@ static void serve(struct server *s)
 int main(int argc, char *argv[])
 {
     struct server_args args;
-    struct server s = {0};
-    struct addrinfo hints, *res;
+    struct addrinfo hints, *res = NULL, *p;
     struct sockaddr_storage servaddr;
-    socklen_t addrlen = sizeof(servaddr);
-    int listenfd, rc, on = 1;
+    socklen_t servlen;
+    const char *tried = "?";
+    struct server s = {0};
+    int listenfd = -1, rc, on = 1, last_errno = 0;
 
-    /* -k is accepted and changes nothing: this server always serves
-     * clients until Ctrl-C (SIGINT) or SIGTERM. */
+    /* -k is accepted and changes nothing: this server serves every client
+     * at once, until Ctrl-C or SIGTERM. */
     parse_server_args(argc, argv, ABOUT, SERVER_CAN_KEEP, &args);
     ignore_sigpipe();               /* a vanished client must not kill us */
     catch_stop_signals();           /* Ctrl-C: finish, close, exit 0 */
 
-    /* The address to bind: --bind (numeric IPv4 or IPv6) and PORT. */
+    /* Before step 1: the addresses to bind, for IPv4 and IPv6 alike.
+     * Lesson 02 filled a sockaddr_in by hand, which holds IPv4 only;
+     * getaddrinfo() fills a sockaddr of the right family for us, port in
+     * network byte order included. AI_PASSIVE: an address to bind (with a
+     * NULL host it would give the wildcard, 0.0.0.0 or ::; our --bind
+     * defaults to 0.0.0.0). AI_NUMERICHOST, AI_NUMERICSERV: the texts are
+     * numbers, never looked up in DNS. --bind :: gives an IPv6 socket. */
     memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = AF_UNSPEC;        /* IPv4 or IPv6, as --bind says */
+    hints.ai_socktype = SOCK_STREAM;    /* TCP */
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
     rc = getaddrinfo(args.bind_addr, args.port_text, &hints, &res);
     if (rc != 0)
         die_resolve(args.bind_addr, args.port_text, rc);
 
-    /* Step 1: the listening socket, non-blocking (see accept_clients()). */
-    listenfd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-    if (listenfd == -1)
-        die_call("socket", "%s", family_name(res->ai_family));
+    /* Try each address until one binds: the loop shape of every
+     * getaddrinfo() caller. A numeric --bind gives one address; a host
+     * name (without AI_NUMERICHOST) could give several. */
+    for (p = res; p != NULL; p = p->ai_next) {
+        tried = addr_str(p->ai_addr, p->ai_addrlen);
+
+        /* Step 1: create the listening socket, of the address's family
+         * (AF_INET, or AF_INET6 for --bind ::): the kernel makes a socket
+         * with no address and no connection (state CLOSE). A family this
+         * host lacks fails: try the next address. */
+        listenfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
+        if (listenfd == -1) {
+            last_errno = errno;
+            continue;                   /* this family is not available */
+        }
+
+        /* Step 2: bind the address and port. SO_REUSEADDR first: without
+         * it, bind() fails with EADDRINUSE while the port still has a
+         * connection in TIME_WAIT (or FIN_WAIT2), which happens to a
+         * server restarted after IT closed a connection first, or was
+         * killed with a client connected (TIME_WAIT lasts 60 s on Linux).
+         * In the seed's exchange the client closes first, so its own port
+         * holds the TIME_WAIT. An IPv6 socket bound to :: also takes IPv4
+         * clients, as v4-mapped addresses (::ffff:127.0.0.1): Linux's
+         * default (net.ipv6.bindv6only = 0); setting IPV6_V6ONLY to 1
+         * would refuse them. */
+        if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+            die_call("setsockopt", "SO_REUSEADDR on fd %d", listenfd);
+        if (bind(listenfd, p->ai_addr, p->ai_addrlen) == 0)
+            break;                      /* bound */
+        last_errno = errno;
+        close(listenfd);                /* this address failed: the next */
+    }
+    freeaddrinfo(res);
+    if (p == NULL) {
+        errno = last_errno;             /* why the last address failed */
+        die_call("bind", "%s", tried);
+    }
+    /* With PORT 0 the kernel chose a free port at bind(): ask which. */
+    servlen = sizeof(servaddr);
+    if (getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
+        die_call("getsockname", "fd %d", listenfd);
+
+    /* Step 3: listen. The socket turns passive (state LISTEN): from now
+     * on the kernel itself answers clients' handshakes and queues up to
+     * BACKLOG finished connections until accept() takes them. Without
+     * listen(), a client's connect() is refused (ECONNREFUSED). */
+    if (listen(listenfd, BACKLOG) == -1)
+        die_call("listen", "on fd %d", listenfd);
+    print_address("listening on", (struct sockaddr *)&servaddr, servlen);
+
+    /* The listening socket is non-blocking too (see accept_clients()). */
     if (set_nonblocking(listenfd) == -1)
         die_call("fcntl", "O_NONBLOCK on fd %d", listenfd);
 
-    /* Step 2: bind, after SO_REUSEADDR (a restart must not wait out
-     * TIME_WAIT); with PORT 0, getsockname() says which port we got. */
-    if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-        die_call("setsockopt", "SO_REUSEADDR");
-    if (bind(listenfd, res->ai_addr, res->ai_addrlen) == -1)
-        die_call("bind", "%s", addr_str(res->ai_addr, res->ai_addrlen));
-    freeaddrinfo(res);
-    if (getsockname(listenfd, (struct sockaddr *)&servaddr, &addrlen) == -1)
-        die_call("getsockname", "fd %d", listenfd);
-
-    /* Step 3: listen. */
-    if (listen(listenfd, BACKLOG) == -1)
-        die_call("listen", "on fd %d", listenfd);
-    print_address("listening on", (struct sockaddr *)&servaddr, addrlen);
-
-    /* Steps 4 and 5, for every client at once: the poll loop. */
+    /* Steps 4 and 5, for every client at once: serve(), the loop. */
     if (add_fd(&s, listenfd, POLLIN) == -1)
         die_msg("out of memory for the poll set");
     serve(&s);
 
-    /* Step 6: close every client, then the listening socket. */
+    /* Step 6: close every client; then the listening socket: the port is
+     * free again, and clients still in the accept queue are reset (RST),
+     * not refused. */
     while (s.nfds > 1)
         drop_client(&s, s.nfds - 1);
-    close(listenfd);
+    if (close(listenfd) == -1)
+        warn_call("close", "listening fd %d", listenfd);
     free(s.fds);
     free(s.clients);
     return EXIT_OK;

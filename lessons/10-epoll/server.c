@@ -29,36 +29,42 @@
 #define ABOUT "Lesson 10 (epoll): lesson 09's server with epoll, level-triggered, or\n" \
               "edge-triggered with --edge (before the other options); until Ctrl-C."
 
-/* Connections the kernel holds until we accept them; the kernel caps it
- * at net.core.somaxconn (4096 here). Thousands may connect at once. */
+/* Connections the kernel may hold, handshake done, until we accept them.
+ * The seed's 5 was enough for one client at a time; from this lesson on a
+ * crowd of clients may connect at once while the server is busy. The
+ * kernel caps it at net.core.somaxconn (4096 on recent Linux). */
 #define BACKLOG 4096
-/* The frame header: the message's length, 4 bytes in network byte order. */
+/* The length prefix: a uint32_t in network byte order (big-endian). */
 #define HEADER_LEN 4
-/* The largest message we accept (the contract's 64 KiB). */
+/* The longest message we accept: 64 KiB. The length comes from the
+ * network, so it is checked before it sizes anything: a peer that sends
+ * ff ff ff ff must not make us wait for (or allocate) 4 GiB. */
 #define MAX_FRAME (64 * 1024)
-/* How much one recv() may take at a time. */
+/* The seed's reply to every message: two bytes, no '\0' on the wire. */
+#define REPLY "ok"
+#define REPLY_LEN 2
+/* How much one recv() may take from one client per wake-up. */
 #define READ_CHUNK 16384
-/* Replies waiting for one client past this: stop reading it (back-pressure). */
+/* Replies waiting for a client past this many bytes: stop reading from it
+ * until it takes them (back-pressure). Bounds what one client costs us. */
 #define OUT_LIMIT (64 * 1024)
 /* The C10K problem's ten thousand clients, and a few fds of our own. */
 #define FDS_WANTED 10016
 /* Events one epoll_wait() returns at most; more wait for the next call. */
 #define MAX_EVENTS 256
-/* The reply to every message: length 2, then "ok". */
-#define REPLY "ok"
-#define REPLY_FRAME "\0\0\0\2" REPLY
-#define REPLY_FRAME_LEN (HEADER_LEN + 2)
 
+/* Bytes waiting in memory: a partial frame in, or replies out. */
 struct buffer {
     char *data;
     size_t len, cap;
 };
 
 struct client {
-    int open;
-    uint32_t events;        /* what epoll watches for it now */
+    int fd;
     struct buffer in;       /* received, not yet a whole frame */
     struct buffer out;      /* replies the kernel has not taken yet */
+    int open;               /* a client is on this fd (see struct server) */
+    uint32_t events;        /* what epoll watches for it now */
 };
 
 /*
@@ -73,6 +79,7 @@ struct server {
     size_t nclients;        /* the size of clients[]: the fd limit */
 };
 
+/* Make room for `more` bytes after b->len. Returns 0, or -1 (no memory). */
 static int buffer_reserve(struct buffer *b, size_t more)
 {
     size_t cap = b->cap ? b->cap : READ_CHUNK;
@@ -90,7 +97,8 @@ static int buffer_reserve(struct buffer *b, size_t more)
     return 0;
 }
 
-/* Drop the first n bytes; an empty buffer gives its memory back. */
+/* Drop the first n bytes (sent, or parsed); an empty buffer gives its
+ * memory back, so ten thousand idle clients cost almost nothing. */
 static void buffer_consume(struct buffer *b, size_t n)
 {
     memmove(b->data, b->data + n, b->len - n);
@@ -102,7 +110,9 @@ static void buffer_consume(struct buffer *b, size_t n)
     }
 }
 
-/* O_NONBLOCK: a call that would wait fails with EAGAIN instead. */
+/* O_NONBLOCK: a call that would wait (recv with nothing to read, send into
+ * a full buffer, accept with an empty queue) fails with EAGAIN instead. A
+ * server that serves many clients from one thread must never wait on one. */
 static int set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);
@@ -156,13 +166,14 @@ static int watch(struct server *s, int op, int fd, uint32_t events)
     /* END SOLUTION */
 }
 
-/* Step 6 for one client: close() also takes the fd out of the epoll set
- * (when no other descriptor refers to the socket). */
+/* Step 6 for one client: close its socket (which also takes it out of the
+ * epoll set, when no other descriptor refers to it) and free its buffers. */
 static void drop_client(struct server *s, int fd)
 {
     struct client *c = &s->clients[fd];
 
-    close(fd);
+    if (close(c->fd) == -1)
+        warn_call("close", "client fd %d", c->fd);
     free(c->in.data);
     free(c->out.data);
     memset(c, 0, sizeof(*c));
@@ -184,7 +195,7 @@ static void accept_clients(struct server *s)
     /* STUB: // until EAGAIN; EINTR, ECONNABORTED: next; EMFILE/ENFILE: warn_call(), watch(s, */
     /* STUB: // EPOLL_CTL_MOD, s->listenfd, 0), s->accept_paused = 1, return; fd >= s->nclients: */
     /* STUB: // warn_msg(), close(fd); then set_nonblocking(fd), watch(s, EPOLL_CTL_ADD, fd, EPOLLIN) */
-    /* STUB: // and s->clients[fd] = (struct client){.open = 1, .events = EPOLLIN}. */
+    /* STUB: // and s->clients[fd] = (struct client){.fd = fd, .open = 1, .events = EPOLLIN}. */
     /* STUB: (void)s; not_implemented(4); */
     for (;;) {
         int fd = accept(s->listenfd, NULL, NULL);
@@ -216,56 +227,66 @@ static void accept_clients(struct server *s)
             close(fd);
             continue;
         }
-        s->clients[fd] = (struct client){.open = 1, .events = EPOLLIN};
+        s->clients[fd] = (struct client){.fd = fd, .open = 1, .events = EPOLLIN};
     }
     /* END SOLUTION */
 }
 
-/* Step 5, out: give the kernel what it takes of fd's replies, until EAGAIN
- * (the rest waits for EPOLLOUT). Returns -1 if the client must go. */
-static int client_write(struct client *c, int fd)
+/*
+ * Step 5, out: give the kernel as much of c's pending replies as it takes.
+ * A full send buffer (EAGAIN) is no error: the rest stays in c->out and
+ * poll() says (POLLOUT) when there is room. Returns -1 if c must go.
+ */
+static int client_write(struct client *c)
 {
     while (c->out.len > 0) {
-        ssize_t n = send(fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+        ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
 
         if (n == -1) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;           /* full: EPOLLOUT will tell us */
-            warn_call("send", "replies to client (fd %d)", fd);
+                return 0;           /* full: POLLOUT will tell us */
+            warn_call("send", "replies to client (fd %d)", c->fd);
             return -1;
         }
-        buffer_consume(&c->out, (size_t)n);
+        buffer_consume(&c->out, (size_t)n);     /* a short send: the rest later */
     }
     return 0;
 }
 
-/* Step 5, in: answer each whole frame in c->in, keep the partial one. */
-static int answer_frames(struct client *c, int fd)
+/*
+ * Step 5, in: answer every whole frame in c->in and keep the partial one
+ * (its header, or part of its body) for the next recv(). Returns -1 when
+ * the client broke the protocol.
+ */
+static int answer_frames(struct client *c)
 {
+    uint32_t reply_len = htonl(REPLY_LEN);
     size_t used = 0;
 
     while (c->in.len - used >= HEADER_LEN) {
         uint32_t len;
 
-        memcpy(&len, c->in.data + used, HEADER_LEN);
+        memcpy(&len, c->in.data + used, HEADER_LEN);    /* may be unaligned */
         len = ntohl(len);
         if (len > MAX_FRAME) {
             warn_msg("client (fd %d) announced a %lu-byte message, above the maximum of %d: "
-                     "protocol error, closing that client", fd, (unsigned long)len, MAX_FRAME);
+                     "protocol error, closing that client", c->fd, (unsigned long)len, MAX_FRAME);
             return -1;
         }
         if (c->in.len - used < HEADER_LEN + len)
             break;                  /* the rest of this frame is on its way */
         print_data(DATA_RECEIVED, c->in.data + used + HEADER_LEN, len);
-        if (buffer_reserve(&c->out, REPLY_FRAME_LEN) == -1) {
-            warn_msg("client (fd %d): out of memory for its replies, closing it", fd);
+        /* The reply, framed: 00 00 00 02 'o' 'k', after those waiting. */
+        if (buffer_reserve(&c->out, HEADER_LEN + REPLY_LEN) == -1) {
+            warn_msg("client (fd %d): out of memory for its replies, closing it", c->fd);
             return -1;
         }
-        memcpy(c->out.data + c->out.len, REPLY_FRAME, REPLY_FRAME_LEN);
-        c->out.len += REPLY_FRAME_LEN;
-        print_data(DATA_SENT, REPLY, strlen(REPLY));
+        memcpy(c->out.data + c->out.len, &reply_len, HEADER_LEN);
+        memcpy(c->out.data + c->out.len + HEADER_LEN, REPLY, REPLY_LEN);
+        c->out.len += HEADER_LEN + REPLY_LEN;
+        print_data(DATA_SENT, REPLY, REPLY_LEN);
         used += HEADER_LEN + len;
     }
     if (used > 0)
@@ -274,46 +295,50 @@ static int answer_frames(struct client *c, int fd)
 }
 
 /*
- * Step 5: fd is readable. Level-triggered, one recv() is enough: epoll
- * reports the socket again while bytes wait. Edge-triggered, it reports
- * only new arrivals, so we must read until EAGAIN: bytes left in the
- * kernel would wait forever if the client sends nothing more. Both stop
+ * Step 5: c's socket is readable. Level-triggered, one recv() is enough:
+ * epoll reports the socket again while bytes wait. Edge-triggered, it
+ * reports only new arrivals, so we must read until EAGAIN: bytes left in
+ * the kernel would wait forever if the client sends nothing more. Both stop
  * reading once the client's replies pass OUT_LIMIT (back-pressure).
  */
-static int client_read(struct server *s, struct client *c, int fd)
+static int client_read(struct server *s, struct client *c)
 {
     /* BEGIN SOLUTION */
     /* STUB: // Write the read (the drain loop): while c->out.len < OUT_LIMIT: buffer_reserve(&c->in, */
-    /* STUB: // READ_CHUNK); recv() after c->in.len (EINTR: again; EAGAIN: return 0, drained; other -1: */
+    /* STUB: // READ_CHUNK); recv() after c->in.len (EINTR: again; EAGAIN: drained: buffer_consume(&c->in, */
+    /* STUB: // 0) to give an empty buffer back, return 0; other -1: */
     /* STUB: // warn_call(), return -1; 0: warn_msg() if part of a frame came, return -1); */
-    /* STUB: // c->in.len += n; answer_frames(c, fd) and client_write(c, fd) (-1: return -1); */
+    /* STUB: // c->in.len += n; answer_frames(c) and client_write(c) (-1: return -1); */
     /* STUB: // level-triggered (!s->edge): break after one recv(). Edge-triggered: until EAGAIN. */
-    /* STUB: (void)s; (void)c; (void)fd; */
-    /* STUB: (void)answer_frames; (void)client_write; not_implemented(5); */
+    /* STUB: (void)s; (void)c; (void)answer_frames; (void)client_write; not_implemented(5); */
     while (c->out.len < OUT_LIMIT) {
         ssize_t n;
 
         if (buffer_reserve(&c->in, READ_CHUNK) == -1) {
-            warn_msg("client (fd %d): out of memory for its messages, closing it", fd);
+            warn_msg("client (fd %d): out of memory for its messages, closing it", c->fd);
             return -1;
         }
-        n = recv(fd, c->in.data + c->in.len, READ_CHUNK, 0);
+        n = recv(c->fd, c->in.data + c->in.len, READ_CHUNK, 0);
         if (n == -1) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;           /* drained: wait for the next edge */
-            warn_call("recv", "from client (fd %d)", fd);
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* Drained. Give the buffer back unless part of a frame
+                 * waits in it, or every idle client keeps READ_CHUNK bytes. */
+                buffer_consume(&c->in, 0);
+                return 0;           /* wait for the next edge */
+            }
+            warn_call("recv", "from client (fd %d)", c->fd);
             return -1;
         }
         if (n == 0) {
             if (c->in.len > 0)
                 warn_msg("client (fd %d) closed in the middle of a frame (%zu bytes of it came): "
-                         "dropping them", fd, c->in.len);
+                         "dropping them", c->fd, c->in.len);
             return -1;              /* the client closed its end */
         }
         c->in.len += (size_t)n;
-        if (answer_frames(c, fd) == -1 || client_write(c, fd) == -1)
+        if (answer_frames(c) == -1 || client_write(c) == -1)
             return -1;
         if (!s->edge)
             break;                  /* level-triggered: epoll tells us again */
@@ -322,35 +347,42 @@ static int client_read(struct server *s, struct client *c, int fd)
     /* END SOLUTION */
 }
 
-/* Step 5: what epoll watches for fd now, changed only when it must be
- * (each epoll_ctl() is a system call): in while its replies are under the
- * limit, out while replies wait. Re-arming EPOLLIN with MOD reports data
- * already waiting, so back-pressure does not lose an edge. */
-static int rewatch(struct server *s, struct client *c, int fd)
+/* What epoll should watch for c: readable while its replies are under the
+ * limit (back-pressure), writable only while replies wait (EPOLLOUT on a
+ * socket with room would wake us for nothing, in a busy loop). Changed only
+ * when it must be: each epoll_ctl() is a system call. Re-arming EPOLLIN with
+ * MOD reports data already waiting, so back-pressure does not lose an edge. */
+static int rewatch(struct server *s, struct client *c)
 {
+    /* BEGIN SOLUTION */
+    /* STUB: // Write it: want EPOLLIN while c->out.len < OUT_LIMIT, | EPOLLOUT while c->out.len > 0; */
+    /* STUB: // the same as c->events: return 0; else c->events = want and return */
+    /* STUB: // watch(s, EPOLL_CTL_MOD, c->fd, want). */
+    /* STUB: (void)s; (void)c; not_implemented(5); */
     uint32_t want = (c->out.len < OUT_LIMIT ? EPOLLIN : 0) | (c->out.len > 0 ? EPOLLOUT : 0);
 
     if (want == c->events)
         return 0;
     c->events = want;
-    return watch(s, EPOLL_CTL_MOD, fd, want);
+    return watch(s, EPOLL_CTL_MOD, c->fd, want);
+    /* END SOLUTION */
 }
 
-/* Step 5: the loop. epoll_wait() returns the ready sockets, and only those. */
+/* Step 5: the loop. epoll_wait() returns the ready sockets, and only those;
+ * each gets its turn, and none waits. */
 static void serve(struct server *s)
 {
+    /* BEGIN SOLUTION */
+    /* STUB: // Write the loop, until stop_requested(): fflush(stdout); ready = epoll_wait(s->epfd, */
+    /* STUB: // events, MAX_EVENTS, -1) into a struct epoll_event events[MAX_EVENTS] (EINTR: continue; */
+    /* STUB: // other -1: die_call("epoll_wait", ...)); for each events[i]: the listening fd: */
+    /* STUB: // accept_clients(); a client (skip if !c->open): EPOLLOUT: client_write(c); EPOLLIN, */
+    /* STUB: // EPOLLHUP, EPOLLERR: client_read(s, c); on -1 or rewatch(s, c) == -1: drop_client(s, fd). */
+    /* STUB: (void)s; (void)accept_clients; (void)client_read; (void)rewatch; not_implemented(5); */
     struct epoll_event events[MAX_EVENTS];
 
     while (!stop_requested()) {
         fflush(stdout);             /* this round's data lines, in one write */
-        /* BEGIN SOLUTION */
-        /* STUB: // Write the wait: ready = epoll_wait(s->epfd, events, MAX_EVENTS, -1) (EINTR: continue; */
-        /* STUB: // other -1: die_call("epoll_wait", ...)); for each events[i]: the listening fd: */
-        /* STUB: // accept_clients(); a client (skip if !c->open): EPOLLOUT: client_write(c, fd); EPOLLIN, */
-        /* STUB: // EPOLLHUP, EPOLLERR: client_read(s, c, fd); on -1 or rewatch(s, c, fd) == -1: */
-        /* STUB: // drop_client(s, fd). */
-        /* STUB: (void)s; (void)events; (void)accept_clients; */
-        /* STUB: (void)client_read; (void)rewatch; not_implemented(5); */
         int ready = epoll_wait(s->epfd, events, MAX_EVENTS, -1);
 
         if (ready == -1) {
@@ -371,14 +403,14 @@ static void serve(struct server *s)
             if (!c->open)
                 continue;           /* dropped earlier in this round */
             if (re & EPOLLOUT)
-                rc = client_write(c, fd);
+                rc = client_write(c);
             if (rc == 0 && (re & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                rc = client_read(s, c, fd);
-            if (rc == -1 || rewatch(s, c, fd) == -1)
+                rc = client_read(s, c);
+            if (rc == -1 || rewatch(s, c) == -1)
                 drop_client(s, fd);
         }
-        /* END SOLUTION */
     }
+    /* END SOLUTION */
 }
 
 /* --edge is this lesson's own flag: take it out of argv before the kit's
@@ -398,14 +430,17 @@ static int take_flag(int *argc, char **argv, const char *flag)
 int main(int argc, char *argv[])
 {
     struct server_args args;
-    struct server s = {.epfd = -1};
-    struct addrinfo hints, *res;
+    struct addrinfo hints, *res = NULL, *p;
     struct sockaddr_storage servaddr;
-    socklen_t addrlen = sizeof(servaddr);
-    int rc, on = 1;
+    socklen_t servlen;
+    const char *tried = "?";
+    struct server s = {0};
+    int listenfd = -1, rc, on = 1, last_errno = 0;
 
     s.edge = take_flag(&argc, argv, "--edge");
-    parse_server_args(argc, argv, ABOUT, SERVER_CAN_KEEP, &args);  /* -k: always */
+    /* -k is accepted and changes nothing: this server serves every client
+     * at once, until Ctrl-C or SIGTERM. */
+    parse_server_args(argc, argv, ABOUT, SERVER_CAN_KEEP, &args);
     ignore_sigpipe();               /* a vanished client must not kill us */
     catch_stop_signals();           /* Ctrl-C: finish, close, exit 0 */
     s.nclients = raise_fd_limit();
@@ -413,57 +448,103 @@ int main(int argc, char *argv[])
     if (s.clients == NULL)
         die_msg("out of memory for a table of %zu clients", s.nclients);
 
+    /* Before step 1: the addresses to bind, for IPv4 and IPv6 alike.
+     * Lesson 02 filled a sockaddr_in by hand, which holds IPv4 only;
+     * getaddrinfo() fills a sockaddr of the right family for us, port in
+     * network byte order included. AI_PASSIVE: an address to bind (with a
+     * NULL host it would give the wildcard, 0.0.0.0 or ::; our --bind
+     * defaults to 0.0.0.0). AI_NUMERICHOST, AI_NUMERICSERV: the texts are
+     * numbers, never looked up in DNS. --bind :: gives an IPv6 socket. */
     memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = AF_UNSPEC;        /* IPv4 or IPv6, as --bind says */
+    hints.ai_socktype = SOCK_STREAM;    /* TCP */
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
     rc = getaddrinfo(args.bind_addr, args.port_text, &hints, &res);
     if (rc != 0)
         die_resolve(args.bind_addr, args.port_text, rc);
 
-    /* Step 1: the listening socket, non-blocking (see accept_clients()). */
-    s.listenfd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-    if (s.listenfd == -1)
-        die_call("socket", "%s", family_name(res->ai_family));
-    if (set_nonblocking(s.listenfd) == -1)
-        die_call("fcntl", "O_NONBLOCK on fd %d", s.listenfd);
+    /* Try each address until one binds: the loop shape of every
+     * getaddrinfo() caller. A numeric --bind gives one address; a host
+     * name (without AI_NUMERICHOST) could give several. */
+    for (p = res; p != NULL; p = p->ai_next) {
+        tried = addr_str(p->ai_addr, p->ai_addrlen);
 
-    /* Step 2: bind, after SO_REUSEADDR; getsockname() for PORT 0. */
-    if (setsockopt(s.listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-        die_call("setsockopt", "SO_REUSEADDR");
-    if (bind(s.listenfd, res->ai_addr, res->ai_addrlen) == -1)
-        die_call("bind", "%s", addr_str(res->ai_addr, res->ai_addrlen));
+        /* Step 1: create the listening socket, of the address's family
+         * (AF_INET, or AF_INET6 for --bind ::): the kernel makes a socket
+         * with no address and no connection (state CLOSE). A family this
+         * host lacks fails: try the next address. */
+        listenfd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
+        if (listenfd == -1) {
+            last_errno = errno;
+            continue;                   /* this family is not available */
+        }
+
+        /* Step 2: bind the address and port. SO_REUSEADDR first: without
+         * it, bind() fails with EADDRINUSE while the port still has a
+         * connection in TIME_WAIT (or FIN_WAIT2), which happens to a
+         * server restarted after IT closed a connection first, or was
+         * killed with a client connected (TIME_WAIT lasts 60 s on Linux).
+         * In the seed's exchange the client closes first, so its own port
+         * holds the TIME_WAIT. An IPv6 socket bound to :: also takes IPv4
+         * clients, as v4-mapped addresses (::ffff:127.0.0.1): Linux's
+         * default (net.ipv6.bindv6only = 0); setting IPV6_V6ONLY to 1
+         * would refuse them. */
+        if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+            die_call("setsockopt", "SO_REUSEADDR on fd %d", listenfd);
+        if (bind(listenfd, p->ai_addr, p->ai_addrlen) == 0)
+            break;                      /* bound */
+        last_errno = errno;
+        close(listenfd);                /* this address failed: the next */
+    }
     freeaddrinfo(res);
-    if (getsockname(s.listenfd, (struct sockaddr *)&servaddr, &addrlen) == -1)
-        die_call("getsockname", "fd %d", s.listenfd);
+    if (p == NULL) {
+        errno = last_errno;             /* why the last address failed */
+        die_call("bind", "%s", tried);
+    }
+    /* With PORT 0 the kernel chose a free port at bind(): ask which. */
+    servlen = sizeof(servaddr);
+    if (getsockname(listenfd, (struct sockaddr *)&servaddr, &servlen) == -1)
+        die_call("getsockname", "fd %d", listenfd);
 
-    /* Step 3: listen. */
-    if (listen(s.listenfd, BACKLOG) == -1)
-        die_call("listen", "on fd %d", s.listenfd);
+    /* Step 3: listen. The socket turns passive (state LISTEN): from now
+     * on the kernel itself answers clients' handshakes and queues up to
+     * BACKLOG finished connections until accept() takes them. Without
+     * listen(), a client's connect() is refused (ECONNREFUSED). */
+    if (listen(listenfd, BACKLOG) == -1)
+        die_call("listen", "on fd %d", listenfd);
+    print_address("listening on", (struct sockaddr *)&servaddr, servlen);
+
+    /* The listening socket is non-blocking too (see accept_clients()). */
+    if (set_nonblocking(listenfd) == -1)
+        die_call("fcntl", "O_NONBLOCK on fd %d", listenfd);
 
     /* The epoll instance: a set of sockets the kernel watches for us. It
      * is itself a file descriptor (closed in step 6). */
+    s.listenfd = listenfd;
     /* BEGIN SOLUTION */
     /* STUB: // Create the epoll set: s.epfd = epoll_create1(EPOLL_CLOEXEC) (-1: die_call()); then */
-    /* STUB: // watch(&s, EPOLL_CTL_ADD, s.listenfd, EPOLLIN) (-1: die_call("epoll_ctl", ...)). */
+    /* STUB: // watch(&s, EPOLL_CTL_ADD, listenfd, EPOLLIN) (-1: die_call("epoll_ctl", ...)). */
     /* STUB: not_implemented(5); */
     s.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (s.epfd == -1)
         die_call("epoll_create1", "EPOLL_CLOEXEC");
-    if (watch(&s, EPOLL_CTL_ADD, s.listenfd, EPOLLIN) == -1)
-        die_call("epoll_ctl", "EPOLL_CTL_ADD listening fd %d", s.listenfd);
+    if (watch(&s, EPOLL_CTL_ADD, listenfd, EPOLLIN) == -1)
+        die_call("epoll_ctl", "EPOLL_CTL_ADD listening fd %d", listenfd);
     /* END SOLUTION */
-    print_address("listening on", (struct sockaddr *)&servaddr, addrlen);
 
-    /* Steps 4 and 5, for every client at once: the epoll loop. */
+    /* Steps 4 and 5, for every client at once: serve(), the loop. */
     serve(&s);
 
-    /* Step 6: close every client, the listening socket, the epoll fd. */
+    /* Step 6: close every client; then the listening socket: the port is
+     * free again, and clients still in the accept queue are reset (RST),
+     * not refused. */
     for (size_t fd = 0; fd < s.nclients; fd++)
         if (s.clients[fd].open)
             drop_client(&s, (int)fd);
-    close(s.listenfd);
-    close(s.epfd);
+    if (close(listenfd) == -1)
+        warn_call("close", "listening fd %d", listenfd);
+    if (close(s.epfd) == -1)
+        warn_call("close", "epoll fd %d", s.epfd);
     free(s.clients);
     return EXIT_OK;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "line.h"
 #include "trace.h"
 
@@ -327,6 +328,12 @@ static void decide(enum fault_call c, struct fault_verdict *v)
     }
 }
 
+const char *const fault_words[FW_COUNT] = {
+    [FW_DELAY] = N_("delay"),
+    [FW_SHORT_WRITE] = N_("short write"),
+    [FW_SHORT_READ] = N_("short read"),
+};
+
 /* Add what was injected to the call's note (and with LAB_FAULT_VERBOSE,
  * log it: "libfault: send call 3: EINTR"). */
 static void add_note(enum fault_call c, struct fault_verdict *v, const char *what, long ms)
@@ -363,7 +370,7 @@ void fault_begin(enum fault_call c, struct fault_verdict *v)
     if (v->delay_ms > 0) {
         struct timespec ts = {v->delay_ms / 1000, (v->delay_ms % 1000) * 1000000L};
 
-        add_note(c, v, "delay", v->delay_ms);
+        add_note(c, v, fault_words[FW_DELAY], v->delay_ms);
         while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
             ;
     }
@@ -385,6 +392,6 @@ void fault_note_short(enum fault_call c, struct fault_verdict *v, size_t len, ss
     int saved = errno;
 
     if (v->cap != 0 && len > v->cap && rc == (ssize_t)v->cap)
-        add_note(c, v, c == FC_SEND ? "short write" : "short read", -1);
+        add_note(c, v, fault_words[c == FC_SEND ? FW_SHORT_WRITE : FW_SHORT_READ], -1);
     errno = saved;
 }

@@ -34,6 +34,21 @@ enum fault_call {
 /** Longest note of what was injected into one call. */
 #define FAULT_NOTE_MAX 48
 
+/** The words a note is made of, besides errno names and numbers. */
+enum fault_word {
+    FW_DELAY,       /**< "delay", before the milliseconds: "delay 200ms" */
+    FW_SHORT_WRITE, /**< "short write" */
+    FW_SHORT_READ,  /**< "short read" */
+    FW_COUNT        /**< how many there are */
+};
+
+/**
+ * The English of each fault_word, marked for the catalog with N_(): a
+ * note stays English (`--json`'s "injected"), the trace translates its
+ * words (at start-up, so a traced call never calls gettext).
+ */
+extern const char *const fault_words[FW_COUNT];
+
 /** What to do to one call, and then what was done. */
 struct fault_verdict {
     long delay_ms;                  /**< wait this long first (0: no wait) */

@@ -73,7 +73,9 @@ static const char *const word_ids[T_COUNT] = {
     [T_SERVER] = N_("server"),
     [T_CLIENT] = N_("client"),
     [T_STEP] = N_("step %d %s"),
-    [T_INJECTED] = N_("injected:"),
+    /* TRANSLATORS: what LAB_FAULT did to a call, its words already
+     * translated and joined: "[injected: short write, EINTR]". */
+    [T_INJECTED] = N_("[injected: %s]"),
     [T_NEXT] = N_("next: step %d %s  %s   (Enter runs it)"),
     [T_VIEW_CLOSED] = N_("kernel: fd %d %s (no connection)"),
     [T_VIEW_LISTEN] = N_("kernel: fd %d %s, accept queue %u of %u"),
@@ -87,6 +89,9 @@ static const char *const word_ids[T_COUNT] = {
     [T_NOT_SOCKET] = N_("not a socket"),
 };
 static const char *words[T_COUNT];
+/* A fault note's words (fault_words) and the ", " between its items, translated. */
+static const char *note_words[FW_COUNT];
+static const char *list_sep;
 
 /* Indexed by tcpi_state: TCP_ESTABLISHED (1) .. TCP_CLOSING (11). */
 static const char *const state_names[] = {
@@ -142,6 +147,10 @@ static void translate(void)
         any_labels[i] = label_in("any", any_ids[i]);
     for (int i = 0; i < T_COUNT; i++)
         words[i] = _(word_ids[i]);
+    for (int i = 0; i < FW_COUNT; i++)
+        note_words[i] = _(fault_words[i]);
+    /* TRANSLATORS: between the items of a short list ("short write, EINTR"). */
+    list_sep = C_("list", ", ");
     errno_texts_prepare();
 }
 
@@ -277,7 +286,38 @@ static void add_plain_label(struct line *l, const char *family, int english)
         line_fmt(l, english ? word_ids[T_OTHER_SOCKET] : word(T_OTHER_SOCKET), family);
 }
 
-/* "[server]", "[服务端]", "[server:1234]" in a forked child, or the
+/* A fault note with its words translated, item by item ("short write,
+ * EINTR": 短写、EINTR; "delay 200ms": 延迟 200ms): each item's words up
+ * to a digit are looked up among fault_words, the rest (an errno name, a
+ * number) stays as it is. */
+static void add_note_words(struct line *l, const char *note)
+{
+    const char *sep = "";
+
+    while (*note != '\0') {
+        size_t len = strcspn(note, ","), n = strcspn(note, "0123456789");
+        const char *w = NULL;
+
+        if (n > len)
+            n = len;
+        while (n > 0 && note[n - 1] == ' ')
+            n--;
+        for (int i = 0; i < FW_COUNT && w == NULL; i++)
+            if (strlen(fault_words[i]) == n && memcmp(note, fault_words[i], n) == 0)
+                w = note_words[i] != NULL ? note_words[i] : fault_words[i];
+        line_str(l, sep);
+        if (w != NULL)
+            line_str(l, w);
+        else
+            line_mem(l, note, n);
+        line_mem(l, note + n, len - n);
+        note += len;
+        note += strspn(note, ", ");
+        sep = list_sep != NULL ? list_sep : ", ";
+    }
+}
+
+/* "[server]", "[服务器]", "[server:1234]" in a forked child, or the
  * program's own name while its role is not known yet; in the compact
  * trace only a child's "[1234] " (Compose names the side already). */
 static void add_who(struct line *l)
@@ -490,8 +530,15 @@ static void event_text(const struct trace_event *ev, struct kernel_view v)
         line_fmt(&l, " %s%s%s", red, errno_name(ev->err), off);
     else if (ev->ret == -1)
         line_fmt(&l, " %s%s (%s)%s", red, errno_name(ev->err), errno_text(ev->err), off);
-    if (ev->injected)
-        line_fmt(&l, "   %s[%s %s]%s", yellow, word(T_INJECTED), ev->injected, off);
+    if (ev->injected) {
+        struct line what;
+
+        line_init(&what);
+        add_note_words(&what, ev->injected);
+        line_fmt(&l, "   %s", yellow);
+        line_fmt(&l, word(T_INJECTED), what.buf);
+        line_str(&l, off);
+    }
     if (v.ok) {
         add_sub_line(&l);
         add_view_text(&l, ev->view_fd, v);

@@ -60,7 +60,7 @@ def docker_image():
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         t0 = time.monotonic()
-        base = subprocess.run(["bash", str(HERE / "base-image.sh"), BASE_IMAGE],
+        base = subprocess.run(["bash", str(ROOT / "docker" / "base-image.sh"), BASE_IMAGE],
                               capture_output=True, text=True, timeout=BUILD_TIMEOUT)
         if base.returncode != 0:
             skip_or_fail(f"the base image {BASE_IMAGE} is missing and could not be built:\n"

@@ -65,7 +65,7 @@ def engine_problem():
         return "the Docker engine did not answer `docker info` within 20 s"
     if res.returncode != 0:
         why = (res.stderr.strip().splitlines() or ["no output"])[-1]
-        return f"no Docker engine answers ({why}); start one: tests/docker/start-dockerd.sh"
+        return f"no Docker engine answers ({why}); start one: docker/start-dockerd.sh"
     return None
 
 

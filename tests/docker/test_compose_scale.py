@@ -30,7 +30,7 @@ def project_containers(dock, service):
 
 
 def lines(dock, container):
-    """A container's output lines (its tty merges stdout and stderr, with CR LF)."""
+    """A container's output lines (compose.yaml joins its stderr to its stdout)."""
     out, err = dock.logs(container)
     return (out + err).replace("\r\n", "\n").splitlines()
 

@@ -5,6 +5,7 @@ stamps (the clock of the trace's "ts"), one packet at a time (-U), for one
 TCP port. It is ready once it says "listening on" (stderr); it stops on
 SIGINT, after writing what it has, and says "N packets captured".
 """
+import json
 import os
 import re
 import select
@@ -114,6 +115,60 @@ class Capture:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+class Watch:
+    """sockwatch.py in namespace NS for TCP PORT: the states of the pair's
+    sockets, the closing ones above all, until stop(). Its lines go to OUT."""
+
+    def __init__(self, port, out, ns=None):
+        self.port, self.out, self.ns = port, str(out), ns
+        self.proc = None
+
+    def start(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sockwatch.py")
+        argv = netns_prefix(self.ns) + [sys.executable, script, str(self.port)]
+        with open(self.out, "wb") as out, open(self.out + ".log", "wb") as log:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
+                                         start_new_session=True)
+        try:
+            wait_for(lambda: self._text().startswith("ready") or self.proc.poll() is not None,
+                     READY_WAIT, "the socket watch to start")
+        except TimeoutError as e:
+            self.stop()
+            raise CaptureError(str(e))
+        if self.proc.poll() is not None:
+            with open(self.out + ".log", "rb") as f:
+                why = f.read().decode("utf-8", "replace").strip()
+            self.proc = None
+            raise CaptureError(why or "sockwatch.py exited")
+
+    def _text(self):
+        try:
+            with open(self.out, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_WAIT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def states(self):
+        """What it saw: one dict per change (see sockwatch.py)."""
+        seen = []
+        for line in self._text().splitlines()[1:]:
+            try:
+                seen.append(json.loads(line))
+            except ValueError:
+                pass
+        return seen
 
 
 def run(argv, **kw):
@@ -243,11 +298,11 @@ class Network:
                     raise RuntimeError("tc netem %s: %s" % (self.netem, r.stderr.strip()))
                 unknown = r.stderr.strip()
         if not unknown:
-            self.emulated = "tc netem"
+            self.emulated = "tc"
             return []
         delay, jitter, loss = parse_netem(self.netem, unknown)
         if not delay:
-            self.emulated = "nftables (this kernel has no netem)"
+            self.emulated = "nft"
             return ["meta l4proto tcp numgen random mod 1000000 < %d counter drop"
                     % int(loss * 1000000)]
         self.start_relay(delay, jitter, loss)
@@ -279,8 +334,7 @@ class Network:
             self.relay.wait()
             self.relay = None
             raise RuntimeError("the user-space netem relay did not start: " + err[-500:])
-        self.emulated = ("tools/timeline_lib/relay.py, a user-space netem (this kernel has "
-                         "no netem)")
+        self.emulated = "relay"
 
     def nft(self, rules):
         if not shutil.which("nft"):

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import capture, model, pcap
+from .words import note
 
 LISTENING = re.compile(r"^(?:listening on|bound to) (\S+):(\d+)\s*$", re.M)
 # The kit's preload tracer, for programs not built with the kit (tools/trace).
@@ -32,17 +33,17 @@ def preload_env(build_dir, lane):
     (None, reason) when it is not built."""
     lib = Path(build_dir) / PRELOAD_LIB
     if not lib.exists():
-        return None, preload_missing(build_dir)
+        return None, f"{lib} is not built"
     env = dict(PRELOAD_ENV)
     env["LD_PRELOAD"] = str(lib)
     env["LAB_TRACE_ROLE"] = lane       # the step labels of that role (tools/trace --role)
     return env, None
 
 
-def preload_missing(build_dir):
-    """The end of the note that says why a program's calls are missing."""
-    return (f": no calls drawn, because the preload tracer {Path(build_dir) / PRELOAD_LIB} "
-            "is not built (run make; tools/trace needs it too). The packets are drawn.")
+def preload_missing(build_dir, lanes):
+    """The note that says why the calls of LANES ("server", "client", "both") are missing."""
+    return note("preload_missing", lanes=note("lanes_" + lanes),
+                lib=Path(build_dir) / PRELOAD_LIB)
 
 
 def free_port():
@@ -116,14 +117,12 @@ def run_pair(server_argv, client_argv, *, server_env=None, client_env=None,
             work = keep
         if netem is not None or drop_nth:
             with capture.Network(netem, drop_nth) as net:
-                notes.append("The programs ran in network namespaces of their own, client "
-                             f"{net.CLIENT_ADDR} and server {net.SERVER_ADDR}, joined through a "
-                             "router namespace" +
-                             (f" that applies \"{netem}\" each way, with {net.emulated}"
-                              if netem else "") +
-                             (f"; the router drops the client's data packet number {drop_nth} "
-                              "once (retransmissions count too)" if drop_nth else "") +
-                             ". Arrows run from leaving one side to arriving at the other.")
+                how = (note("namespaces_netem", netem=netem, emulated=note("emulated_" +
+                                                                            net.emulated))
+                       if netem else "")
+                notes.append(note("namespaces", client=net.CLIENT_ADDR, server=net.SERVER_ADDR,
+                                  how=how, drop=note("namespaces_drop", drop=drop_nth)
+                                  if drop_nth else ""))
                 return _run(server_argv, client_argv, server_env, client_env, net, work,
                             settle + 4 * _delay_seconds(netem), notes, server_wait)
         return _run(server_argv, client_argv, server_env, client_env, None, work, settle,
@@ -143,7 +142,7 @@ def _run(server_argv, client_argv, server_env, client_env, net, work, settle, no
     port = free_port() if any("{port}" in a for a in server_argv) else None
     server = Program("server", substitute(server_argv, port or 0, host), server_env,
                      net.server if net else None, work)
-    client, captures = None, []
+    client, captures, watches = None, [], []
     if client_argv is None:
         status = server.finish(WAIT)
         events, other = model.parse_trace(server.stderr())
@@ -177,32 +176,46 @@ def _run(server_argv, client_argv, server_env, client_env, net, work, settle, no
             for _, c in captures:
                 c.stop()
             captures = []
-            notes.append(f"No packets: {e}. The calls and the kernel's states are drawn; "
-                         "run as root with tcpdump installed to see the packets too.")
+            notes.append(note("no_packets", why=str(e)))
+        try:
+            for name, _, ns in points:
+                w = capture.Watch(port, Path(work) / f"{name}.states", ns)
+                w.start()
+                watches.append(w)
+        except capture.CaptureError as e:
+            for w in watches:
+                w.stop()
+            watches = []
+            notes.append(note("no_watch", why=str(e)))
         client = Program("client", substitute(client_argv, port, host), client_env,
                          net.client if net else None, work)
         client_status = client.finish(CLIENT_WAIT)
         server_status = server.finish(server_wait)
-        packets = None
-        if captures:
+        packets, watched = None, []
+        if captures or watches:
             # Both programs are done, but the last ACKs may still be on their
-            # way (netem delays them): give them SETTLE seconds to land. Not
+            # way (netem delays them), and the sockets go on without them
+            # (FIN_WAIT2, LAST_ACK, TIME_WAIT): watch SETTLE seconds more. Not
             # a synchronisation: a late ACK only misses the picture.
             time.sleep(settle)
+        for w in watches:
+            w.stop()
+            watched += w.states()
+        if captures:
             packets = {}
             for name, c in captures:
                 c.stop()
                 if c.dropped():
-                    notes.append(f"The capture at {name} missed {c.dropped()} packets "
-                                 "(tcpdump: dropped by kernel): the machine was busy.")
+                    notes.append(note("capture_dropped", name=name, n=c.dropped()))
                 try:
                     packets[name] = pcap.read_pcap(c.pcap)
                 except (OSError, pcap.PcapError) as e:
-                    notes.append(f"The capture at {name} could not be read: {e}")
+                    notes.append(note("capture_unreadable", name=name, why=str(e)))
                     packets[name] = []
         s_events, s_other = model.parse_trace(server.stderr())
         c_events, c_other = model.parse_trace(client.stderr())
         return {"port": port, "host": host, "packets": packets, "notes": notes,
+                "watched": watched,
                 "server": {"argv": server.argv, "status": server_status, "events": s_events,
                            "stdout": server.stdout(), "stderr_other": s_other},
                 "client": {"argv": client.argv, "status": client_status, "events": c_events,
@@ -210,6 +223,8 @@ def _run(server_argv, client_argv, server_env, client_env, net, work, settle, no
     finally:
         for _, c in captures:
             c.stop()
+        for w in watches:
+            w.stop()
         for p in (client, server):
             if p and p.proc.poll() is None:
                 p.finish(0.1)

@@ -5,10 +5,13 @@ client creates a socket and connects (the three-way handshake), then exits
 0. Nobody sends or receives yet. The tests judge the calls (strace, the
 kit's --json trace), the connections a Python peer sees, and exit codes.
 """
+import errno
+
 import pytest
 
 from labharness import free_port, program
 from lessoncheck import client_strace, run_strace, server_strace, api_names, describe, is_tcp_socket, json_calls, json_describe, named, sockaddr_port, strace_calls
+from stderr_facts import names_errno
 
 LESSON = "04-accept"
 
@@ -108,6 +111,7 @@ def test_connection_refused_is_reported_with_exit_1(lab, tmp_path):
     assert conns and conns[-1].errno == "ECONNREFUSED", (
         f"client step 2 (connect): expected connect() = -1 ECONNREFUSED; strace saw:\n{describe(conns)}")
     assert r.returncode == 1, f"client step 2 (connect): a refused connection is a runtime failure: exit 1\n{r}"
-    assert "Connection refused" in r.stderr or "ECONNREFUSED" in r.stderr, (
-        f"client step 2 (connect): the error should say why connect() failed (Connection refused)\n{r}")
+    assert names_errno(r.stderr, errno.ECONNREFUSED), (
+        f"client step 2 (connect): the error should say why connect() failed: ECONNREFUSED "
+        f"(Connection refused)\n{r}")
     assert r.stdout == "", r

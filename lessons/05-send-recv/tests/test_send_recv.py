@@ -7,10 +7,12 @@ A Python socket plays the other side, so every byte on the wire is checked;
 injected short writes, split reads and EINTR (build/libfault.so) show that
 the loops finish what send() and recv() leave undone.
 """
+import socket
 import time
 
 import pytest
 
+from diagnose import sanitizer_report
 from labharness import fault_env, seed_message
 from lessoncheck import api_names, client_strace, describe, named, server_strace, strace_calls
 
@@ -48,7 +50,7 @@ def ask(lab, sock, message, what):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_server_replies_ok_to_each_message(lab):
     """step 5 (recv/send): each message in -> exactly b"ok" out, also for a short one after long ones."""
     server = lab.server(LESSON)
@@ -60,6 +62,38 @@ def test_server_replies_ok_to_each_message(lab):
     rc = server.wait()
     assert rc == 0, (f"step 5 (recv): the client closed (recv() returns 0): expected the server to exit 0, "
                      f"got {rc}\n{server.stderr}")
+
+
+# Messages around the server's buffer of BUF_SIZE = 1024 bytes: (size, how
+# many recv() calls of at most 1023 bytes take it, so how many oks come back).
+LONG_MESSAGES = ((1023, 1), (1024, 2), (2000, 2))
+
+
+@pytest.mark.lesson(LESSON)
+@pytest.mark.points(2)
+def test_messages_of_1023_1024_and_2000_bytes_are_read_at_most_1023_bytes_at_a_time(lab):
+    """step 5 (recv): one recv() takes at most 1023 bytes, keeping the buffer's last byte for the '\\0':
+    1023 bytes get one ok, 1024 bytes two (1023 + 1), 2000 bytes two (1023 + 977)."""
+    server = lab.server(LESSON, "-q")
+    sock = lab.connect(server.port)
+    for size, pieces in LONG_MESSAGES:
+        hint = (f"step 5 (recv): a {size}-byte message takes {pieces} recv() of at most 1023 bytes, so "
+                f"{pieces} ok: recv() into the 1024-byte buffer must ask for sizeof(buffer) - 1 bytes, or "
+                f"buffer[n] = '\\0' writes past its end when n is 1024")
+        sock.sendall(bytes([ord("a") + pieces]) * size)
+        got = lab.recv_exactly(sock, 2 * pieces, timeout=5, hint=hint)
+        said = sanitizer_report(server.stderr)
+        assert got == b"ok" * pieces, (
+            (f"step 5 (recv): the server crashed on a {size}-byte message: {said}\n{hint}" if said else
+             f"{hint}; got {got!r}") + f"\n{server.stderr[-2000:]}")
+    sock.shutdown(socket.SHUT_WR)
+    assert lab.recv_until_closed(sock) == b"", "step 5 (send): one ok per recv(), nothing more"
+    rc = server.wait()
+    assert rc == 0, f"step 5: expected exit 0 after the client closed, got {rc}\n{server.stderr[-2000:]}"
+    pieces = [len(l) - len("received: ") for l in server.stdout.splitlines() if l.startswith("received: ")]
+    assert pieces == [1023, 1023, 1, 1023, 977], (
+        f"step 5 (recv): expected the pieces 1023, 1023 + 1, 1023 + 977 printed, one line each; "
+        f"the lines printed were {pieces} bytes long")
 
 
 @pytest.mark.lesson(LESSON)
@@ -121,7 +155,7 @@ def test_count_and_interval_options(lab):
 
 
 @pytest.mark.lesson(LESSON)
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_reply_read_one_byte_at_a_time_still_counts_as_ok(lab):
     """client step 3 (recv): each recv() returns at most 1 byte (injected): the client reads until it has b"ok"."""
     listener, port = lab.listen()
@@ -197,11 +231,11 @@ def test_server_reply_survives_short_writes_and_eintr(lab):
     sock = lab.connect(server.port)
     for i in range(1, 4):
         sock.sendall(seed_message(i))
-        got = lab.recv_exactly(sock, 2, timeout=5)
-        assert got == b"ok", (
-            f"step 5 (send): with send() taking 1 byte per call and EINTR every third call, expected the reply "
-            f"to message {i} to be b'ok', got {got!r}: send the rest until every byte is sent, and call send() "
-            f"again after EINTR")
+        hint = (f"step 5 (send): with send() taking 1 byte per call and EINTR every third call, the reply to "
+                f"message {i} must still be b'ok': send the rest until every byte is sent, and call send() "
+                f"again after EINTR")
+        got = lab.recv_exactly(sock, 2, timeout=5, hint=hint)
+        assert got == b"ok", f"{hint}; got {got!r}"
     sock.close()
     rc = server.wait()
     assert rc == 0, f"step 5: short writes and EINTR are not errors: expected exit 0, got {rc}\n{server.stderr}"
