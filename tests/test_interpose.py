@@ -71,8 +71,7 @@ int main(int argc, char **argv)
     m.msg_iov = in;
     n = recvmsg(fd, &m, 0);
     printf("recvmsg %zd\n", n);
-    close(fd);
-    return 0;
+    return close(fd) == -1;
 }
 """
 
