@@ -180,12 +180,10 @@ def test_lesson06_page_shows_the_clients_time_wait_after_it_exits(lesson06):
     tw = [i for i in data["items"] if i["kind"] == "state" and i["to"] == "TIME_WAIT"]
     assert len(tw) == 1 and tw[0]["lane"] == "client" and tw[0]["watched"], tw
     s_fin, = packets(data, "FIN", "server")
-    c_fin, = packets(data, "FIN", "client")
     c_close, = calls(data, "client", "close")
-    # The client's close() sent its FIN; TIME_WAIT came with the server's FIN. Not
-    # necessarily after close()'s trace line: the server, woken by that FIN, may
-    # run (and answer) before the client's wrapper stamps its line.
-    assert c_close["t_start"] <= c_fin["t"] < arrival(s_fin) <= tw[0]["t"], (c_close, tw)
+    # After the server's FIN reached the client and after the client's close()
+    # began (it may return a moment later: the FIN can come back first).
+    assert tw[0]["t"] >= arrival(s_fin) and tw[0]["t"] > c_close["t_start"]
     assert 55 < tw[0]["lasts"] <= 60.5, tw[0]
     # The server closed second: it never enters TIME_WAIT.
     assert not any(i["kind"] == "state" and i["lane"] == "server" and i["to"] == "TIME_WAIT"
