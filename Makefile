@@ -34,8 +34,12 @@ BUILD     ?= build
 SAN_FLAGS :=
 endif
 # The preload copy of the tracer steps aside in programs that carry their
-# own (interpose.c): export the mark it looks for.
+# own (src/interpose/wrapped.c): export the mark it looks for.
 LAB_LDFLAGS := -Wl,--export-dynamic-symbol=lab_static_interposer
+# Every wrapper is linked, whole: with -fsanitize=address, libasan comes
+# first and defines send(), recv(), write() ..., and the linker would not
+# take ours of those from the archive.
+LIB_WHOLE = -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive
 
 ifeq ($(V),1)
 Q :=
@@ -44,7 +48,7 @@ Q := @
 endif
 
 LESSONS  := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
-LIB_SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(wildcard src/*.c src/interpose/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libsocketlab.a
 PROGRAMS := $(foreach l,$(LESSONS),$(patsubst lessons/$(l)/%.c,$(BUILD)/$(l)/%,$(wildcard lessons/$(l)/*.c)))
@@ -76,9 +80,10 @@ $(BUILD)/obj/%.o: src/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
+# Made anew each time: an archive keeps members whose source is gone.
 $(LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # One rule for every lesson program: lessons/L/P.c -> build/L/P.
 define lesson_rules
@@ -88,14 +93,14 @@ $(BUILD)/$(1)/%.o: lessons/$(1)/%.c
 	$$(Q)$$(CC) $$(CPPFLAGS) $$(WARN) $$(CFLAGS) $$(SAN_FLAGS) -c -o $$@ $$<
 $(BUILD)/$(1)/%: $(BUILD)/$(1)/%.o $(LIB)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) $$(SAN_FLAGS) $$(LAB_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(Q)$$(CC) $$(LDFLAGS) $$(SAN_FLAGS) $$(LAB_LDFLAGS) -o $$@ $$(filter-out $(LIB),$$^) $$(LIB_WHOLE) $$(LDLIBS)
 endef
 $(foreach l,$(LESSONS),$(eval $(call lesson_rules,$(l))))
 define borrowed_client
 $(BUILD)/$(1)/client: $(BUILD)/$(2)/client.o $(LIB)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@ (lesson $(2)'s client)")
-	$$(Q)$$(CC) $$(LDFLAGS) $$(SAN_FLAGS) $$(LAB_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(Q)$$(CC) $$(LDFLAGS) $$(SAN_FLAGS) $$(LAB_LDFLAGS) -o $$@ $$(filter-out $(LIB),$$^) $$(LIB_WHOLE) $$(LDLIBS)
 endef
 $(foreach l,$(BORROWED),$(eval $(call borrowed_client,$(l),$(call client_of,$(l)))))
 .SECONDARY:
@@ -151,13 +156,16 @@ clean:
 
 # One source: the header comment of this file and of each mk/*.mk.
 help:
-	@for f in Makefile $(sort $(wildcard mk/*.mk)) $(wildcard grader/grader.mk); do \
+	@for f in Makefile $(sort $(wildcard mk/*.mk)) src/interpose/interpose.mk \
+	    $(wildcard grader/grader.mk); do \
 	    sed -n '1,/^[^#]/{/^#   /s/^#   /  /p}' $$f; done
 
-# Each topic's targets (docker, docs, faults, hardening, ...) live in mk/;
-# the grader's (handout, grade, grade-all, redteam, ...) in grader/grader.mk,
+# Each topic's targets (docker, docs, hardening, ...) live in mk/; the
+# interposer's (the preload library, fault-demo) beside its code; the
+# grader's (handout, grade, grade-all, redteam, ...) in grader/grader.mk,
 # which the student handout does not carry.
 -include $(wildcard mk/*.mk) $(wildcard grader/grader.mk)
+include src/interpose/interpose.mk
 
 # The dependency files of what this Makefile builds, by name: never
 # whatever *.d a submission might leave in build/.

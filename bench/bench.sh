@@ -50,15 +50,25 @@ build_seed() {
 # pause; the time is the client's whole run (connect to close).
 lesson_run() {             # $1: extra flags ("-q" or ""), prints seconds
     local flags=$1 port= t0 t1
+    # Not the last run's file: its port would be read before this server
+    # writes its own (a busy machine starts a background job late).
+    rm -f "$tmp/out"
     taskset -c "$scpu" "$build/06-close/server" $flags 0 >"$tmp/out" 2>"$tmp/server.err" &
     local spid=$!
     for _ in $(seq 500); do
-        port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/out")
+        port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/out" 2>/dev/null)
         [ -n "$port" ] && break
         sleep 0.01
     done
     t0=$(now)
-    taskset -c "$ccpu" "$build/06-close/client" $flags -i 0 -n "$rounds" 127.0.0.1 "$port" >/dev/null 2>"$tmp/client.err"
+    if ! taskset -c "$ccpu" "$build/06-close/client" $flags -i 0 -n "$rounds" 127.0.0.1 "$port" \
+            >/dev/null 2>"$tmp/client.err"; then
+        # The one-client server would wait for its client for ever.
+        kill "$spid" 2>/dev/null || true
+        echo "bench: lesson 06's client failed (port '${port}'):" >&2
+        tail -n 3 "$tmp/client.err" >&2
+        exit 1
+    fi
     t1=$(now)
     wait "$spid"
     echo "$t1 - $t0" | bc -l
@@ -89,7 +99,8 @@ times >"$tmp/cpu_before"     # CPU time of this shell and its children so far
 python3 "$root/bench/benchlib.py" snapshot >"$tmp/before"
 for r in $(seq "$repeats"); do
     for v in $variants; do
-        echo "$r $v $("${v}_run")" >>"$tmp/times"
+        t=$("${v}_run")            # a failed run stops the bench (set -e)
+        echo "$r $v $t" >>"$tmp/times"
     done
 done
 python3 "$root/bench/benchlib.py" snapshot >"$tmp/after"
@@ -109,7 +120,7 @@ for line in open(f"{tmp}/times"):
     r, v, t = line.split()
     times.setdefault(v, {})[int(r)] = float(t)
 rows = [("bare", "bare C ping-pong", None), ("seed", "seed demo5/demo6 (no sleep)", None),
-        ("quiet", "lesson 06, quiet (-q)", 0.80), ("traced", "lesson 06, traced", 0.50)]
+        ("quiet", "lesson 06, quiet (-q)", 0.80), ("traced", "lesson 06, traced", 0.75)]
 print(f"\n{trips} round trips over loopback, server on CPU {scpu}, client on CPU {ccpu},")
 print(f"{benchlib.plural(repeats, 'interleaved round')} (traces to a file): medians, and the spread (min-max) of each ratio;")
 print(f"the machine: {mach['words']}\n")

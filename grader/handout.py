@@ -39,15 +39,16 @@ STUB_RE = re.compile(r"^\s*/\* STUB: (.*) \*/\s*$")
 STEP_RE = re.compile(r"not_implemented\((\d+)\)")
 
 # Grader-only files: never in the handout: grader/ (the grader, its tests, the
-# mutants, the alternative solutions, its make rules). bench/ holds a bare C ping-pong and
-# fuzz/ a copy of the server's recv loop: complete answers in all but name.
+# mutants, the alternative solutions, its make rules). bench/ holds a bare C ping-pong,
+# fuzz/ a copy of the server's recv loop, and tests/transparency/ small TCP
+# programs with send and receive loops: complete answers in all but name.
 # The maintainers' own targets (Docker images, fuzzing) and their README
 # parts do not work in a student's tree, or are not for students.
 # mk/bench-load.mk and tests/test_loadgen.py need bench/: `make bench-load`
 # belongs to the full kit, and lesson 10's README says so in the handout.
 EXCLUDE = ("grader/", "docs/readme-graders.md", "bench/", "fuzz/",
            "mk/hardening.mk", "mk/docker.mk", "docs/readme-docs.md", "mk/bench-load.mk",
-           "tests/test_loadgen.py",
+           "tests/test_loadgen.py", "tests/transparency/", "tests/test_transparency.py",
            # the kit's own check that lessons carry over (it names the solution markers)
            "tests/test_lessons_carry_over.py")
 

@@ -1,12 +1,12 @@
 """kit.py - the grader's kit: everything grading needs except the solutions.
 
-A kit is a directory with the kit's Makefile, mk/, src/, include/, fault/
-(when present), the test harness and the lessons' tests, and for each
-lesson's program the handout's stub (never the reference solution), plus
-kit.json (lessons, their programs and points). `build_kit` then builds it
-before any student code runs: the library, the fault/trace preload library,
-the fault supervisor (tools/sysfault.c) and the static `runas` wrapper
-(grader/runas.c) in kit/build/.
+A kit is a directory with the kit's Makefile, mk/, src/ (with the interposer
+and its make rules in src/interpose/), include/, the test harness and the
+lessons' tests, and for each lesson's program the handout's stub (never the
+reference solution), plus kit.json (lessons, their programs and points).
+`build_kit` then builds it before any student code runs: the library, the
+fault/trace preload library, the fault supervisor (tools/sysfault.c) and
+the static `runas` wrapper (grader/runas.c) in kit/build/.
 
 Grading copies a kit, puts the student's lesson files in place of the
 stubs and builds only those. Kits are cached under build/grader-kit/,
@@ -28,7 +28,7 @@ from grader import handout  # noqa: E402
 
 # Top-level files and folders of the kit that grading uses (missing ones are skipped).
 KIT_FILES = ("Makefile", "conftest.py", "pytest.ini")
-KIT_DIRS = ("mk", "src", "include", "fault", "po")
+KIT_DIRS = ("mk", "src", "include", "po")
 GRADER_BIN = "build/.grader/runas"
 
 

@@ -40,9 +40,16 @@ const char *errno_name(int err);
  * @brief What an errno value means, in the user's language.
  * @param err  an errno value.
  * @return glibc's text for @p err ("Address already in use"), translated
- *         from the kit's catalog; strerror() for values not listed.
+ *         from the kit's catalog; glibc's English text for values not
+ *         listed. Async-signal-safe once errno_texts_prepare() has run.
  */
 const char *errno_text(int err);
+
+/**
+ * @brief Translate every listed errno's text now, so that errno_text()
+ *        later takes no lock (the trace calls it from inside a wrapper).
+ */
+void errno_texts_prepare(void);
 
 /**
  * @brief A hint for a failed call: what usually causes @p err there and

@@ -8,7 +8,6 @@
 #define SOCKETLAB_I18N_H
 
 #include <libintl.h>
-#include <stddef.h>
 
 /**
  * @defgroup i18n Messages in the user's language
@@ -51,20 +50,6 @@ void i18n_init(void);
  * @return the translation, or the English message without its context.
  */
 const char *i18n_pgettext(const char *ctx_msgid);
-
-/**
- * @brief Translate a short list of English words, item by item.
- *
- * Each ", "-separated item's words, up to a digit, go through the catalog,
- * the rest stays: "short write, EINTR" becomes 短写、EINTR and "delay 5ms"
- * 延迟 5ms (an errno name, in no catalog, stays as it is). The words must
- * be marked with N_() where they are written.
- * @param list  the English list.
- * @param buf   where the translation is written.
- * @param size  the size of @p buf.
- * @return @p buf.
- */
-const char *i18n_list(const char *list, char *buf, size_t size);
 
 /**
  * @brief Whether messages are in Chinese now.

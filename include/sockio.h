@@ -31,12 +31,27 @@ enum data_dir {
  *              bytes as `\xNN`.
  * @param len   how many bytes.
  *
- * The line is not flushed here: before the next socket call that may wait
- * (a blocking recv() or accept(), poll(), epoll_wait(), ...) the interposer
- * flushes stdout, so a harness or a pipe sees each line before the program
- * blocks, and a round trip costs one write(2) of data lines, not one per line.
+ * On a terminal, with a trace, or where the program made stdout
+ * line-buffered, the line goes out at once (between the trace's lines of
+ * the calls before and after it). Otherwise it waits in the kit's buffer
+ * for the next socket call that may wait (a blocking recv() or accept(),
+ * poll(), epoll_wait(), ...), so a harness or a pipe sees each line before
+ * the program blocks, and a round trip costs one write(2) of data lines,
+ * not one per line. Lines printed with printf() before it go first.
  */
 void print_data(enum data_dir dir, const void *data, size_t len);
+
+/**
+ * @brief Whether data lines wait in the kit's buffer.
+ * @return 1 or 0.
+ */
+int data_lines_pending(void);
+
+/**
+ * @brief Write the data lines that wait, with one write(2).
+ *        Async-signal-safe: the interposer calls it from inside a wrapper.
+ */
+void data_lines_flush(void);
 
 /**
  * @brief Print `LABEL ADDR:PORT` on stdout and flush it, such as

@@ -46,14 +46,14 @@ docs: $(if $(filter 1,$(DOCS_TIMELINES)),all)
 	$(Q){ cat docs/Doxyfile; \
 	   echo 'OUTPUT_DIRECTORY = $(DOCS_DIR)'; \
 	   echo 'HTML_HEADER = $(DOCS_DIR)/header-en.html'; \
-	   echo 'INPUT = $(DOCS_DIR)/pages include src'; \
+	   echo 'INPUT = $(DOCS_DIR)/pages include src src/interpose'; \
 	   echo "HTML_EXTRA_FILES = $$(ls $(DOCS_DIR)/timeline/*.html 2>/dev/null | grep -v '\.zh\.html$$' | tr '\n' ' ')"; \
 	   echo 'USE_MDFILE_AS_MAINPAGE = $(DOCS_DIR)/pages/index.md'; } | doxygen -
 	@$(if $(Q),echo "  DOXYGEN docs/Doxyfile.zh -> $(DOCS_DIR)/html/zh")
 	$(Q){ cat docs/Doxyfile docs/Doxyfile.zh; \
 	   echo 'OUTPUT_DIRECTORY = $(DOCS_DIR)'; \
 	   echo 'HTML_HEADER = $(DOCS_DIR)/header-zh.html'; \
-	   echo 'INPUT = $(DOCS_DIR)/pages-zh include src'; \
+	   echo 'INPUT = $(DOCS_DIR)/pages-zh include src src/interpose'; \
 	   echo "HTML_EXTRA_FILES = $$(ls $(DOCS_DIR)/timeline/*.html 2>/dev/null | tr '\n' ' ')"; \
 	   echo 'USE_MDFILE_AS_MAINPAGE = $(DOCS_DIR)/pages-zh/index.md'; } | doxygen -
 	@echo "docs: open $(DOCS_DIR)/html/index.html (Chinese: $(DOCS_DIR)/html/zh/index.html)"

@@ -2,7 +2,7 @@
 #
 #   make              also builds the catalog, $(BUILD)/locale/zh_CN/LC_MESSAGES/socketlab.mo,
 #                     where the programs look for it (beside build/<lesson>/)
-#   make po-update    re-extract the messages (po/extract.py: xgettext over src/,
+#   make po-update    re-extract the messages (po/extract.py: xgettext over src/, src/interpose/,
 #                     lessons/ and tools/) into $(BUILD)/po/socketlab.pot and merge them
 #                     into po/zh_CN.po; then translate the new and fuzzy entries
 #   make po-check     fail unless every message is translated (0 fuzzy, 0 untranslated)

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """extract.py - every message the programs print, into a .pot template.
 
-Runs xgettext over src/*.c, lessons/*/*.c and tools/*.c with the kit's keywords: _()
-and N_(), C_()/NC_()/NP_() with a context, and the format argument of the error
-helpers (die_call, warn_call, die_msg, die_usage), which translate it
-themselves so the lessons stay plain C. The lessons' ABOUT text (`#define
+Runs xgettext over src/*.c, src/interpose/*.c, lessons/*/*.c and tools/*.c with
+the kit's keywords: _() and N_(), C_()/NC_()/NP_() with a context, and the format
+argument of the error helpers (die_call, warn_call, die_msg, die_usage), which
+translate it themselves so the lessons stay plain C. The lessons' ABOUT text (`#define
 ABOUT "..."`, translated by parse_*_args when --help prints it) is no call
 xgettext can see: it is copied into a stub file of N_() lines first.
 
@@ -26,8 +26,8 @@ ABOUT = re.compile(r'^#\s*define\s+ABOUT\s+((?:"(?:[^"\\]|\\.)*"\s*\\?\s*\n?\s*)
 
 
 def sources():
-    files = (sorted((ROOT / "src").glob("*.c")) + sorted((ROOT / "lessons").glob("*/*.c")) +
-             sorted((ROOT / "tools").glob("*.c")))
+    files = (sorted((ROOT / "src").glob("*.c")) + sorted((ROOT / "src").glob("*/*.c")) +
+             sorted((ROOT / "lessons").glob("*/*.c")) + sorted((ROOT / "tools").glob("*.c")))
     return [f.relative_to(ROOT).as_posix() for f in files]
 
 

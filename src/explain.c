@@ -1,6 +1,7 @@
 /*
  * explain.c - error messages with a cause and a hint (see explain.h).
  */
+#define _GNU_SOURCE             /* strerrordesc_np */
 #include "explain.h"
 
 #include <errno.h>
@@ -67,10 +68,20 @@ static const struct { int err; const char *name; const char *text; } errno_names
     E(EINPROGRESS, N_("Operation now in progress")),
 };
 #undef E
+#define N_ERRNOS (sizeof(errno_names) / sizeof(errno_names[0]))
+
+/* Each text in the user's language, once errno_texts_prepare() ran. */
+static const char *errno_translated[N_ERRNOS];
+
+void errno_texts_prepare(void)
+{
+    for (size_t i = 0; i < N_ERRNOS; i++)
+        errno_translated[i] = _(errno_names[i].text);
+}
 
 const char *errno_name(int err)
 {
-    for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
+    for (size_t i = 0; i < N_ERRNOS; i++)
         if (errno_names[i].err == err)
             return errno_names[i].name;
     return "E?";
@@ -78,10 +89,13 @@ const char *errno_name(int err)
 
 const char *errno_text(int err)
 {
-    for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
+    const char *desc;
+
+    for (size_t i = 0; i < N_ERRNOS; i++)
         if (errno_names[i].err == err)
-            return _(errno_names[i].text);
-    return strerror(err);
+            return errno_translated[i] ? errno_translated[i] : _(errno_names[i].text);
+    desc = strerrordesc_np(err);        /* unlike strerror(), no locale, no buffer */
+    return desc ? desc : "Unknown error";
 }
 
 /* The hint in English; explain_hint() translates it. */

@@ -219,37 +219,6 @@ const char *i18n_pgettext(const char *ctx_msgid)
     return t;
 }
 
-const char *i18n_list(const char *list, char *buf, size_t size)
-{
-    size_t used = 0;
-
-    if (size == 0)
-        return "";
-    buf[0] = '\0';
-    while (*list != '\0') {
-        size_t len = strcspn(list, ","), words = strcspn(list, "0123456789");
-        char item[64];
-        int n;
-
-        if (words > len)
-            words = len;
-        while (words > 0 && list[words - 1] == ' ')
-            words--;
-        if (words >= sizeof(item))
-            words = sizeof(item) - 1;
-        memcpy(item, list, words);
-        item[words] = '\0';
-        n = snprintf(buf + used, size - used, "%s%s%.*s", used > 0 ? C_("list", ", ") : "",
-                     words > 0 ? _(item) : "", (int)(len - words), list + words);
-        if (n < 0 || (size_t)n >= size - used)
-            break;
-        used += (size_t)n;
-        list += len;
-        list += strspn(list, ", ");
-    }
-    return buf;
-}
-
 int i18n_zh(void)
 {
     if (zh == -1)

@@ -6,7 +6,7 @@ root=$(pwd)
 flags="-std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE -Iinclude"
 first=1
 echo "["
-for f in src/*.c lessons/*/*.c bench/*.c; do
+for f in src/*.c src/interpose/*.c lessons/*/*.c bench/*.c; do
     [ -f "$f" ] || continue
     [ $first = 1 ] || echo ","
     first=0

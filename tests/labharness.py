@@ -91,7 +91,7 @@ def sysfault_path():
 
 def fault_env(spec, extra=None):
     """The env for a lesson program under fault injection (LAB_FAULT's spec
-    syntax, fault/README.md), plus `extra`:
+    syntax, src/interpose/README.md), plus `extra`:
 
         r = lab.run_client("05-send-recv", "-i", "0", port=port,
                            env=fault_env("send:short=1;send:eintr=every3"))
@@ -668,7 +668,7 @@ def lab(tmp_path_factory):
 
 
 def unquote_data(text):
-    """The bytes behind a data line's quoting (quote_bytes in src/trace.c):
+    """The bytes behind a data line's quoting (quote_bytes in src/interpose/decode.c):
     `\\xNN` is the byte NN, `\\\\` and `\\"` are themselves, the rest is UTF-8."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")

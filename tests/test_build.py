@@ -17,9 +17,9 @@ def make(*args, **kw):
 
 def test_a_command_line_cflags_keeps_the_sanitizers():
     # -B -n: print every command of a full build without running any.
-    r = make("-B", "-n", "SAN=1", "CFLAGS=-O1", "V=1", "build/san/obj/trace.o")
+    r = make("-B", "-n", "SAN=1", "CFLAGS=-O1", "V=1", "build/san/obj/interpose/trace.o")
     assert r.returncode == 0, r.stderr
-    compile_line = next(l for l in r.stdout.splitlines() if "src/trace.c" in l)
+    compile_line = next(l for l in r.stdout.splitlines() if "src/interpose/trace.c" in l)
     assert "-O1" in compile_line and "-fsanitize=address,undefined" in compile_line, compile_line
 
 

@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import subprocess
+import unicodedata
 
 import pytest
 
@@ -137,3 +138,29 @@ def test_colour_only_on_a_terminal_and_never_with_no_color():
     plain = trace_on_a_terminal("1")
     assert ESC not in plain and "socket(AF_INET, SOCK_STREAM, 0) = 3" in plain, (
         f"NO_COLOR=1 turns colour off, even on a terminal:\n{plain!r}")
+
+
+def columns(line):
+    """Columns a line takes on a terminal: an East Asian wide character takes 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
+# What Compose puts before each line, padded to the longest service name
+# (the slow profile's): "server_1       | ", 17 columns.
+COMPOSE_PREFIX = "server_1       | "
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_compact_trace_fits_a_projector_with_no_side_names(lab, lang):
+    server, client = exchange(lab, env={"LAB_TRACE": "compact", "LAB_LANG": lang}, count=3)
+    for p, side in ((server, "server"), (client, "client")):
+        lines = p.stderr.splitlines()
+        assert len(lines) > 10, p.stderr
+        wide = [l for l in lines if columns(l) > 62 or columns(COMPOSE_PREFIX + l) > 80]
+        assert not wide, f"{side}: lines wider than 80 columns under Compose's prefix:\n" + "\n".join(wide)
+        assert not [l for l in lines if l.startswith("[")], f"{side}: no [side] names:\n{p.stderr}"
+    # Every call is still there: the server's three receives, the client's three sends.
+    assert len(re.findall(r"\brecv\(4, ", server.stderr)) == 4, server.stderr
+    assert len(re.findall(r"\bsend\(3, ", client.stderr)) == 3, client.stderr
+    # The data lines do not change.
+    assert client.stdout.count("received: ok") == 3

@@ -293,20 +293,20 @@ def test_student_guide_twin_links_use_the_handout_names(tmp_path):
 
 
 def test_any_other_translated_file_is_kept_in_step_too(kit):
-    """fault/README.zh.md, say: found by its header, checked like the rest."""
+    """src/interpose/README.zh.md, say: found by its header, checked like the rest."""
     run("--stamp", "README.md", "lessons/01-socket/README.md", root=kit)
-    (kit / "fault").mkdir()
-    en = kit / "fault" / "README.md"
-    en.write_text("# Fault injection\n\nText.\n", encoding="utf-8")
-    r = run("--init", "fault/README.md", root=kit)
+    (kit / "src" / "interpose").mkdir(parents=True)
+    en = kit / "src" / "interpose" / "README.md"
+    en.write_text("# The interposer\n\nText.\n", encoding="utf-8")
+    r = run("--init", "src/interpose/README.md", root=kit)
     assert r.returncode == 0, r.stderr
-    assert "fault/README.zh.md: not translated yet" in run("--check", root=kit).stdout
-    assert run("--stamp", "fault/README.md", root=kit).returncode == 0
+    assert "src/interpose/README.zh.md: not translated yet" in run("--check", root=kit).stdout
+    assert run("--stamp", "src/interpose/README.md", root=kit).returncode == 0
     assert run("--check", root=kit).returncode == 0
-    en.write_text("# Fault injection\n\nNew text.\n中文: [README.zh.md](README.zh.md)\n",
+    en.write_text("# The interposer\n\nNew text.\n中文: [README.zh.md](README.zh.md)\n",
                   encoding="utf-8")
     r = run("--check", root=kit)
-    assert r.returncode == 1 and "fault/README.md changed since fault/README.zh.md" in r.stdout
+    assert r.returncode == 1 and "src/interpose/README.md changed since src/interpose/README.zh.md" in r.stdout
 
 
 @pytest.mark.parametrize("twin", TWINS, ids=[t.chinese for t in TWINS])

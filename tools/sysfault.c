@@ -5,7 +5,7 @@
  * Usage: sysfault [-v] [-o REPORT] [--seed N] SPEC -- PROGRAM [ARGS...]
  *
  * Runs PROGRAM and every process and thread it starts under ptrace and, on
- * SPEC's schedule (LAB_FAULT's syntax, fault/README.md), changes their
+ * SPEC's schedule (LAB_FAULT's syntax, src/interpose/README.md), changes their
  * socket calls as the kernel sees them: it lowers the length argument of a
  * send or a read (sendto, sendmsg, sendmmsg, write, writev, pwritev2,
  * sendfile, splice; recvfrom, recvmsg, recvmmsg, read, readv, preadv2), so
@@ -121,7 +121,7 @@ static void bad_spec(const char *rule, const char *why, const char *detail)
 {
     warn_msg("bad rule '%s': %s%s", rule, why, detail);
     warn_msg("syntax: CALL:MODE[=VALUE][@WHEN] joined by ';', e.g. 'send:short=1;send:eintr=every3' "
-             "(see fault/README.md)");
+             "(see src/interpose/README.md)");
     exit(EXIT_SUPERVISOR);
 }
 
@@ -1023,7 +1023,7 @@ static void help(void)
     printf("usage: " USAGE "\n\n"
            "Runs PROGRAM, and every process it starts, under ptrace and makes SPEC's faults at\n"
            "the syscall boundary, however the calls are made (libc or raw syscall()).\n\n"
-           "  SPEC         LAB_FAULT's rules (fault/README.md), e.g. 'send:short=1;send:eintr=every3':\n"
+           "  SPEC         LAB_FAULT's rules (src/interpose/README.md), e.g. 'send:short=1;send:eintr=every3':\n"
            "               short=N cuts a send or a read to N bytes; an errno (eintr, eagain,\n"
            "               econnreset, ...) fails the call; delay=T holds it first\n"
            "  -o REPORT    write `pid PID` (PROGRAM's), then one line per injection, to REPORT\n"
@@ -1087,7 +1087,7 @@ int main(int argc, char **argv)
 int main(void)
 {
     explain_init(PROG, USAGE);
-    warn_msg("injecting faults from outside needs x86_64 (use LAB_FAULT, fault/README.md)");
+    warn_msg("injecting faults from outside needs x86_64 (use LAB_FAULT, src/interpose/README.md)");
     return EXIT_SUPERVISOR;
 }
 

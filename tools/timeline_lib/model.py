@@ -1,8 +1,8 @@
 """model.py - put the calls, kernel states and packets of one run on one clock.
 
-Inputs: the two programs' JSON trace events (src/trace.c: "start" when a
-call began, "ts" when it returned, both CLOCK_REALTIME, the clock tcpdump
-stamps packets with), the captured packets, and the socket states
+Inputs: the two programs' JSON trace events (src/interpose/trace.c: "start"
+when a call began, "ts" when it returned, both CLOCK_REALTIME, the clock
+tcpdump stamps packets with), the captured packets, and the socket states
 sockwatch.py saw after the programs could no longer look (TIME_WAIT).
 Output: one dict, the page's data (page.py draws it; tests read it). Every
 item has "t", seconds after "t0"; a call has "t_start" and "t_end" too (its

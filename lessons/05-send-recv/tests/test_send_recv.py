@@ -219,7 +219,7 @@ def test_server_and_client_make_recv_and_send_calls(lab, tmp_path):
 
 # What a slow or busy network does to send(): it takes 1 byte at a time, and
 # every third call is interrupted by a signal before it sends anything
-# (tools/sysfault makes the kernel answer so, from outside the program; see fault/README.md).
+# (tools/sysfault makes the kernel answer so, from outside the program; see src/interpose/README.md).
 SHORT_WRITES_AND_EINTR = "send:short=1;send:eintr=every3"
 
 

@@ -1,11 +1,12 @@
 /*
- * fault.c - fault injection at the socket API (see fault.h and
- * fault/README.md): LAB_FAULT says which calls return short counts, fail
- * with an errno, or wait first. The interposer (interpose.c) asks
- * fault_begin() before each socket call it wraps.
+ * fault.c - fault injection at the socket API (see fault.h and README.md):
+ * LAB_FAULT says which calls return short counts, fail with an errno, or
+ * wait first. The interposer asks fault_begin() before each socket call it
+ * wraps. The spec is parsed at start-up; deciding is async-signal-safe:
+ * counters and the random generator change atomically, the note goes in
+ * the caller's verdict, and no stdio or lock is used.
  */
 #include "fault.h"
-#include "i18n.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,11 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "i18n.h"
+#include "line.h"
+#include "trace.h"
+
 /* Exit code for a bad LAB_FAULT, as for any usage error in the kit. */
 #define EXIT_BAD_SPEC 2
 /* More rules than this in one LAB_FAULT is surely a mistake. */
 #define MAX_RULES 32
-#define NOTE_MAX 64
 
 /* The calls a rule can name; several libc functions share one. */
 static const char *const call_names[FC_COUNT] = {
@@ -53,8 +57,6 @@ static int nrules;
 static long calls_seen[FC_COUNT];     /* how many calls of each kind so far */
 static uint64_t rng_state = 1;      /* xorshift64*, from LAB_FAULT_SEED */
 static int verbose;                 /* LAB_FAULT_VERBOSE: log each injection */
-static char note[NOTE_MAX];         /* what the last socket call injected */
-static int note_set;
 
 /* ---- the spec: parsing and validation ---- */
 
@@ -70,7 +72,7 @@ static void bad_spec(const char *rule, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nlibfault: syntax: CALL:MODE[=VALUE][@WHEN] joined by ';', "
-            "e.g. 'send:short=1;send:eintr=every3' (see fault/README.md)\n");
+            "e.g. 'send:short=1;send:eintr=every3' (see src/interpose/README.md)\n");
     _exit(EXIT_BAD_SPEC);
 }
 
@@ -259,14 +261,26 @@ int fault_enabled(void)
     return nrules > 0;
 }
 
+int fault_verbose(void)
+{
+    return nrules > 0 && verbose;
+}
+
 /* ---- deciding and applying ---- */
 
+/* xorshift64*, one step taken atomically (threads, signal handlers). */
 static double random_unit(void)
 {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+    uint64_t old = __atomic_load_n(&rng_state, __ATOMIC_RELAXED), x;
+
+    do {
+        x = old;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+    } while (!__atomic_compare_exchange_n(&rng_state, &old, x, 0, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
 /* Does rule r fire on call number n (counting from 1)? */
@@ -283,105 +297,101 @@ static int fires(const struct rule *r, long n)
 }
 
 
-static struct fault_verdict decide(enum fault_call c)
+/* The injected errno's name as the trace shows it: "EINTR". */
+static const char *errno_name_upper(int err)
 {
-    struct fault_verdict v = {0, 0, 0};
-    long n = ++calls_seen[c];
+    static const struct { int err; const char *name; } names[] = {
+        {EINTR, "EINTR"}, {EAGAIN, "EAGAIN"}, {ECONNRESET, "ECONNRESET"}, {EPIPE, "EPIPE"},
+        {EADDRINUSE, "EADDRINUSE"}, {ECONNREFUSED, "ECONNREFUSED"}, {EMFILE, "EMFILE"},
+        {ETIMEDOUT, "ETIMEDOUT"}};
 
-    for (int i = 0; i < nrules; i++) {
-        const struct rule *r = &rules[i];
-
-        if (r->call != c || !fires(r, n))
-            continue;
-        if (r->mode == M_DELAY)
-            v.delay_ms += r->value;
-        else if (r->mode == M_ERRNO && v.err == 0)
-            v.err = r->err;         /* the first errno rule that fires wins */
-        else if (r->mode == M_SHORT && (v.cap == 0 || (size_t)r->value < v.cap))
-            v.cap = (size_t)r->value;
-    }
-    return v;
-}
-
-static const char *errno_text(int err)
-{
-    for (size_t i = 0; i < NERRNOS; i++)
-        if (errnos[i].err == err && errnos[i].name[0] == 'e')
-            return errnos[i].name;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].err == err)
+            return names[i].name;
     return "?";
 }
 
-/* Record (and with LAB_FAULT_VERBOSE, log) what was injected into call c. */
-static void add_note(enum fault_call c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void add_note(enum fault_call c, const char *fmt, ...)
+static void decide(enum fault_call c, struct fault_verdict *v)
 {
-    size_t used = note_set ? strlen(note) : 0;
-    va_list ap;
+    v->n = __atomic_add_fetch(&calls_seen[c], 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < nrules; i++) {
+        const struct rule *r = &rules[i];
 
-    if (used > 0 && used + 2 < sizeof(note)) {
-        memcpy(note + used, ", ", 3);
-        used += 2;
+        if (r->call != c || !fires(r, v->n))
+            continue;
+        if (r->mode == M_DELAY)
+            v->delay_ms += r->value;
+        else if (r->mode == M_ERRNO && v->err == 0)
+            v->err = r->err;        /* the first errno rule that fires wins */
+        else if (r->mode == M_SHORT && (v->cap == 0 || (size_t)r->value < v->cap))
+            v->cap = (size_t)r->value;
     }
-    va_start(ap, fmt);
-    vsnprintf(note + used, sizeof(note) - used, fmt, ap);
-    va_end(ap);
-    note_set = 1;
-    if (verbose)                    /* only this injection, not the whole note */
-        fprintf(stderr, "libfault: %s call %ld: %s\n", call_names[c], calls_seen[c], note + used);
 }
 
-const char *fault_last_note(void)
+const char *const fault_words[FW_COUNT] = {
+    [FW_DELAY] = N_("delay"),
+    [FW_SHORT_WRITE] = N_("short write"),
+    [FW_SHORT_READ] = N_("short read"),
+};
+
+/* Add what was injected to the call's note (and with LAB_FAULT_VERBOSE,
+ * log it: "libfault: send call 3: EINTR"). */
+static void add_note(enum fault_call c, struct fault_verdict *v, const char *what, long ms)
 {
-    if (!note_set)
-        return NULL;
-    note_set = 0;                   /* each injection is reported once */
-    return note;
+    struct line l;
+    size_t used = strlen(v->note);
+
+    line_init(&l);
+    line_str(&l, what);
+    if (ms >= 0)
+        line_fmt(&l, " %ldms", ms);
+    if (used > 0 && used + 2 < sizeof(v->note))
+        memcpy(v->note + used, ", ", 3), used += 2;
+    if (used + l.len < sizeof(v->note)) {
+        memcpy(v->note + used, l.buf, l.len + 1);
+    }
+    if (verbose) {
+        struct line log;
+
+        line_init(&log);
+        line_fmt(&log, "libfault: %s call %ld: %s", call_names[c], v->n, l.buf);
+        trace_log(log.buf);
+    }
 }
 
-/* The start of every injected call: forget the last note, decide, wait. */
-struct fault_verdict fault_begin(enum fault_call c)
+void fault_begin(enum fault_call c, struct fault_verdict *v)
 {
-    struct fault_verdict v;
+    int saved = errno;
 
-    note_set = 0;
-    note[0] = '\0';
-    if (nrules == 0)
-        return (struct fault_verdict){0, 0, 0};
-    v = decide(c);
-    if (v.delay_ms > 0) {
-        struct timespec ts = {v.delay_ms / 1000, (v.delay_ms % 1000) * 1000000L};
+    memset(v, 0, sizeof(*v));
+    if (nrules == 0 || c == FC_NONE)
+        return;
+    decide(c, v);
+    if (v->delay_ms > 0) {
+        struct timespec ts = {v->delay_ms / 1000, (v->delay_ms % 1000) * 1000000L};
 
-        add_note(c, "%s %ldms", N_("delay"), v.delay_ms);
+        add_note(c, v, fault_words[FW_DELAY], v->delay_ms);
         while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
             ;
     }
-    if (v.err != 0) {
-        char upper[16];
-        size_t i;
-
-        for (i = 0; errno_text(v.err)[i] && i + 1 < sizeof(upper); i++)
-            upper[i] = (char)(errno_text(v.err)[i] - 'a' + 'A');
-        upper[i] = '\0';
-        add_note(c, "%s", upper);
-    }
-    return v;
+    if (v->err != 0)
+        add_note(c, v, errno_name_upper(v->err), -1);
+    errno = saved;
 }
 
 /* The length to pass on: len, or less for a short count. */
-size_t fault_cap(struct fault_verdict v, size_t len)
+size_t fault_cap(const struct fault_verdict *v, size_t len)
 {
-    return v.cap != 0 && len > v.cap ? v.cap : len;
+    return v->cap != 0 && len > v->cap ? v->cap : len;
 }
 
 /* After the call: note a short count when the cap is what made it short
  * (a read that returns less than the cap, or 0, was short anyway). */
-void fault_note_short(enum fault_call c, struct fault_verdict v, size_t len, ssize_t rc)
+void fault_note_short(enum fault_call c, struct fault_verdict *v, size_t len, ssize_t rc)
 {
     int saved = errno;
 
-    if (v.cap != 0 && len > v.cap && rc == (ssize_t)v.cap)
-        add_note(c, c == FC_SEND ? N_("short write") : N_("short read"));
+    if (v->cap != 0 && len > v->cap && rc == (ssize_t)v->cap)
+        add_note(c, v, fault_words[c == FC_SEND ? FW_SHORT_WRITE : FW_SHORT_READ], -1);
     errno = saved;
 }
