@@ -2,6 +2,7 @@
 cannot drop, no Python probe on a plain build, the client of a lesson that
 has none of its own, and `make help` that lists every target from the files
 that define them."""
+import os
 import re
 import shutil
 import subprocess
@@ -12,7 +13,11 @@ from labharness import LESSONS, ROOT, client_source
 
 
 def make(*args, **kw):
-    return subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, **kw)
+    """make in the kit, with only these arguments: not the variables of a make
+    that runs this test (`make test SAN=1` passes SAN=1 down, in MAKEFLAGS and the environment)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "SAN", "BUILD")}
+    return subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=env, **kw)
 
 
 def test_a_command_line_cflags_keeps_the_sanitizers():

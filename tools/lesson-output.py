@@ -318,7 +318,9 @@ def s_03_backlog(sc):
             clients.append(c)
         deadline = time.monotonic() + TIMEOUT
         while True:     # until the kernel has answered all it will: 6 ESTAB, 2 SYN-SENT
-            clients_ss = subprocess.run(["ss", "-tan", f"dport = :{port}"], capture_output=True,
+            # exclude time-wait: an earlier run's connections to a port the
+            # kernel hands out again are not this lesson's clients.
+            clients_ss = subprocess.run(["ss", "-tan", "exclude", "time-wait", f"dport = :{port}"], capture_output=True,
                                         text=True, timeout=TIMEOUT, check=True).stdout
             if clients_ss.count("ESTAB") == 6 and clients_ss.count("SYN-SENT") == 2:
                 break
@@ -334,7 +336,7 @@ def s_03_backlog(sc):
         for c in clients:
             c.close()
     return (f"$ ss -tln 'sport = :{port}'\n{listener}"
-            f"$ ss -tan 'dport = :{port}'      # the eight clients\n{lines[0]}\n"
+            f"$ ss -tan exclude time-wait 'dport = :{port}'      # the eight clients\n{lines[0]}\n"
             + "\n".join(sorted(lines[1:], key=lambda l: (l.split()[0] != "ESTAB", l))) + "\n")
 
 
