@@ -191,7 +191,10 @@ def machine(before, after, own_known=True):
     own = (after["own_cpu"] - before["own_cpu"]) * hz
     others = max(busy_ticks - (after["steal"] - before["steal"]) - own, 0) / ticks if own_known else None
     reasons = []
-    if before["load1"] > cpus() / 2:
+    # The load average trails by a minute, so it still counts the bench run
+    # just before this one: it decides only where the CPU other processes
+    # used is not known (work in containers); else that share decides.
+    if others is None and before["load1"] > cpus() / 2:
         reasons.append(f"load average {before['load1']:.1f} before the run, on {cpus()} CPUs")
     if steal > BUSY_STEAL:
         reasons.append(f"CPU steal {steal:.0%}")
@@ -256,8 +259,12 @@ def summary(name, rows, mach, rounds):
     if wide:
         lines.append(f"  noisy: spread above {NOISE_SPREAD:.0%} in " +
                      ("every row" if len(wide) == len(rows) else plural(len(wide), "row") + ": " + ", ".join(wide)))
-    if noisy:
+    if noisy and mach["busy"]:
         lines.append("  (noisy figures say little: run again on an idle machine)")
+    elif noisy:
+        lines.append("  (the machine was idle, so the spread is its own jitter (a VM's, often): more rounds "
+                     "narrow the median, not the spread; compare ratios, and trust a target only well clear "
+                     "of its spread)")
     return "\n".join(lines)
 
 
