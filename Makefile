@@ -113,7 +113,7 @@ $(BENCH): $(BUILD)/bench/pingpong.o
 
 # A tool reports errors as the lessons do (explain.h), with just those
 # objects: not the interposer, which would trace the tool's own socket calls.
-TOOL_OBJS := $(BUILD)/obj/explain.o $(BUILD)/obj/i18n.o
+TOOL_OBJS := $(BUILD)/obj/explain.o $(BUILD)/obj/i18n.o $(BUILD)/obj/faultspec.o
 $(BUILD)/tools/%: tools/%.c $(TOOL_OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

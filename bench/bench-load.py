@@ -34,19 +34,12 @@ TARGETS = {("09-poll", 100): 0.80, ("10-epoll", 100): 0.90, ("10-epoll --edge", 
            ("10-epoll", 10000): 0.90}
 
 
-def command(build, name):
-    if name == "baseline":
-        return [f"{build}/bench/epoll_baseline", "-q"]
-    lesson, *flags = name.split()
-    return [f"{build}/{lesson}/server", "-q"] + flags
-
-
 def one_run(build, name, conns, duration, pin):
     """A fresh server, the load client against it: the load client's figures."""
     limit = benchlib.fd_prefix(conns + 64)
     if limit is None:
         return {"errors": conns, "rt_per_s": 0.0, "skipped": f"RLIMIT_NOFILE below {conns + 64}"}, ""
-    server = benchlib.Server(command(build, name), limit + pin[0])
+    server = benchlib.Server(benchlib.server_command(build, name), limit + pin[0])
     if server.port is None:
         server.stop()
         return {"errors": conns, "rt_per_s": 0.0}, server.error + "\n"

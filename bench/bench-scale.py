@@ -44,17 +44,10 @@ FLAT_TARGET = 0.90
 MEMORY_TARGET_KIB = 1.0
 
 
-def command(build, name):
-    if name == "baseline":
-        return [f"{build}/bench/epoll_baseline", "-q"]
-    lesson, *flags = name.split()
-    return [f"{build}/{lesson}/server", "-q"] + flags
-
-
 def one_run(build, name, idle, env, pin):
     """One server with `idle` idle connections and the active ones: figures."""
     limit = benchlib.fd_prefix(idle + env["active"] + 64)
-    server = benchlib.Server(command(build, name), limit + pin[0])
+    server = benchlib.Server(benchlib.server_command(build, name), limit + pin[0])
     if server.port is None:
         server.stop()
         return {"errors": float(idle + env["active"]), "rt_per_s": 0.0}, server.error
@@ -141,7 +134,7 @@ def main():
     servers = [SERVER_NAMES[t] for t in tokens]
     notes = []
     for s in list(servers):
-        path = command(build, s)[0]
+        path = benchlib.server_command(build, s)[0]
         if not os.access(path, os.X_OK):
             notes.append(f"{s}: {path} is missing (run make), skipped")
             servers.remove(s)

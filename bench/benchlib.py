@@ -34,6 +34,15 @@ def cpus():
     return os.cpu_count() or 1
 
 
+def server_command(build, name):
+    """The command of a server the load benchmarks name: "baseline" (the bare
+    epoll server) or a lesson and its flags ("10-epoll --edge"), quiet."""
+    if name == "baseline":
+        return [f"{build}/bench/epoll_baseline", "-q"]
+    lesson, *flags = name.split()
+    return [f"{build}/{lesson}/server", "-q"] + flags
+
+
 def pinning():
     """(server prefix, client prefix, words): the server on CPU 0 and the
     load client on CPU 1, where there are two CPUs and taskset."""

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "explain.h"
+#include "faultspec.h"
 
 #define PROG "sysfault"
 #define USAGE "sysfault [-v] [-o REPORT] [--seed N] SPEC -- PROGRAM [ARGS...]"
@@ -82,185 +83,28 @@ static void fail(const char *fmt, ...)
     exit(EXIT_SUPERVISOR);
 }
 
-/* ---- the spec: LAB_FAULT's syntax ------------------------------------- */
+/* ---- the spec: LAB_FAULT's syntax, parsed by faultspec.c ----------------- */
 
+/* The calls, in the order of fault_call_names (faultspec.h). */
 enum call { C_SOCKET, C_BIND, C_LISTEN, C_ACCEPT, C_CONNECT, C_SEND, C_RECV, C_CLOSE, NCALLS };
-static const char *const call_names[NCALLS] = {
-    "socket", "bind", "listen", "accept", "connect", "send", "recv", "close"};
+_Static_assert(NCALLS == FAULT_CALLS, "the calls of faultspec.h");
+#define call_names fault_call_names
 
-enum mode { M_ERRNO, M_SHORT, M_DELAY };
-enum when { W_ALWAYS, W_EVERY, W_AFTER, W_ONCE, W_PROB };
-
-struct rule {
-    enum call call;
-    enum mode mode;
-    int err;                    /* M_ERRNO: the errno to fail with */
-    long value;                 /* M_SHORT: byte cap; M_DELAY: milliseconds */
-    enum when when;
-    long n;                     /* every/after/once: the call number */
-    double prob;                /* prob: chance per call */
-};
-
-static const struct { const char *name; int err; const char *text; } errnos[] = {
-    {"eintr", EINTR, "EINTR"}, {"eagain", EAGAIN, "EAGAIN"}, {"econnreset", ECONNRESET, "ECONNRESET"},
-    {"reset", ECONNRESET, "ECONNRESET"}, {"epipe", EPIPE, "EPIPE"}, {"eaddrinuse", EADDRINUSE, "EADDRINUSE"},
-    {"econnrefused", ECONNREFUSED, "ECONNREFUSED"}, {"refused", ECONNREFUSED, "ECONNREFUSED"},
-    {"emfile", EMFILE, "EMFILE"}, {"etimedout", ETIMEDOUT, "ETIMEDOUT"}, {"timeout", ETIMEDOUT, "ETIMEDOUT"},
-};
-#define NERRNOS (sizeof(errnos) / sizeof(errnos[0]))
-#define MAX_RULES 32
-
-static struct rule rules[MAX_RULES];
+static struct fault_rule rules[FAULT_RULES_MAX];
 static int nrules;
 static uint64_t rng_state = 1;      /* xorshift64*, from --seed */
 
-static void bad_spec(const char *rule, const char *why, const char *detail)
-    __attribute__((noreturn));
-
-static void bad_spec(const char *rule, const char *why, const char *detail)
-{
-    warn_msg("bad rule '%s': %s%s", rule, why, detail);
-    warn_msg("syntax: CALL:MODE[=VALUE][@WHEN] joined by ';', e.g. 'send:short=1;send:eintr=every3' "
-             "(see src/interpose/README.md)");
-    exit(EXIT_SUPERVISOR);
-}
-
-/* A whole decimal number >= min, or -1. */
-static long parse_count(const char *s, long min)
-{
-    char *end;
-    long v;
-
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min)
-        return -1;
-    return v;
-}
-
-/* "200ms", "2s", "500us", or a bare number of milliseconds; -1 if bad. */
-static long parse_delay_ms(const char *s)
-{
-    char *end;
-    double v;
-
-    if (*s < '0' || *s > '9')
-        return -1;
-    v = strtod(s, &end);
-    if (strcmp(end, "s") == 0)
-        v *= 1000;
-    else if (strcmp(end, "us") == 0)
-        v /= 1000;
-    else if (strcmp(end, "ms") != 0 && *end != '\0')
-        return -1;
-    return v < 0 || v > 600000 ? -1 : (long)v;
-}
-
-static void parse_when(const char *text, const char *s, struct rule *r)
-{
-    static const struct { const char *kw; enum when w; } kws[] = {
-        {"every", W_EVERY}, {"after", W_AFTER}, {"once", W_ONCE}, {"at", W_ONCE}, {"prob", W_PROB}};
-
-    if (strcasecmp(s, "always") == 0) {
-        r->when = W_ALWAYS;
-        return;
-    }
-    for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
-        size_t k = strlen(kws[i].kw);
-        const char *arg = s + k;
-        char *end;
-
-        if (strncasecmp(s, kws[i].kw, k) != 0)
-            continue;
-        if (*arg == '=')
-            arg++;
-        r->when = kws[i].w;
-        if (r->when == W_PROB) {
-            r->prob = strtod(arg, &end);
-            if (end == arg || *end != '\0' || r->prob < 0 || r->prob > 1)
-                bad_spec(text, "the probability must be a number from 0 to 1: ", s);
-            return;
-        }
-        r->n = parse_count(arg, r->when == W_AFTER ? 0 : 1);
-        if (r->n < 0)
-            bad_spec(text, "the when-clause needs a whole number: ", s);
-        return;
-    }
-    bad_spec(text, "unknown when-clause (always, everyN, afterN, onceN, probP): ", s);
-}
-
-static void parse_rule(const char *text, char *s, struct rule *r)
-{
-    char *mode = strchr(s, ':'), *value, *when;
-    int c;
-
-    memset(r, 0, sizeof(*r));
-    if (mode == NULL)
-        bad_spec(text, "no ':' between the call and the mode", "");
-    *mode++ = '\0';
-    for (c = 0; c < NCALLS && strcasecmp(s, call_names[c]) != 0; c++)
-        ;
-    if (c == NCALLS)
-        bad_spec(text, "unknown call (socket, bind, listen, accept, connect, send, recv, close): ", s);
-    r->call = (enum call)c;
-    if ((when = strchr(mode, '@')) != NULL)
-        *when++ = '\0';
-    if ((value = strchr(mode, '=')) != NULL)
-        *value++ = '\0';
-    if (strcasecmp(mode, "short") == 0) {
-        r->mode = M_SHORT;
-        if (r->call != C_SEND && r->call != C_RECV)
-            bad_spec(text, "short counts exist only for send and recv", "");
-        if (value == NULL || (r->value = parse_count(value, 1)) < 0)
-            bad_spec(text, "short needs a byte count >= 1, as in short=1", "");
-    } else if (strcasecmp(mode, "delay") == 0) {
-        r->mode = M_DELAY;
-        if (value == NULL || (r->value = parse_delay_ms(value)) < 0)
-            bad_spec(text, "delay needs a time such as delay=200ms or delay=1s", "");
-    } else {
-        size_t i;
-
-        for (i = 0; i < NERRNOS && strcasecmp(mode, errnos[i].name) != 0; i++)
-            ;
-        if (i == NERRNOS)
-            bad_spec(text, "unknown mode (short=N, delay=T, or an errno: eintr, eagain, econnreset, epipe, "
-                     "eaddrinuse, econnrefused, emfile, etimedout): ", mode);
-        r->mode = M_ERRNO;
-        r->err = (int)i;
-        if (value != NULL && when != NULL)
-            bad_spec(text, "give the when-clause once: MODE=WHEN or MODE@WHEN", "");
-        if (value != NULL)
-            when = value;
-    }
-    if (when != NULL)
-        parse_when(text, when, r);
-}
-
 static void parse_spec(const char *spec)
 {
-    char *copy = strdup(spec), *save = NULL;
+    char why[256];
 
-    if (copy == NULL)
-        fail("out of memory");
-    for (char *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-        char text[128];
-
-        while (*tok == ' ')
-            tok++;
-        for (char *e = tok + strlen(tok); e > tok && e[-1] == ' '; )
-            *--e = '\0';
-        if (*tok == '\0')
-            continue;
-        if (nrules == MAX_RULES)
-            bad_spec(tok, "too many rules", "");
-        snprintf(text, sizeof(text), "%s", tok);
-        parse_rule(text, tok, &rules[nrules++]);
+    nrules = fault_spec_parse(spec, rules, why, sizeof(why));
+    if (nrules == -1) {
+        warn_msg("%s", why);
+        warn_msg("syntax: CALL:MODE[=VALUE][@WHEN] joined by ';', e.g. 'send:short=1;send:eintr=every3' "
+                 "(see src/interpose/README.md)");
+        exit(EXIT_SUPERVISOR);
     }
-    free(copy);
-    if (nrules == 0)
-        bad_spec(spec, "no rules", "");
 }
 
 /* ---- the traced tasks ---------------------------------------------------- */
@@ -286,7 +130,7 @@ struct task {
     int call;
     const char *name;
     long fd;
-    int err;                    /* index into errnos[] + 1, or 0 */
+    int err;                    /* the errno it fails with, or 0 */
     int skip;                   /* the kernel does not run the call */
     unsigned long len, cap;     /* bytes asked for, bytes allowed */
     struct user_regs_struct regs;
@@ -555,26 +399,6 @@ static const struct sysinfo *socket_call(pid_t tid, long nr, const uint64_t *arg
 
 /* ---- deciding --------------------------------------------------------- */
 
-static double random_unit(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
-
-static int fires(const struct rule *r, long n)
-{
-    switch (r->when) {
-    case W_ALWAYS: return 1;
-    case W_EVERY:  return n % r->n == 0;
-    case W_AFTER:  return n > r->n;
-    case W_ONCE:   return n == r->n;
-    case W_PROB:   return random_unit() < r->prob;
-    }
-    return 0;
-}
-
 /* Count the call and decide: the first errno rule that fires wins, the
  * smallest cap, the sum of the delays (as LAB_FAULT decides). */
 static void decide(struct task *t, int call, long *delay_ms)
@@ -583,15 +407,15 @@ static void decide(struct task *t, int call, long *delay_ms)
 
     *delay_ms = 0;
     for (int i = 0; i < nrules; i++) {
-        const struct rule *r = &rules[i];
+        const struct fault_rule *r = &rules[i];
 
-        if ((int)r->call != call || !fires(r, n))
+        if (r->call != call || !fault_rule_fires(r, n, &rng_state))
             continue;
-        if (r->mode == M_DELAY)
+        if (r->mode == FAULT_DELAY)
             *delay_ms += r->value;
-        else if (r->mode == M_ERRNO && t->err == 0)
-            t->err = r->err + 1;
-        else if (r->mode == M_SHORT && (t->cap == 0 || (unsigned long)r->value < t->cap))
+        else if (r->mode == FAULT_ERRNO && t->err == 0)
+            t->err = r->err;
+        else if (r->mode == FAULT_SHORT && (t->cap == 0 || (unsigned long)r->value < t->cap))
             t->cap = (unsigned long)r->value;
     }
 }
@@ -619,7 +443,7 @@ static void refuse(struct task *t, const char *name, int err)
     t->call = -1;
     t->name = name;
     t->fd = -1;
-    t->err = -err;              /* negative: a raw errno, not an index */
+    t->err = err;
     report("%d refused %s (%s)", (int)t->tid, name, err == ENOSYS ? "ENOSYS" : "?");
 }
 
@@ -754,11 +578,11 @@ static void on_exit_stop(struct task *t)
     if (ptrace(PTRACE_GETREGS, t->tid, NULL, &r) == -1)
         return;
     rc = (long)r.rax;
-    if (t->err < 0) {
-        r.rax = (unsigned long long)(long)t->err;
-    } else if (t->err > 0) {
-        r.rax = (unsigned long long)(long)-errnos[t->err - 1].err;
-        report("%d %s %s(%ld) %s", (int)t->tid, call_names[t->call], t->name, t->fd, errnos[t->err - 1].text);
+    if (t->err != 0) {
+        r.rax = (unsigned long long)(long)-t->err;
+        if (t->call >= 0)       /* a rule's errno (else a refused call, reported at entry) */
+            report("%d %s %s(%ld) %s", (int)t->tid, call_names[t->call], t->name, t->fd,
+                   fault_errno_name(t->err));
     } else if (t->cap != 0 && rc > 0 && (unsigned long)rc == t->cap) {
         report("%d %s %s(%ld) short %s %lu->%lu", (int)t->tid, call_names[t->call], t->name, t->fd,
                t->call == C_SEND ? "write" : "read", t->len, t->cap);
