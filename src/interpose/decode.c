@@ -144,19 +144,6 @@ static void put_ipv4(struct line *l, const unsigned char *b)
     }
 }
 
-static void put_hex(struct line *l, unsigned v)
-{
-    char digits[8];
-    int n = 0;
-
-    do {
-        digits[n++] = "0123456789abcdef"[v & 0xf];
-        v >>= 4;
-    } while (v != 0);
-    while (n > 0)
-        line_mem(l, &digits[--n], 1);
-}
-
 /* As glibc's inet_ntop does it: the first longest run of two or more zero
  * groups is "::", and an IPv4-mapped or -compatible address ends in
  * dotted decimal (::ffff:127.0.0.1). */
@@ -189,7 +176,7 @@ static void put_ipv6(struct line *l, const unsigned char *b)
             put_ipv4(l, b + 12);
             return;
         }
-        put_hex(l, w[i]);
+        line_xdigits(l, w[i]);
     }
     if (best != -1 && best + best_len == 8)
         line_str(l, ":");

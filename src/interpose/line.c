@@ -63,7 +63,7 @@ void line_dec(struct line *l, long long v)
     }
 }
 
-static void line_xdigits(struct line *l, unsigned long long v)
+void line_xdigits(struct line *l, unsigned long long v)
 {
     char digits[20];
     int n = 0;

@@ -60,6 +60,13 @@ void line_dec(struct line *l, long long v);
 void line_udec(struct line *l, unsigned long long v, int width);
 
 /**
+ * @brief Append the lower-case hex digits of a number, no prefix (IPv6 groups).
+ * @param l  the line.
+ * @param v  the number.
+ */
+void line_xdigits(struct line *l, unsigned long long v);
+
+/**
  * @brief Append `0x` and the hex digits of a number.
  * @param l  the line.
  * @param v  the number.
