@@ -252,7 +252,8 @@ def summary(name, rows, mach, rounds):
     """The closing lines: one that says OK, NOISY or MISSED and how many
     targets held, then which rows missed and which are noisy, and why.
     rows: dicts with 'label', 'marks', 'target' (or None), 'figure' (what
-    was measured against the target) and 'spread'."""
+    was measured against the target), 'spread' and, for a row noisy for a
+    reason of its own, 'why'."""
     targets = [r for r in rows if r.get("target")]
     missed = [r for r in rows if "missed" in r["marks"]]
     noisy = [r for r in rows if "noisy" in r["marks"]]
@@ -264,13 +265,14 @@ def summary(name, rows, mach, rounds):
     lines += [f"  missed: {r['label']} ({r['figure']})" for r in missed]
     if mach["busy"]:
         lines.append("  noisy: the machine was busy: " + mach["why"])
+    lines += [f"  noisy: {r['label']}: {r['why']}" for r in noisy if r.get("why")]
     wide = [r["label"] for r in noisy if rounds > 1 and r.get("spread", 0) > NOISE_SPREAD]
     if wide:
         lines.append(f"  noisy: spread above {NOISE_SPREAD:.0%} in " +
                      ("every row" if len(wide) == len(rows) else plural(len(wide), "row") + ": " + ", ".join(wide)))
     if noisy and mach["busy"]:
         lines.append("  (noisy figures say little: run again on an idle machine)")
-    elif noisy:
+    elif wide:
         lines.append("  (the machine was idle, so the spread is its own jitter (a VM's, often): more rounds "
                      "narrow the median, not the spread; compare ratios, and trust a target only well clear "
                      "of its spread)")

@@ -28,7 +28,8 @@
  * p99, p99.9 and the exact max. -m PID: the server's CPU time per measured
  * round trip, and its memory at the end with every connection still open
  * (Pss summed over PID and its children, in KiB: a page that n processes
- * share counts 1/n in each, so a forking server's shared pages count once).
+ * share counts 1/n in each, so a forking server's shared pages count once;
+ * and its anonymous part alone, which other programs do not move).
  *
  * Prints one line of key=value pairs on stdout; errors also on stderr.
  * Exit 0 when every round trip succeeded, 1 otherwise, 2 on a usage error.
@@ -472,16 +473,21 @@ static int proc_number(const char *path, const char *key, unsigned long long *v)
 }
 
 /* CPU seconds and, if pss_kib is not NULL, Pss (KiB) of process pid and its
- * children. The CPU time is the scheduler's (/proc/N/schedstat, in ns):
- * utime and stime of /proc/N/stat lag behind by up to a second. */
-static void server_usage(long pid, double *cpu_s, long *pss_kib)
+ * children, and its anonymous part (anon_kib: heap, stacks; Pss_Anon, or
+ * Anonymous on a kernel without it). The CPU time is the scheduler's
+ * (/proc/N/schedstat, in ns): utime and stime of /proc/N/stat lag behind by
+ * up to a second. Pss moves with other processes: a libc page shared with
+ * every other program counts 1/n here, and n is how many run now. The
+ * anonymous part is the server's own (its forks share it among themselves
+ * only), so what it gains with N is what N connections cost. */
+static void server_usage(long pid, double *cpu_s, long *pss_kib, long *anon_kib)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
 
     *cpu_s = 0;
     if (pss_kib != NULL)
-        *pss_kib = 0;
+        *pss_kib = *anon_kib = 0;
     while (d != NULL && (e = readdir(d)) != NULL) {
         char path[300], buf[1024], *p = NULL;
         unsigned long long ns, kib;
@@ -507,6 +513,9 @@ static void server_usage(long pid, double *cpu_s, long *pss_kib)
         snprintf(path, sizeof(path), "/proc/%s/smaps_rollup", e->d_name);
         if (pss_kib != NULL && proc_number(path, "Pss:", &kib) == 0)
             *pss_kib += (long)kib;
+        if (pss_kib != NULL && (proc_number(path, "Pss_Anon:", &kib) == 0 ||
+                                proc_number(path, "Anonymous:", &kib) == 0))
+            *anon_kib += (long)kib;
     }
     if (d != NULL)
         closedir(d);
@@ -601,9 +610,9 @@ int main(int argc, char *argv[])
 
     /* The measured phase, all connections at once. */
     double cpu0 = 0, cpu1 = 0;
-    long pss = 0;
+    long pss = 0, anon = 0;
     if (server_pid > 0)
-        server_usage(server_pid, &cpu0, NULL);
+        server_usage(server_pid, &cpu0, NULL, NULL);
     phase = PHASE_MAIN;
     timing = 1;
     t_main = now_ns();
@@ -625,7 +634,7 @@ int main(int argc, char *argv[])
     }
     uint64_t t2 = now_ns();
     if (server_pid > 0)
-        server_usage(server_pid, &cpu1, &pss);
+        server_usage(server_pid, &cpu1, &pss, &anon);
 
     long trips = 0, idle_held = 0;
     for (long i = 0; i < nconn; i++) {
@@ -654,7 +663,7 @@ int main(int argc, char *argv[])
     if (rate > 0)
         printf(" rate=%.0f", rate);
     if (server_pid > 0)
-        printf(" rss_kib=%ld server_cpu_us_per_rt=%.2f", pss,
+        printf(" rss_kib=%ld anon_kib=%ld server_cpu_us_per_rt=%.2f", pss, anon,
                nsamples ? (cpu1 - cpu0) * 1e6 / (double)nsamples : 0);
     printf("\n");
     free(conns);

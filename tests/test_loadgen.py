@@ -105,6 +105,8 @@ def test_loadgen_reports_percentiles_in_order_and_the_servers_usage(lab):
     p = [float(res[k]) for k in ("p50_us", "p90_us", "p99_us", "p999_us", "max_us")]
     assert 0 < p[0] and p == sorted(p), res
     assert int(res["rss_kib"]) > 0 and float(res["server_cpu_us_per_rt"]) > 0, res
+    # Its anonymous memory (heap, stacks) is part of its Pss, and never all of it (libc's code is not anonymous).
+    assert 0 < int(res["anon_kib"]) < int(res["rss_kib"]), res
 
 
 def test_loadgen_holds_idle_connections_beside_the_busy_ones(lab):
