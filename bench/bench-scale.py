@@ -223,6 +223,7 @@ def main():
         key = "anon_kib" if all(r.get("anon_kib") is not None for r in mine) else "rss_kib"
         span = mine[-1]["idle"] - mine[0]["idle"]
         per = (mine[-1][key] - mine[0][key]) / span
+        page = 4096 / span              # what one page more or less moves the figure by
         target = MEMORY_TARGET_KIB if s.startswith("10-epoll") else None
         missed = target is not None and per > target
         # Less memory with more connections is no saving: pages came and went
@@ -231,7 +232,7 @@ def main():
                f"and went for other reasons, and the figure says nothing") if per < 0 else ""
         marks = ",".join(m for m, on in (("noisy", why), ("missed", missed)) if on)
         print(f"  {s:16} {per * 1024:8.0f} bytes ({mine[0][key]:,} KiB at {mine[0]['idle']:,} idle, "
-              f"{mine[-1][key]:,} KiB at {mine[-1]['idle']:,}; a page more or less: ±{4096 / span:.0f} bytes)"
+              f"{mine[-1][key]:,} KiB at {mine[-1]['idle']:,}; a page more or less: ±{page:.{1 if page < 10 else 0}f} bytes)"
               f"{'  target <= 1 KiB' if target else ''}  {marks}")
         marks_rows.append({"label": f"{s} memory", "marks": marks, "target": target, "why": why,
                            "figure": f"{per * 1024:.0f} bytes per idle connection, above 1 KiB"})
