@@ -472,6 +472,30 @@ static int proc_number(const char *path, const char *key, unsigned long long *v)
     return found ? 0 : -1;
 }
 
+/* Add one process's Pss and its anonymous part (KiB) from a single read of
+ * its smaps_rollup: the kernel walks every mapping to write that file. */
+static void add_rollup(const char *path, long *pss_kib, long *anon_kib)
+{
+    char buf[256];
+    unsigned long long kib, pss_anon = 0, anonymous = 0;
+    int has_pss_anon = 0;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return;
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        if (sscanf(buf, "Pss: %llu", &kib) == 1)
+            *pss_kib += (long)kib;
+        else if (sscanf(buf, "Pss_Anon: %llu", &kib) == 1) {
+            pss_anon = kib;
+            has_pss_anon = 1;
+        } else if (sscanf(buf, "Anonymous: %llu", &kib) == 1)
+            anonymous = kib;
+    }
+    fclose(f);
+    *anon_kib += (long)(has_pss_anon ? pss_anon : anonymous);
+}
+
 /* CPU seconds and, if pss_kib is not NULL, Pss (KiB) of process pid and its
  * children, and its anonymous part (anon_kib: heap, stacks; Pss_Anon, or
  * Anonymous on a kernel without it). The CPU time is the scheduler's
@@ -490,7 +514,7 @@ static void server_usage(long pid, double *cpu_s, long *pss_kib, long *anon_kib)
         *pss_kib = *anon_kib = 0;
     while (d != NULL && (e = readdir(d)) != NULL) {
         char path[300], buf[1024], *p = NULL;
-        unsigned long long ns, kib;
+        unsigned long long ns;
         long ppid;
         FILE *f;
 
@@ -511,11 +535,8 @@ static void server_usage(long pid, double *cpu_s, long *pss_kib, long *anon_kib)
         if (proc_number(path, NULL, &ns) == 0)
             *cpu_s += (double)ns / 1e9;
         snprintf(path, sizeof(path), "/proc/%s/smaps_rollup", e->d_name);
-        if (pss_kib != NULL && proc_number(path, "Pss:", &kib) == 0)
-            *pss_kib += (long)kib;
-        if (pss_kib != NULL && (proc_number(path, "Pss_Anon:", &kib) == 0 ||
-                                proc_number(path, "Anonymous:", &kib) == 0))
-            *anon_kib += (long)kib;
+        if (pss_kib != NULL)
+            add_rollup(path, pss_kib, anon_kib);
     }
     if (d != NULL)
         closedir(d);
