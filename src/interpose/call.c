@@ -221,3 +221,21 @@ int iov_capped(const struct iovec *iov, size_t n, size_t cap, struct iovec *out)
     }
     return (int)i;
 }
+
+size_t iov_call_line(struct call *c, enum fault_call fc, const char *name, int fd,
+                     const struct iovec *iov, int n, ssize_t rc)
+{
+    size_t total = 0;
+
+    if (rc >= 0 && n > 0)
+        total = iov_total(iov, (size_t)n);      /* the kernel read the vector */
+    fault_note_short(fc, &c->fault, total, rc);
+    line_init(&c->text);
+    line_fmt(&c->text, "%s(%d, ", name, fd);
+    if (rc >= 0)
+        line_fmt(&c->text, "[%d buffers, %zu bytes]", n, total);
+    else
+        decode_iov_arg(&c->text, iov, n);
+    line_fmt(&c->text, ", %d)", n);
+    return total;
+}

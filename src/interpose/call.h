@@ -148,6 +148,20 @@ size_t iov_total(const struct iovec *iov, size_t n);
  */
 int iov_capped(const struct iovec *iov, size_t n, size_t cap, struct iovec *out);
 
+/**
+ * @brief The line of a readv() or writev() once the call returned: its
+ *        buffers and bytes when it succeeded, the decoded vector when not,
+ *        and the short count a fault made of it.
+ * @param c     the call (its text is written again).
+ * @param fc    FC_RECV or FC_SEND: which fault note applies.
+ * @param name  "readv" or "writev".
+ * @param fd, iov, n  the call's arguments.
+ * @param rc    what the call returned.
+ * @return the bytes in the vector (0 when the call failed).
+ */
+size_t iov_call_line(struct call *c, enum fault_call fc, const char *name, int fd,
+                     const struct iovec *iov, int n, ssize_t rc);
+
 /** @} */
 
 #endif /* SOCKETLAB_CALL_H */

@@ -123,7 +123,6 @@ WRAPPER ssize_t readv(int fd, const struct iovec *iov, int n)
 {
     struct iovec capped[IOV_CAP];
     struct call c;
-    size_t total = 0;
     ssize_t rc;
     int m;
 
@@ -136,16 +135,7 @@ WRAPPER ssize_t readv(int fd, const struct iovec *iov, int n)
     flush_before_wait(fd, 0);
     m = n > 0 ? iov_capped(iov, (size_t)n, c.fault.cap, capped) : -1;
     rc = c.fault.err ? call_fail(&c) : m >= 0 ? REAL(readv)(fd, capped, m) : REAL(readv)(fd, iov, n);
-    if (rc >= 0 && n > 0)
-        total = iov_total(iov, (size_t)n);      /* the kernel read the vector */
-    fault_note_short(FC_RECV, &c.fault, total, rc);
-    line_init(&c.text);
-    line_fmt(&c.text, "readv(%d, ", fd);
-    if (rc >= 0)
-        line_fmt(&c.text, "[%d buffers, %zu bytes]", n, total);
-    else
-        decode_iov_arg(&c.text, iov, n);
-    line_fmt(&c.text, ", %d)", n);
+    iov_call_line(&c, FC_RECV, "readv", fd, iov, n, rc);
     call_end(&c, rc, -1, recv_note(rc));
     return rc;
 }

@@ -105,7 +105,7 @@ WRAPPER ssize_t writev(int fd, const struct iovec *iov, int n)
     struct iovec capped[IOV_CAP];
     struct line note;
     struct call c;
-    size_t total = 0;
+    size_t total;
     ssize_t rc;
     int m;
 
@@ -115,16 +115,7 @@ WRAPPER ssize_t writev(int fd, const struct iovec *iov, int n)
     call_begin(&c);
     m = n > 0 ? iov_capped(iov, (size_t)n, c.fault.cap, capped) : -1;
     rc = c.fault.err ? call_fail(&c) : m >= 0 ? REAL(writev)(fd, capped, m) : REAL(writev)(fd, iov, n);
-    if (rc >= 0 && n > 0)
-        total = iov_total(iov, (size_t)n);          /* the kernel read the vector */
-    fault_note_short(FC_SEND, &c.fault, total, rc);
-    line_init(&c.text);
-    line_fmt(&c.text, "writev(%d, ", fd);
-    if (rc >= 0)
-        line_fmt(&c.text, "[%d buffers, %zu bytes]", n, total);
-    else
-        decode_iov_arg(&c.text, iov, n);
-    line_fmt(&c.text, ", %d)", n);
+    total = iov_call_line(&c, FC_SEND, "writev", fd, iov, n, rc);
     call_end(&c, rc, -1, send_note(&note, rc, total));
     return rc;
 }
