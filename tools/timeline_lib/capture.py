@@ -39,6 +39,17 @@ def wait_for(cond, deadline, what):
         time.sleep(0.01)
 
 
+def stop_process(proc, sig):
+    """Send sig to a running process and wait for it; kill it after STOP_WAIT seconds."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(STOP_WAIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def netns_prefix(ns):
     return ["ip", "netns", "exec", ns] if ns else []
 
@@ -107,13 +118,7 @@ class Capture:
         """SIGINT, then wait until tcpdump has written everything and exited."""
         if not self.proc:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, signal.SIGINT)
         self.proc = None
 
 
@@ -151,13 +156,8 @@ class Watch:
             return ""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, signal.SIGTERM)
         self.proc = None
 
     def states(self):
@@ -349,12 +349,7 @@ class Network:
 
     def teardown(self):
         if self.relay:
-            self.relay.terminate()
-            try:
-                self.relay.wait(STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                self.relay.kill()
-                self.relay.wait()
+            stop_process(self.relay, signal.SIGTERM)
             self.relay = None
         for ns in reversed(self.made):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
