@@ -187,22 +187,23 @@ def snapshot(own_cpu=None):
             "steal": fields[7] if len(fields) > 7 else 0, "own_cpu": own_cpu}
 
 
-def machine(before, after, own_known=True):
+def machine(before, after, own_unknown=None):
     """What the machine did between two snapshots: a dict with load_before,
     load_after, steal (share of CPU time), others (share of the CPUs that
-    processes other than ours used; None when own_known is False, as when
-    our work ran in Docker containers, outside our process tree), busy
-    (bool), why (the reasons it was busy) and words to print."""
+    processes other than ours used; None when our own is not known, and
+    own_unknown says why: work in Docker containers or in sandboxes runs
+    outside the CPU times our waited-for children add up), busy (bool), why
+    (the reasons it was busy) and words to print."""
     hz = os.sysconf("SC_CLK_TCK")
     ticks = max(after["total"] - before["total"], 1)
     busy_ticks = ticks - (after["idle"] - before["idle"])
     steal = (after["steal"] - before["steal"]) / ticks
     own = (after["own_cpu"] - before["own_cpu"]) * hz
-    others = max(busy_ticks - (after["steal"] - before["steal"]) - own, 0) / ticks if own_known else None
+    others = max(busy_ticks - (after["steal"] - before["steal"]) - own, 0) / ticks if not own_unknown else None
     reasons = []
     # The load average trails by a minute, so it still counts the bench run
     # just before this one: it decides only where the CPU other processes
-    # used is not known (work in containers); else that share decides.
+    # used is not known (work in containers or sandboxes); else that share decides.
     if others is None and before["load1"] > cpus() / 2:
         reasons.append(f"load average {before['load1']:.1f} before the run, on {cpus()} CPUs")
     if steal > BUSY_STEAL:
@@ -211,7 +212,7 @@ def machine(before, after, own_known=True):
         reasons.append(f"other processes used {others:.0%} of the CPUs")
     words = (f"load average {before['load1']:.2f} before, {after['load1']:.2f} after; "
              f"CPU steal {steal:.1%}; other processes " +
-             (f"{others:.0%} of the CPUs" if others is not None else "not known (the work ran in containers)"))
+             (f"{others:.0%} of the CPUs" if others is not None else f"not known ({own_unknown})"))
     return {"load_before": before["load1"], "load_after": after["load1"], "steal": steal,
             "others": others, "busy": bool(reasons), "why": "; ".join(reasons), "words": words}
 

@@ -114,13 +114,19 @@ def main(argv=None):
             print(f"bench-grade: grade-all failed (exit {r.returncode})", file=sys.stderr)
             return 1
         rates.append(len(kinds) * 60 / seconds)
-    # In Docker the grading runs outside our process tree: whose CPU is whose is not known.
-    mach = benchlib.machine(before, benchlib.snapshot(), own_known=args.docker != "yes")
+    # Whose CPU is whose is not known: in Docker the grading runs outside our
+    # process tree, and locally in sandboxes whose processes are not all
+    # reaped by ours (a cpuacct cgroup around a local run counted all the busy
+    # CPU as the grading's, while our children's times held a quarter of it).
+    mach = benchlib.machine(before, benchlib.snapshot(),
+                            own_unknown="the work ran in containers" if args.docker == "yes"
+                            else "the work ran in sandboxes, outside the CPU times of our children")
     rate, lo, hi, rel = benchlib.spread(rates)
     marks = benchlib.mark(rel, mach["busy"], False, args.rounds)
     spread = f", spread {lo:.1f}-{hi:.1f} over {args.rounds} rounds" if args.rounds > 1 else ", one round"
+    where = "in containers" if args.docker == "yes" else "locally"
     print(f"bench-grade: {len(kinds)} submissions: {rate:.1f} submissions/minute (median{spread}; "
-          f"{args.jobs} at a time, {os.cpu_count()} cores, mode {args.docker}{', no cache' if args.no_cache else ''})  {marks}")
+          f"{args.jobs} at a time, {os.cpu_count()} cores, {where}{', no cache' if args.no_cache else ''})  {marks}")
     print(f"the machine: {mach['words']}")
     print(benchlib.summary("bench-grade", [{"label": "submissions/minute", "marks": marks, "target": None,
                                             "figure": "", "spread": rel}], mach, args.rounds))

@@ -90,6 +90,24 @@ def test_a_row_noisy_for_its_own_reason_says_why_and_the_idle_machine_is_not_bla
     assert "spread" not in text and "jitter" not in text, text
 
 
+def test_cpu_outside_our_children_is_not_blamed_on_other_processes():
+    """Work that ran in containers or sandboxes is not in our children's CPU times: the machine's busy
+    CPU then says nothing of other processes, and only a load average over half the CPUs before the run
+    marks it busy. Where our own is known, what it does not cover is the others' share."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import benchlib
+    before = {"load1": 0.1, "total": 0, "idle": 0, "steal": 0, "own_cpu": 0.0}
+    hz = os.sysconf("SC_CLK_TCK")
+    after = {"load1": 0.5, "total": 1000, "idle": 200, "steal": 0, "own_cpu": 200 / hz}
+    known = benchlib.machine(before, after)
+    assert abs(known["others"] - 0.6) < 1e-9 and known["busy"], known
+    unknown = benchlib.machine(before, after, own_unknown="the work ran in sandboxes")
+    assert unknown["others"] is None and not unknown["busy"], unknown
+    assert unknown["words"].endswith("other processes not known (the work ran in sandboxes)"), unknown
+    loaded = benchlib.machine({**before, "load1": benchlib.cpus()}, after, own_unknown="the work ran in containers")
+    assert loaded["busy"] and "load average" in loaded["why"], loaded
+
+
 def test_bench_scale_refuses_an_unknown_server_with_exit_2():
     r = subprocess.run([sys.executable, str(ROOT / "bench" / "bench-scale.py"), str(BUILD)], cwd=ROOT,
                        env={**os.environ, "SERVERS": "11-io_uring"}, capture_output=True, text=True, timeout=60)
